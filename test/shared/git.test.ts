@@ -8,7 +8,9 @@ import { commit, makeRepo, tempDir } from '../support/temp.js';
 const TOKEN = 'ghs_TopSecretToken1234567890';
 const EXPECTED_AUTH = `basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`;
 
-afterEach(() => jest.restoreAllMocks());
+afterEach(() => {
+  jest.restoreAllMocks();
+});
 
 /** Records every argv git is run with, and the environment it was given. */
 function recordingRunner(calls: { args: readonly string[]; env: Record<string, string> }[]): CommandRunner {

@@ -23,7 +23,8 @@ export type CommandRunner = (file: string, args: readonly string[], options?: Co
 
 export const runCommand: CommandRunner = async (file, args, options = {}) => {
   const display = displayCommand(file, args);
-  core.debug(`$ ${display}`);
+  // The runner hides debug lines unless debug logging is on; elsewhere (the CLI, tests) print none.
+  if (core.isDebug()) core.debug(`$ ${display}`);
   const result = await getExecOutput(file, [...args], {
     cwd: options.cwd,
     env: options.env ? mergeEnv(options.env) : undefined,

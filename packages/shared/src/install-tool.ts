@@ -6,9 +6,8 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as core from '@actions/core';
-import { HttpClient } from '@actions/http-client';
+import type { HttpClient } from '@actions/http-client';
 import * as io from '@actions/io';
-import * as tc from '@actions/tool-cache';
 import { ToolkitError, UserError } from './errors.js';
 
 export interface ToolSpec {
@@ -69,6 +68,9 @@ export async function installTool(spec: ToolSpec, options: InstallOptions = {}):
   }
   const platform = spec.platform ?? currentPlatform();
   ensureRunnerDirs();
+  // Imported here rather than at the top: with them come @actions/http-client and undici, which
+  // every action that never downloads a tool would otherwise compile at start-up.
+  const tc = await import('@actions/tool-cache');
 
   const cached = tc.find(spec.name, spec.version, platform);
   if (cached) {
@@ -130,6 +132,7 @@ class HttpStatusError extends Error {
 async function downloadWithRetries(url: string, file: string, options: InstallOptions): Promise<string> {
   const { attempts = 4, backoffMs = 1000, maxWaitMs = 30_000 } = options;
   await mkdir(path.dirname(file), { recursive: true });
+  const { HttpClient } = await import('@actions/http-client');
   for (let attempt = 1; ; attempt++) {
     const client = new HttpClient('toolkit-install-tool', [], { allowRetries: false, allowRedirects: true, maxRedirects: 10 });
     try {

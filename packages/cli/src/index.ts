@@ -1,0 +1,6 @@
+export * from './action-manifest.js';
+export * from './catalog.js';
+export * from './demo.js';
+export * from './local-runner.js';
+export * from './summary-text.js';
+export * from './validate.js';

