@@ -59,6 +59,31 @@ describe('Git', () => {
     }
   });
 
+  it('replaces a header that actions/checkout persisted instead of sending both', async () => {
+    const dir = await tempDir();
+    const source = await makeRepo(path.join(dir, 'source'));
+    await commit(source, 'first');
+    await source.run(['clone', '--quiet', '--bare', source.cwd, path.join(dir, 'served', 'app.git')]);
+    const server = await startGitHttpServer(path.join(dir, 'served'), EXPECTED_AUTH);
+    jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      const checkout = await makeRepo(path.join(dir, 'checkout'));
+      const persisted = `AUTHORIZATION: basic ${Buffer.from('x-access-token:ghs_checkout_token').toString('base64')}`;
+      await checkout.run(['config', `http.${server.url}.extraheader`, persisted]);
+      await checkout.run(['remote', 'add', 'origin', `${server.url}app.git`]);
+
+      // With only the persisted header, the server (which wants TOKEN) refuses.
+      await expect(checkout.run(['ls-remote', 'origin'])).rejects.toThrow(CommandError);
+      server.authorizations.length = 0;
+
+      const withToken = new Git({ cwd: checkout.cwd, auth: { token: TOKEN, url: server.url } });
+      await withToken.run(['ls-remote', 'origin']);
+      expect(new Set(server.authorizations)).toEqual(new Set([EXPECTED_AUTH]));
+    } finally {
+      await server.close();
+    }
+  });
+
   it('sends the token to no other host, and fails fast instead of prompting', async () => {
     const dir = await tempDir();
     const source = await makeRepo(path.join(dir, 'source'));

@@ -83,7 +83,9 @@ export function parseLsRemote(stdout: string): Map<string, string> {
 
 /**
  * `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n` (git 2.31+) add configuration for one
- * process, after any the caller's environment already carries. Both the token and the header that
+ * process, after any the caller's environment already carries. The header list is first reset with
+ * an empty value, so that a header actions/checkout persisted (with GITHUB_TOKEN, whose pushes
+ * trigger no workflow) is replaced rather than sent alongside. Both the token and the header that
  * carries it are masked.
  */
 export function authEnv(auth: GitAuth, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
@@ -92,9 +94,12 @@ export function authEnv(auth: GitAuth, base: NodeJS.ProcessEnv = process.env): R
   core.setSecret(header);
   const first = Number.parseInt(base.GIT_CONFIG_COUNT ?? '0', 10) || 0;
   const url = auth.url.endsWith('/') ? auth.url : `${auth.url}/`;
+  const key = `http.${url}.extraheader`;
   return {
-    GIT_CONFIG_COUNT: String(first + 1),
-    [`GIT_CONFIG_KEY_${first}`]: `http.${url}.extraheader`,
-    [`GIT_CONFIG_VALUE_${first}`]: `AUTHORIZATION: basic ${header}`,
+    GIT_CONFIG_COUNT: String(first + 2),
+    [`GIT_CONFIG_KEY_${first}`]: key,
+    [`GIT_CONFIG_VALUE_${first}`]: '',
+    [`GIT_CONFIG_KEY_${first + 1}`]: key,
+    [`GIT_CONFIG_VALUE_${first + 1}`]: `AUTHORIZATION: basic ${header}`,
   };
 }
