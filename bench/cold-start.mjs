@@ -29,6 +29,19 @@ const minimalRuns = {
     git('tag', 'UAT-1.0.0');
     return { inputs: { ref: 'refs/tags/UAT-1.0.0' }, cwd: repo };
   },
+  'semantic-tag': () => {
+    const repo = path.join(sandbox, 'semantic-tag');
+    const git = (...args) =>
+      execFileSync('git', args, {
+        cwd: repo,
+        env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' },
+      });
+    execFileSync('git', ['init', '--quiet', repo]);
+    git('commit', '--quiet', '--allow-empty', '-m', 'feat: x');
+    git('tag', 'v1.0.0');
+    git('commit', '--quiet', '--allow-empty', '-m', 'fix: y');
+    return { inputs: { 'dry-run': 'true', 'repository-path': repo }, cwd: repo };
+  },
 };
 
 function median(values) {

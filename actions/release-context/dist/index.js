@@ -772,20 +772,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
 
 /***/ }),
 
-/***/ 5317:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
-
-/***/ }),
-
-/***/ 6982:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-
-/***/ }),
-
 /***/ 4434:
 /***/ ((module) => {
 
@@ -975,13 +961,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
 
 /***/ }),
 
-/***/ 2203:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
-
-/***/ }),
-
 /***/ 3193:
 /***/ ((module) => {
 
@@ -1003,7 +982,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ }),
 
-/***/ 8087:
+/***/ 1561:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 // ESM COMPAT FLAG
@@ -1183,8 +1162,8 @@ function escapeProperty(s) {
         .replace(/,/g, '%2C');
 }
 //# sourceMappingURL=command.js.map
-// EXTERNAL MODULE: external "crypto"
-var external_crypto_ = __nccwpck_require__(6982);
+;// CONCATENATED MODULE: external "crypto"
+const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/.pnpm/@actions+core@3.0.1_patch_hash=8706bc2081d679bf3745bad5a9da80dca5a7365adfdbbb7508811899863e9cc0/node_modules/@actions/core/lib/file-command.js
@@ -1208,7 +1187,7 @@ function issueFileCommand(command, message) {
     });
 }
 function prepareKeyValueMessage(key, value) {
-    const delimiter = `ghadelimiter_${external_crypto_.randomUUID()}`;
+    const delimiter = `ghadelimiter_${external_crypto_namespaceObject.randomUUID()}`;
     const convertedValue = toCommandValue(value);
     // These should realistically never happen, but just in case someone finds a
     // way to exploit uuid generation let's not allow keys or values that contain
@@ -1539,8 +1518,8 @@ function toPlatformPath(pth) {
     return pth.replace(/[/\\]/g, external_path_.sep);
 }
 //# sourceMappingURL=path-utils.js.map
-// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+exec@3.0.0/node_modules/@actions/exec/lib/exec.js + 2 modules
-var exec = __nccwpck_require__(6112);
+// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+exec@3.0.0/node_modules/@actions/exec/lib/exec.js + 3 modules
+var exec = __nccwpck_require__(5431);
 ;// CONCATENATED MODULE: ./node_modules/.pnpm/@actions+core@3.0.1_patch_hash=8706bc2081d679bf3745bad5a9da80dca5a7365adfdbbb7508811899863e9cc0/node_modules/@actions/core/lib/platform.js
 var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -1905,7 +1884,7 @@ function getIDToken(aud) {
     return core_awaiter(this, void 0, void 0, function* () {
         // Loaded here, not at the top: it brings @actions/http-client and undici, which would
         // otherwise be compiled at the start of every action that never asks for a token.
-        const { OidcClient } = yield Promise.all(/* import() */[__nccwpck_require__.e(343), __nccwpck_require__.e(154)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1154));
+        const { OidcClient } = yield __nccwpck_require__.e(/* import() */ 60).then(__nccwpck_require__.bind(__nccwpck_require__, 6060));
         return yield OidcClient.getIDToken(aud);
     });
 }
@@ -1929,7 +1908,7 @@ function getIDToken(aud) {
 
 /***/ }),
 
-/***/ 6112:
+/***/ 5431:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -1945,8 +1924,8 @@ var external_string_decoder_ = __nccwpck_require__(3193);
 var external_os_ = __nccwpck_require__(857);
 // EXTERNAL MODULE: external "events"
 var external_events_ = __nccwpck_require__(4434);
-// EXTERNAL MODULE: external "child_process"
-var external_child_process_ = __nccwpck_require__(5317);
+;// CONCATENATED MODULE: external "child_process"
+const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
 // EXTERNAL MODULE: external "path"
 var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: ./node_modules/.pnpm/@actions+io@3.0.2/node_modules/@actions/io/lib/io.js
@@ -2340,7 +2319,7 @@ class ToolRunner extends external_events_.EventEmitter {
                     return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
                 }
                 const fileName = this._getSpawnFileName();
-                const cp = external_child_process_.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
+                const cp = external_child_process_namespaceObject.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
                 let stdbuffer = '';
                 if (cp.stdout) {
                     cp.stdout.on('data', (data) => {
@@ -2630,22 +2609,12 @@ function getExecOutput(commandLine, args, options) {
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   $1: () => (/* binding */ lstat),
-/* harmony export */   Ck: () => (/* binding */ mkdir),
-/* harmony export */   Cy: () => (/* binding */ readdir),
 /* harmony export */   H8: () => (/* binding */ IS_WINDOWS),
 /* harmony export */   Qh: () => (/* binding */ isRooted),
-/* harmony export */   YN: () => (/* binding */ symlink),
-/* harmony export */   dJ: () => (/* binding */ stat),
-/* harmony export */   h_: () => (/* binding */ readlink),
-/* harmony export */   k6: () => (/* binding */ chmod),
-/* harmony export */   m3: () => (/* binding */ copyFile),
-/* harmony export */   rm: () => (/* binding */ rm),
 /* harmony export */   t2: () => (/* binding */ exists),
-/* harmony export */   vr: () => (/* binding */ tryGetExecutablePath),
-/* harmony export */   y1: () => (/* binding */ unlink)
+/* harmony export */   vr: () => (/* binding */ tryGetExecutablePath)
 /* harmony export */ });
-/* unused harmony exports open, rename, rmdir, UV_FS_O_EXLOCK, READONLY, isDirectory, getCmdPath */
+/* unused harmony exports chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink, readlink, UV_FS_O_EXLOCK, READONLY, isDirectory, getCmdPath */
 /* harmony import */ var fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9896);
 /* harmony import */ var path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6928);
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
@@ -2675,7 +2644,7 @@ const IS_WINDOWS = process.platform === 'win32';
  */
 function readlink(fsPath) {
     return __awaiter(this, void 0, void 0, function* () {
-        const result = yield fs__WEBPACK_IMPORTED_MODULE_0__.promises.readlink(fsPath);
+        const result = yield fs.promises.readlink(fsPath);
         // On Windows, restore Node 20 behavior: add trailing backslash to all results
         // since junctions on Windows are always directory links
         if (IS_WINDOWS && !result.endsWith('\\')) {
@@ -2834,12 +2803,9 @@ function getCmdPath() {
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   K7: () => (/* binding */ which),
-/* harmony export */   U$: () => (/* binding */ mkdirP),
-/* harmony export */   Yz: () => (/* binding */ rmRF),
-/* harmony export */   cp: () => (/* binding */ cp)
+/* harmony export */   K7: () => (/* binding */ which)
 /* harmony export */ });
-/* unused harmony exports mv, findInPath */
+/* unused harmony exports cp, mv, rmRF, mkdirP, findInPath */
 /* harmony import */ var assert__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2613);
 /* harmony import */ var path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6928);
 /* harmony import */ var _io_util_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5534);
@@ -2866,19 +2832,19 @@ var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _argume
 function cp(source_1, dest_1) {
     return __awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
         const { force, recursive, copySourceDirectory } = readCopyOptions(options);
-        const destStat = (yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .exists */ .t2(dest)) ? yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .stat */ .dJ(dest) : null;
+        const destStat = (yield ioUtil.exists(dest)) ? yield ioUtil.stat(dest) : null;
         // Dest is an existing file, but not forcing
         if (destStat && destStat.isFile() && !force) {
             return;
         }
         // If dest is an existing directory, should copy inside.
         const newDest = destStat && destStat.isDirectory() && copySourceDirectory
-            ? path__WEBPACK_IMPORTED_MODULE_1__.join(dest, path__WEBPACK_IMPORTED_MODULE_1__.basename(source))
+            ? path.join(dest, path.basename(source))
             : dest;
-        if (!(yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .exists */ .t2(source))) {
+        if (!(yield ioUtil.exists(source))) {
             throw new Error(`no such file or directory: ${source}`);
         }
-        const sourceStat = yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .stat */ .dJ(source);
+        const sourceStat = yield ioUtil.stat(source);
         if (sourceStat.isDirectory()) {
             if (!recursive) {
                 throw new Error(`Failed to copy. ${source} is a directory, but tried to copy without recursive flag.`);
@@ -2888,7 +2854,7 @@ function cp(source_1, dest_1) {
             }
         }
         else {
-            if (path__WEBPACK_IMPORTED_MODULE_1__.relative(source, newDest) === '') {
+            if (path.relative(source, newDest) === '') {
                 // a file cannot be copied to itself
                 throw new Error(`'${newDest}' and '${source}' are the same file`);
             }
@@ -2932,7 +2898,7 @@ function mv(source_1, dest_1) {
  */
 function rmRF(inputPath) {
     return __awaiter(this, void 0, void 0, function* () {
-        if (_io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .IS_WINDOWS */ .H8) {
+        if (ioUtil.IS_WINDOWS) {
             // Check for invalid characters
             // https://docs.microsoft.com/en-us/windows/win32/fileio/naming-a-file
             if (/[*"<>|]/.test(inputPath)) {
@@ -2941,7 +2907,7 @@ function rmRF(inputPath) {
         }
         try {
             // note if path does not exist, error is silent
-            yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__.rm(inputPath, {
+            yield ioUtil.rm(inputPath, {
                 force: true,
                 maxRetries: 3,
                 recursive: true,
@@ -2962,8 +2928,8 @@ function rmRF(inputPath) {
  */
 function mkdirP(fsPath) {
     return __awaiter(this, void 0, void 0, function* () {
-        (0,assert__WEBPACK_IMPORTED_MODULE_0__.ok)(fsPath, 'a path argument must be provided');
-        yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .mkdir */ .Ck(fsPath, { recursive: true });
+        ok(fsPath, 'a path argument must be provided');
+        yield ioUtil.mkdir(fsPath, { recursive: true });
     });
 }
 /**
@@ -3070,11 +3036,11 @@ function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
             return;
         currentDepth++;
         yield mkdirP(destDir);
-        const files = yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .readdir */ .Cy(sourceDir);
+        const files = yield ioUtil.readdir(sourceDir);
         for (const fileName of files) {
             const srcFile = `${sourceDir}/${fileName}`;
             const destFile = `${destDir}/${fileName}`;
-            const srcFileStat = yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .lstat */ .$1(srcFile);
+            const srcFileStat = yield ioUtil.lstat(srcFile);
             if (srcFileStat.isDirectory()) {
                 // Recurse
                 yield cpDirRecursive(srcFile, destFile, currentDepth, force);
@@ -3084,32 +3050,32 @@ function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
             }
         }
         // Change the mode for the newly created directory
-        yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .chmod */ .k6(destDir, (yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .stat */ .dJ(sourceDir)).mode);
+        yield ioUtil.chmod(destDir, (yield ioUtil.stat(sourceDir)).mode);
     });
 }
 // Buffered file copy
 function copyFile(srcFile, destFile, force) {
     return __awaiter(this, void 0, void 0, function* () {
-        if ((yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .lstat */ .$1(srcFile)).isSymbolicLink()) {
+        if ((yield ioUtil.lstat(srcFile)).isSymbolicLink()) {
             // unlink/re-link it
             try {
-                yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .lstat */ .$1(destFile);
-                yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .unlink */ .y1(destFile);
+                yield ioUtil.lstat(destFile);
+                yield ioUtil.unlink(destFile);
             }
             catch (e) {
                 // Try to override file permission
                 if (e.code === 'EPERM') {
-                    yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .chmod */ .k6(destFile, '0666');
-                    yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .unlink */ .y1(destFile);
+                    yield ioUtil.chmod(destFile, '0666');
+                    yield ioUtil.unlink(destFile);
                 }
                 // other errors = it doesn't exist, no work to do
             }
             // Copy over symlink
-            const symlinkFull = yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .readlink */ .h_(srcFile);
-            yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .symlink */ .YN(symlinkFull, destFile, _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .IS_WINDOWS */ .H8 ? 'junction' : null);
+            const symlinkFull = yield ioUtil.readlink(srcFile);
+            yield ioUtil.symlink(symlinkFull, destFile, ioUtil.IS_WINDOWS ? 'junction' : null);
         }
-        else if (!(yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .exists */ .t2(destFile)) || force) {
-            yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .copyFile */ .m3(srcFile, destFile);
+        else if (!(yield ioUtil.exists(destFile)) || force) {
+            yield ioUtil.copyFile(srcFile, destFile);
         }
     });
 }
@@ -3302,13 +3268,15 @@ function copyFile(srcFile, destFile, force) {
 /************************************************************************/
 var __webpack_exports__ = {};
 
+// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+core@3.0.1_patch_hash=8706bc2081d679bf3745bad5a9da80dca5a7365adfdbbb7508811899863e9cc0/node_modules/@actions/core/lib/core.js + 7 modules
+var core = __nccwpck_require__(1561);
 ;// CONCATENATED MODULE: ./packages/shared/lib/errors.js
 /**
  * Errors with codes, split the way github/codeql-action splits them: a `UserError` is something the
  * person running the action can fix (a bad input, a bad configuration, an operation we refuse), and
  * is reported as one clear line. Anything else is our failure, reported with its stack in debug.
  */
-class errors_ToolkitError extends Error {
+class ToolkitError extends Error {
     code;
     constructor(code, message, options) {
         super(message, options);
@@ -3317,10 +3285,10 @@ class errors_ToolkitError extends Error {
     }
 }
 /** A failure the user can fix. Its message is the whole story: it names what was wrong and what is allowed. */
-class errors_UserError extends errors_ToolkitError {
+class UserError extends ToolkitError {
 }
 /** A bad action input: names the input, the value (unless it is secret) and what is allowed. */
-class InputError extends errors_UserError {
+class InputError extends UserError {
     input;
     constructor(input, problem) {
         super('INVALID_INPUT', `Invalid input "${input}": ${problem}`);
@@ -3328,7 +3296,7 @@ class InputError extends errors_UserError {
     }
 }
 /** A process that exited non-zero: names the command, its exit code and the end of its stderr. */
-class CommandError extends errors_ToolkitError {
+class CommandError extends ToolkitError {
     command;
     exitCode;
     stderr;
@@ -3341,168 +3309,43 @@ class CommandError extends errors_ToolkitError {
     }
 }
 function isUserError(error) {
-    return error instanceof errors_UserError;
+    return error instanceof UserError;
 }
 function lastLines(text, count) {
     const lines = text.split('\n');
     return lines.length <= count ? text : ['…', ...lines.slice(-count)].join('\n');
 }
 
-// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+core@3.0.1_patch_hash=8706bc2081d679bf3745bad5a9da80dca5a7365adfdbbb7508811899863e9cc0/node_modules/@actions/core/lib/core.js + 6 modules
-var lib_core = __nccwpck_require__(8087);
-// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+exec@3.0.0/node_modules/@actions/exec/lib/exec.js + 2 modules
-var exec = __nccwpck_require__(6112);
-;// CONCATENATED MODULE: ./packages/shared/lib/remote-shell.js
-
-/** Characters that no POSIX shell (nor bash or zsh) treats specially anywhere in a word. */
-const PLAIN_WORD = /^[A-Za-z0-9_./:@%+,-]+$/;
-/**
- * Quotes one argument for a POSIX shell: a plain word as it is, anything else in single quotes, where
- * nothing is special, with each `'` written as `'\''`. A NUL byte cannot be carried by any shell
- * string or argv, so it is refused rather than silently cut.
- */
-function quoteShellArg(arg) {
-    if (arg.includes('\0')) {
-        throw new errors_ToolkitError('UNSAFE_ARGUMENT', 'An argument for a shell command contains a NUL byte, which no shell command can carry.');
-    }
-    if (PLAIN_WORD.test(arg))
-        return arg;
-    return `'${arg.replaceAll("'", `'\\''`)}'`;
-}
-/**
- * The one builder of commands for a remote shell (an SSH exec channel hands its string to the
- * user's login shell, which must be POSIX: sh, dash, bash, ksh or zsh). Every argument is quoted, so
- * whatever the inputs hold, the remote side runs exactly `argv`.
- */
-function quoteForRemoteShell(argv) {
-    if (argv.length === 0)
-        throw new errors_ToolkitError('UNSAFE_ARGUMENT', 'A shell command needs at least one word.');
-    return argv.map(quoteShellArg).join(' ');
-}
-
-;// CONCATENATED MODULE: ./packages/shared/lib/exec.js
-
-
-
-
-const runCommand = async (file, args, options = {}) => {
-    const display = displayCommand(file, args);
-    // The runner hides debug lines unless debug logging is on; elsewhere (the CLI, tests) print none.
-    if (lib_core.isDebug())
-        lib_core.debug(`$ ${display}`);
-    const result = await (0,exec/* getExecOutput */.H)(file, [...args], {
-        cwd: options.cwd,
-        env: options.env ? mergeEnv(options.env) : undefined,
-        input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
-        silent: true,
-        ignoreReturnCode: true,
-    });
-    if (result.exitCode !== 0 && !options.allowFailure) {
-        throw new CommandError([file, ...args], result.exitCode, result.stderr, display);
-    }
-    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
-};
-/** A command as a person would retype it; used only for messages, never executed. */
-function displayCommand(file, args) {
-    return quoteForRemoteShell([file, ...args.map((arg) => arg.replaceAll('\0', '\\0'))]);
-}
-function mergeEnv(extra) {
-    const merged = {};
-    for (const [name, value] of Object.entries(process.env))
-        if (value !== undefined)
-            merged[name] = value;
-    return Object.assign(merged, extra);
-}
-
-;// CONCATENATED MODULE: ./packages/shared/lib/git.js
+;// CONCATENATED MODULE: ./packages/shared/lib/run-action.js
 
 
 /**
- * git through argv arrays. A token reaches git as an HTTP header in `GIT_CONFIG_*` environment
- * variables scoped to one URL: it is never in argv (which any user can read in `ps`), in a log, or in
- * `.git/config` (which outlives the step on a self-hosted runner).
+ * The one wrapper every action's entry point uses. It never rejects: whatever `main` throws ends
+ * the step through `setFailed`. A `UserError` is reported as its message alone; anything else is
+ * our failure, reported with its message and, in debug output, its stack and causes.
  */
-class Git {
-    cwd;
-    env;
-    runner;
-    constructor(options) {
-        this.cwd = options.cwd;
-        this.runner = options.run ?? runCommand;
-        this.env = { GIT_TERMINAL_PROMPT: '0', ...options.env, ...(options.auth ? authEnv(options.auth) : {}) };
+async function runAction(main, reporter = core) {
+    try {
+        await main();
     }
-    /** Runs `git <args>` in `cwd`; throws `CommandError` on a non-zero exit unless `allowFailure`. */
-    run(args, options = {}) {
-        return this.runner('git', args, { ...options, cwd: this.cwd, env: this.env });
+    catch (error) {
+        reportFailure(error, reporter);
     }
-    /** stdout of `git <args>`, without its trailing newline. */
-    async output(args) {
-        return (await this.run(args)).stdout.replace(/\n$/, '');
+}
+function reportFailure(error, reporter = core) {
+    if (isUserError(error)) {
+        reporter.setFailed(error.message);
+        return;
     }
-    /** A git instance for another directory with the same credentials and environment. */
-    at(cwd) {
-        return new Git({ cwd, env: this.env, run: this.runner });
-    }
-    /**
-     * The commit each tag points at (annotated tags peeled), or undefined where it does not exist.
-     * Tags found locally are read locally; the rest are asked of `remote` in one `ls-remote`, because a
-     * CI checkout (fetch-depth 1) usually holds only the tag it was started for.
-     */
-    async tagCommits(names, remote = 'origin') {
-        const commits = new Map();
-        const missing = [];
-        for (const name of names) {
-            const local = await this.run(['rev-parse', '--verify', '--quiet', `refs/tags/${name}^{commit}`], { allowFailure: true });
-            if (local.exitCode === 0)
-                commits.set(name, local.stdout.trim());
-            else
-                missing.push(name);
+    if (error instanceof Error) {
+        reporter.setFailed(error.message || error.name);
+        for (let cause = error; cause instanceof Error; cause = cause.cause) {
+            if (cause.stack)
+                reporter.debug(cause.stack);
         }
-        if (missing.length === 0)
-            return commits;
-        const remotes = (await this.output(['remote'])).split('\n');
-        if (!remotes.includes(remote)) {
-            for (const name of missing)
-                commits.set(name, undefined);
-            return commits;
-        }
-        const patterns = missing.flatMap((name) => [`refs/tags/${name}`, `refs/tags/${name}^{}`]);
-        const listed = parseLsRemote((await this.run(['ls-remote', remote, ...patterns])).stdout);
-        for (const name of missing)
-            commits.set(name, listed.get(`refs/tags/${name}^{}`) ?? listed.get(`refs/tags/${name}`));
-        return commits;
+        return;
     }
-}
-function parseLsRemote(stdout) {
-    const refs = new Map();
-    for (const line of stdout.split('\n')) {
-        const [sha, ref] = line.split('\t');
-        if (sha && ref)
-            refs.set(ref, sha);
-    }
-    return refs;
-}
-/**
- * `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n` (git 2.31+) add configuration for one
- * process, after any the caller's environment already carries. The header list is first reset with
- * an empty value, so that a header actions/checkout persisted (with GITHUB_TOKEN, whose pushes
- * trigger no workflow) is replaced rather than sent alongside. Both the token and the header that
- * carries it are masked.
- */
-function authEnv(auth, base = process.env) {
-    const header = Buffer.from(`x-access-token:${auth.token}`).toString('base64');
-    lib_core.setSecret(auth.token);
-    lib_core.setSecret(header);
-    const first = Number.parseInt(base.GIT_CONFIG_COUNT ?? '0', 10) || 0;
-    const url = auth.url.endsWith('/') ? auth.url : `${auth.url}/`;
-    const key = `http.${url}.extraheader`;
-    return {
-        GIT_CONFIG_COUNT: String(first + 2),
-        [`GIT_CONFIG_KEY_${first}`]: key,
-        [`GIT_CONFIG_VALUE_${first}`]: '',
-        [`GIT_CONFIG_KEY_${first + 1}`]: key,
-        [`GIT_CONFIG_VALUE_${first + 1}`]: `AUTHORIZATION: basic ${header}`,
-    };
+    reporter.setFailed(String(error));
 }
 
 ;// CONCATENATED MODULE: ./packages/shared/lib/inputs.js
@@ -3516,8 +3359,8 @@ class InputReader {
     source;
     mask;
     constructor(options = {}) {
-        this.source = options.source ?? ((name) => lib_core.getInput(name));
-        this.mask = options.mask ?? ((secret) => lib_core.setSecret(secret));
+        this.source = options.source ?? ((name) => core.getInput(name));
+        this.mask = options.mask ?? ((secret) => core.setSecret(secret));
     }
     /** The trimmed value, or '' when not set (unless required). */
     string(name, options = {}) {
@@ -3642,185 +3485,184 @@ function range(min, max) {
     return '';
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+exec@3.0.0/node_modules/@actions/exec/lib/exec.js + 3 modules
+var exec = __nccwpck_require__(5431);
 // EXTERNAL MODULE: ./node_modules/.pnpm/@actions+io@3.0.2/node_modules/@actions/io/lib/io.js
-var lib_io = __nccwpck_require__(681);
-;// CONCATENATED MODULE: ./packages/shared/lib/install-tool.js
+var io = __nccwpck_require__(681);
+;// CONCATENATED MODULE: ./packages/shared/lib/remote-shell.js
 
-
-
-
-
-
-
-
-
-
-function currentPlatform() {
-    return `${os.platform()}-${os.arch()}`;
+/** Characters that no POSIX shell (nor bash or zsh) treats specially anywhere in a word. */
+const PLAIN_WORD = /^[A-Za-z0-9_./:@%+,-]+$/;
+/**
+ * Quotes one argument for a POSIX shell: a plain word as it is, anything else in single quotes, where
+ * nothing is special, with each `'` written as `'\''`. A NUL byte cannot be carried by any shell
+ * string or argv, so it is refused rather than silently cut.
+ */
+function quoteShellArg(arg) {
+    if (arg.includes('\0')) {
+        throw new ToolkitError('UNSAFE_ARGUMENT', 'An argument for a shell command contains a NUL byte, which no shell command can carry.');
+    }
+    if (PLAIN_WORD.test(arg))
+        return arg;
+    return `'${arg.replaceAll("'", `'\\''`)}'`;
 }
 /**
- * Installs a pinned tool: from the runner's tool cache when it is there (no network at all), else
- * downloaded with retries and backoff, checked against its pinned SHA-256 before it is extracted,
- * and cached. `version: system` uses the tool on PATH instead.
+ * The one builder of commands for a remote shell (an SSH exec channel hands its string to the
+ * user's login shell, which must be POSIX: sh, dash, bash, ksh or zsh). Every argument is quoted, so
+ * whatever the inputs hold, the remote side runs exactly `argv`.
  */
-async function installTool(spec, options = {}) {
-    const binaryName = spec.binary ?? spec.name;
-    if (spec.version === 'system') {
-        const found = await io.which(binaryName, false);
-        if (!found)
-            throw new UserError('NOT_FOUND', `${spec.name}: version "system" was asked for, but ${binaryName} is not on PATH.`);
-        return { path: found, dir: path.dirname(found), source: 'system' };
-    }
-    const sha256 = spec.sha256.trim().toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(sha256)) {
-        throw new UserError('INVALID_CONFIGURATION', `${spec.name} ${spec.version}: the pinned SHA-256 ${JSON.stringify(spec.sha256)} is not 64 hexadecimal characters.`);
-    }
-    const platform = spec.platform ?? currentPlatform();
-    ensureRunnerDirs();
-    // Imported here rather than at the top: with them come @actions/http-client and undici, which
-    // every action that never downloads a tool would otherwise compile at start-up.
-    const tc = await Promise.all(/* import() */[__nccwpck_require__.e(343), __nccwpck_require__.e(694)]).then(__nccwpck_require__.bind(__nccwpck_require__, 8694));
-    const cached = tc.find(spec.name, spec.version, platform);
-    if (cached) {
-        core.info(`${spec.name} ${spec.version} (${platform}) found in the tool cache.`);
-        return { path: path.join(cached, binaryName), dir: cached, source: 'cache' };
-    }
-    const download = path.join(process.env.RUNNER_TEMP, `${spec.name}-${randomUUID()}`);
-    try {
-        const actual = await downloadWithRetries(spec.url, download, options);
-        if (actual !== sha256) {
-            throw new UserError('CHECKSUM_MISMATCH', `Checksum mismatch for ${spec.name} ${spec.version} (${platform}) from ${spec.url}: expected sha256 ${sha256}, got ${actual}. Nothing was extracted or run.`);
-        }
-        const archive = spec.archive ?? archiveKind(spec.url);
-        let dir;
-        if (archive === 'binary') {
-            await chmod(download, 0o755);
-            dir = await tc.cacheFile(download, binaryName, spec.name, spec.version, platform);
-        }
-        else {
-            const extracted = archive === 'zip' ? await tc.extractZip(download) : await tc.extractTar(download);
-            dir = await tc.cacheDir(extracted, spec.name, spec.version, platform);
-            await rm(extracted, { recursive: true, force: true });
-        }
-        core.info(`${spec.name} ${spec.version} (${platform}) downloaded, verified (sha256 ${sha256}) and cached.`);
-        return { path: path.join(dir, binaryName), dir, source: 'download' };
-    }
-    finally {
-        await rm(download, { force: true });
-    }
+function quoteForRemoteShell(argv) {
+    if (argv.length === 0)
+        throw new ToolkitError('UNSAFE_ARGUMENT', 'A shell command needs at least one word.');
+    return argv.map(quoteShellArg).join(' ');
 }
-function archiveKind(url) {
-    const { pathname } = new URL(url);
-    if (/\.(tar\.gz|tgz)$/.test(pathname))
-        return 'tar.gz';
-    if (pathname.endsWith('.zip'))
-        return 'zip';
-    return 'binary';
-}
-/** tool-cache needs both; outside a runner (the CLI, a test) they default to folders under the OS temp dir. */
-function ensureRunnerDirs() {
-    process.env.RUNNER_TEMP ||= path.join(os.tmpdir(), 'toolkit-runner-temp');
-    process.env.RUNNER_TOOL_CACHE ||= path.join(os.tmpdir(), 'toolkit-tool-cache');
-}
-const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
-class HttpStatusError extends Error {
-    status;
-    retryAfterMs;
-    constructor(status, retryAfterMs) {
-        super(`HTTP ${status}`);
-        this.status = status;
-        this.retryAfterMs = retryAfterMs;
+
+;// CONCATENATED MODULE: ./packages/shared/lib/exec.js
+
+
+
+
+
+/**
+ * @actions/exec looks a bare command name up on PATH before every run; an action that runs git a
+ * few times at start-up pays for each. The lookup is done once per name and process.
+ */
+const resolved = new Map();
+function resolveExecutable(file) {
+    if (file.includes('/') || file.includes('\\'))
+        return Promise.resolve(file);
+    let found = resolved.get(file);
+    if (!found) {
+        found = (0,io/* which */.K7)(file, true);
+        resolved.set(file, found);
+        found.catch(() => resolved.delete(file));
     }
+    return found;
 }
-/** Streams `url` into `file`, hashing as it goes, and returns the SHA-256 of what arrived. */
-async function downloadWithRetries(url, file, options) {
-    const { attempts = 4, backoffMs = 1000, maxWaitMs = 30_000 } = options;
-    await mkdir(path.dirname(file), { recursive: true });
-    const { HttpClient } = await __nccwpck_require__.e(/* import() */ 343).then(__nccwpck_require__.bind(__nccwpck_require__, 343));
-    for (let attempt = 1;; attempt++) {
-        const client = new HttpClient('toolkit-install-tool', [], { allowRetries: false, allowRedirects: true, maxRedirects: 10 });
-        try {
-            return await downloadOnce(client, url, file);
-        }
-        catch (error) {
-            const retryable = !(error instanceof HttpStatusError) || RETRYABLE_STATUS.has(error.status);
-            const reason = error instanceof Error ? error.message : String(error);
-            if (!retryable || attempt >= attempts) {
-                throw new ToolkitError('DOWNLOAD_FAILED', `Download of ${url} failed after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${reason}`, { cause: error });
-            }
-            const backoff = backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
-            const wait = Math.min(maxWaitMs, error instanceof HttpStatusError && error.retryAfterMs !== undefined ? error.retryAfterMs : backoff);
-            core.warning(`Download of ${url} failed (${reason}); attempt ${attempt + 1} of ${attempts} in ${Math.round(wait)} ms.`);
-            await new Promise((resolve) => setTimeout(resolve, wait));
-        }
-        finally {
-            client.dispose();
-        }
-    }
-}
-async function downloadOnce(client, url, file) {
-    const response = await client.get(url);
-    const status = response.message.statusCode ?? 0;
-    if (status !== 200) {
-        response.message.resume();
-        const retryAfter = Number(response.message.headers['retry-after']);
-        throw new HttpStatusError(status, Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined);
-    }
-    const hash = createHash('sha256');
-    const hashing = new Transform({
-        transform(chunk, _encoding, callback) {
-            hash.update(chunk);
-            callback(null, chunk);
+const runCommand = async (file, args, options = {}) => {
+    const display = displayCommand(file, args);
+    // The runner hides debug lines unless debug logging is on; elsewhere (the CLI, tests) print none.
+    if (core.isDebug())
+        core.debug(`$ ${display}`);
+    const stdout = [];
+    const stderr = [];
+    const exitCode = await (0,exec/* exec */.m)(await resolveExecutable(file), [...args], {
+        cwd: options.cwd,
+        env: options.env ? mergeEnv(options.env) : undefined,
+        input: typeof options.input === 'string' ? Buffer.from(options.input) : options.input,
+        silent: true,
+        ignoreReturnCode: true,
+        listeners: {
+            stdout: options.onStdout ?? ((chunk) => stdout.push(chunk)),
+            stderr: (chunk) => stderr.push(chunk),
         },
     });
-    await pipeline(response.message, hashing, createWriteStream(file));
-    return hash.digest('hex');
+    const result = { exitCode, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
+    if (exitCode !== 0 && !options.allowFailure)
+        throw new CommandError([file, ...args], exitCode, result.stderr, display);
+    return result;
+};
+/** A command as a person would retype it; used only for messages, never executed. */
+function displayCommand(file, args) {
+    return quoteForRemoteShell([file, ...args.map((arg) => arg.replaceAll('\0', '\\0'))]);
+}
+function mergeEnv(extra) {
+    const merged = {};
+    for (const [name, value] of Object.entries(process.env))
+        if (value !== undefined)
+            merged[name] = value;
+    return Object.assign(merged, extra);
 }
 
-;// CONCATENATED MODULE: ./packages/shared/lib/run-action.js
+;// CONCATENATED MODULE: ./packages/shared/lib/git.js
 
 
 /**
- * The one wrapper every action's entry point uses. It never rejects: whatever `main` throws ends
- * the step through `setFailed`. A `UserError` is reported as its message alone; anything else is
- * our failure, reported with its message and, in debug output, its stack and causes.
+ * git through argv arrays. A token reaches git as an HTTP header in `GIT_CONFIG_*` environment
+ * variables scoped to one URL: it is never in argv (which any user can read in `ps`), in a log, or in
+ * `.git/config` (which outlives the step on a self-hosted runner).
  */
-async function runAction(main, reporter = lib_core) {
-    try {
-        await main();
+class Git {
+    cwd;
+    env;
+    runner;
+    constructor(options) {
+        this.cwd = options.cwd;
+        this.runner = options.run ?? runCommand;
+        this.env = { GIT_TERMINAL_PROMPT: '0', ...options.env, ...(options.auth ? authEnv(options.auth) : {}) };
     }
-    catch (error) {
-        reportFailure(error, reporter);
+    /** Runs `git <args>` in `cwd`; throws `CommandError` on a non-zero exit unless `allowFailure`. */
+    run(args, options = {}) {
+        return this.runner('git', args, { ...options, cwd: this.cwd, env: this.env });
+    }
+    /** stdout of `git <args>`, without its trailing newline. */
+    async output(args) {
+        return (await this.run(args)).stdout.replace(/\n$/, '');
+    }
+    /** A git instance for another directory with the same credentials and environment. */
+    at(cwd) {
+        return new Git({ cwd, env: this.env, run: this.runner });
+    }
+    /**
+     * The commit each tag points at (annotated tags peeled), or undefined where it does not exist.
+     * Tags found locally are read locally; the rest are asked of `remote` in one `ls-remote`, because a
+     * CI checkout (fetch-depth 1) usually holds only the tag it was started for.
+     */
+    async tagCommits(names, remote = 'origin') {
+        const commits = new Map();
+        const missing = [];
+        for (const name of names) {
+            const local = await this.run(['rev-parse', '--verify', '--quiet', `refs/tags/${name}^{commit}`], { allowFailure: true });
+            if (local.exitCode === 0)
+                commits.set(name, local.stdout.trim());
+            else
+                missing.push(name);
+        }
+        if (missing.length === 0)
+            return commits;
+        const remotes = (await this.output(['remote'])).split('\n');
+        if (!remotes.includes(remote)) {
+            for (const name of missing)
+                commits.set(name, undefined);
+            return commits;
+        }
+        const patterns = missing.flatMap((name) => [`refs/tags/${name}`, `refs/tags/${name}^{}`]);
+        const listed = parseLsRemote((await this.run(['ls-remote', remote, ...patterns])).stdout);
+        for (const name of missing)
+            commits.set(name, listed.get(`refs/tags/${name}^{}`) ?? listed.get(`refs/tags/${name}`));
+        return commits;
     }
 }
-function reportFailure(error, reporter = lib_core) {
-    if (isUserError(error)) {
-        reporter.setFailed(error.message);
-        return;
+function parseLsRemote(stdout) {
+    const refs = new Map();
+    for (const line of stdout.split('\n')) {
+        const [sha, ref] = line.split('\t');
+        if (sha && ref)
+            refs.set(ref, sha);
     }
-    if (error instanceof Error) {
-        reporter.setFailed(error.message || error.name);
-        for (let cause = error; cause instanceof Error; cause = cause.cause) {
-            if (cause.stack)
-                reporter.debug(cause.stack);
-        }
-        return;
-    }
-    reporter.setFailed(String(error));
+    return refs;
+}
+/**
+ * `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n` (git 2.31+) add configuration for one
+ * process, after any the caller's environment already carries. The header list is first reset with
+ * an empty value, so that a header actions/checkout persisted (with GITHUB_TOKEN, whose pushes
+ * trigger no workflow) is replaced rather than sent alongside. Both the token and the header that
+ * carries it are masked.
+ */
+function authEnv(auth, base = process.env) {
+    const header = Buffer.from(`x-access-token:${auth.token}`).toString('base64');
+    core.setSecret(auth.token);
+    core.setSecret(header);
+    const first = Number.parseInt(base.GIT_CONFIG_COUNT ?? '0', 10) || 0;
+    const url = auth.url.endsWith('/') ? auth.url : `${auth.url}/`;
+    const key = `http.${url}.extraheader`;
+    return {
+        GIT_CONFIG_COUNT: String(first + 2),
+        [`GIT_CONFIG_KEY_${first}`]: key,
+        [`GIT_CONFIG_VALUE_${first}`]: '',
+        [`GIT_CONFIG_KEY_${first + 1}`]: key,
+        [`GIT_CONFIG_VALUE_${first + 1}`]: `AUTHORIZATION: basic ${header}`,
+    };
 }
 
 ;// CONCATENATED MODULE: ./packages/shared/lib/summary.js
@@ -3853,6 +3695,9 @@ function summaryFacts(facts) {
     const rows = facts.map(([name, value]) => `<tr><th align="left">${escapeHtml(name)}</th><td>${cell(value)}</td></tr>`);
     return `<table>${rows.join('')}</table>\n`;
 }
+function summaryList(items) {
+    return `<ul>${items.map((item) => `<li>${cell(item)}</li>`).join('')}</ul>\n`;
+}
 /** A collapsed block; `body` is HTML made by the helpers above, or preformatted text when `pre`. */
 function summaryDetails(title, body, options = {}) {
     const content = options.pre ? `<pre>${escapeHtml(body)}</pre>` : body;
@@ -3864,22 +3709,11 @@ function summaryDetails(title, body, options = {}) {
  */
 async function writeJobSummary(...sections) {
     if (!process.env.GITHUB_STEP_SUMMARY) {
-        lib_core.debug('No GITHUB_STEP_SUMMARY: the job summary is not written.');
+        core.debug('No GITHUB_STEP_SUMMARY: the job summary is not written.');
         return;
     }
-    await lib_core.summary.addRaw(sections.join('')).write();
+    await core.summary.addRaw(sections.join('')).write();
 }
-
-;// CONCATENATED MODULE: ./packages/shared/lib/index.js
-
-
-
-
-
-
-
-
-
 
 // EXTERNAL MODULE: ./node_modules/.pnpm/semver@7.8.6/node_modules/semver/functions/parse.js
 var parse = __nccwpck_require__(1817);
@@ -3961,7 +3795,7 @@ async function resolveReleaseContext(config, lookupTags) {
     const commits = await lookupTags(previousTag && config.promotionGate ? [tag, previousTag] : [tag]);
     const commit = commits.get(tag);
     if (!commit)
-        throw new errors_UserError('NOT_FOUND', `Tag ${tag} was not found, neither in the repository nor on its remote.`);
+        throw new UserError('NOT_FOUND', `Tag ${tag} was not found, neither in the repository nor on its remote.`);
     let gate;
     if (!config.promotionGate)
         gate = { status: 'off', ...(previousTag ? { tag: previousTag } : {}) };
@@ -3973,10 +3807,10 @@ async function resolveReleaseContext(config, lookupTags) {
         const previousCommit = commits.get(previousTag);
         const howToFix = `Release ${version} to ${previousEnvironment} first by pushing ${previousTag} at ${commit.slice(0, 12)}; or set promotion-gate: false.`;
         if (!previousCommit) {
-            throw new errors_UserError('REFUSED', `${tag} is refused: ${environment} only takes a version that ${previousEnvironment} has, and ${previousTag} does not exist. ${howToFix}`);
+            throw new UserError('REFUSED', `${tag} is refused: ${environment} only takes a version that ${previousEnvironment} has, and ${previousTag} does not exist. ${howToFix}`);
         }
         if (previousCommit !== commit) {
-            throw new errors_UserError('REFUSED', `${tag} is refused: it points at ${commit.slice(0, 12)}, but ${previousTag} points at ${previousCommit.slice(0, 12)}; ${environment} must release exactly the commit that ${previousEnvironment} released.`);
+            throw new UserError('REFUSED', `${tag} is refused: it points at ${commit.slice(0, 12)}, but ${previousTag} points at ${previousCommit.slice(0, 12)}; ${environment} must release exactly the commit that ${previousEnvironment} released.`);
         }
         gate = { status: 'passed', tag: previousTag, commit: previousCommit };
     }
@@ -4011,14 +3845,14 @@ async function main() {
     const inputs = getInputs();
     const git = new Git({ cwd: inputs.repositoryPath });
     const context = await resolveReleaseContext(inputs, (tags) => git.tagCommits(tags, inputs.remote));
-    lib_core.setOutput('environment', context.environment);
-    lib_core.setOutput('version', context.version);
-    lib_core.setOutput('tag', context.tag);
-    lib_core.setOutput('commit', context.commit);
-    lib_core.setOutput('is-production', String(context.isProduction));
-    lib_core.setOutput('previous-environment', context.previousEnvironment ?? '');
-    lib_core.setOutput('previous-tag', context.previousTag ?? '');
-    lib_core.info(`${context.tag}: version ${context.version} to ${context.environment} at ${context.commit} (${describeGate(context)}).`);
+    core.setOutput('environment', context.environment);
+    core.setOutput('version', context.version);
+    core.setOutput('tag', context.tag);
+    core.setOutput('commit', context.commit);
+    core.setOutput('is-production', String(context.isProduction));
+    core.setOutput('previous-environment', context.previousEnvironment ?? '');
+    core.setOutput('previous-tag', context.previousTag ?? '');
+    core.info(`${context.tag}: version ${context.version} to ${context.environment} at ${context.commit} (${describeGate(context)}).`);
     await writeJobSummary(summaryHeading(`Release ${context.version} to ${context.environment}`), summaryFacts([
         ['Tag', { text: context.tag, code: true }],
         ['Environment', `${context.environment}${context.isProduction ? ' (production)' : ''}`],

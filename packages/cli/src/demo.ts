@@ -41,10 +41,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     log(`Sandbox: ${sandbox}`);
     log(`App repository with ${(await app.output(['rev-list', '--count', 'HEAD'])).trim()} Conventional Commits, pushed to a bare origin.`);
 
-    // Until actions/semantic-tag lands, the version tags are pushed as a developer would by hand.
-    await app.run(['tag', 'v0.2.0']);
-    await app.run(['tag', 'UAT-0.2.0']);
-    await app.run(['push', '--quiet', 'origin', 'main', 'v0.2.0', 'UAT-0.2.0']);
+    await app.run(['push', '--quiet', 'origin', 'main']);
 
     const releaseContext = async (tag: string) => {
       const checkout = path.join(sandbox, `checkout-${tag}`);
@@ -67,6 +64,18 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       if (!ok) failures.push(title);
       return result;
     };
+
+    const cut = await step('semantic-tag (the next version from the commits; pushes v0.2.0 and UAT-0.2.0)', true, () =>
+      runActionLocally({
+        actionDir: path.join(options.root, 'actions', 'semantic-tag'),
+        inputs: { 'environment-tag': 'UAT', token: '' },
+        workspace: app.cwd,
+        env: { GITHUB_REPOSITORY: 'demo/app' },
+        onLine: (line) => log(`  ${line}`),
+      }),
+    );
+    if (cut.outputs['environment-tag'] !== 'UAT-0.2.0')
+      failures.push(`semantic-tag gave ${cut.outputs['environment-tag'] || 'no environment tag'}, not UAT-0.2.0`);
 
     await step('release-context for UAT-0.2.0 (the UAT release starts)', true, () => releaseContext('UAT-0.2.0'));
 

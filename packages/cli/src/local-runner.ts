@@ -237,7 +237,10 @@ function formatCommand(command: WorkflowCommand, debug: boolean): string | undef
 /** What `toolkit run` prints after the log: the outputs and the job summary, masked. */
 export function formatRunReport(result: LocalRunResult): string[] {
   const lines = ['', 'Outputs:'];
-  for (const [name, value] of Object.entries(result.outputs)) lines.push(`  ${name}=${applyMasks(value, result.masks)}`);
+  for (const [name, value] of Object.entries(result.outputs)) {
+    const [first, ...rest] = applyMasks(value, result.masks).trimEnd().split('\n');
+    lines.push(`  ${name}=${first}`, ...rest.map((line) => `    ${line}`));
+  }
   if (result.summary.trim()) lines.push('', 'Job summary:', ...applyMasks(summaryToText(result.summary), result.masks).split('\n'));
   return lines;
 }

@@ -7,6 +7,7 @@ export function summaryToText(html: string): string {
       return `| ${cells.join(' | ')} |\n`;
     })
     .replace(/<summary>(.*?)<\/summary>/gs, '▸ $1\n')
+    .replace(/<li>(.*?)<\/li>/gs, '- $1\n')
     .replace(/<br\s*\/?>/g, '\n')
     .replace(/<\/p>/g, '\n')
     .replace(/<[^>]+>/g, '')

@@ -46,6 +46,10 @@ export function summaryFacts(facts: readonly (readonly [string, SummaryCellInput
   return `<table>${rows.join('')}</table>\n`;
 }
 
+export function summaryList(items: readonly SummaryCellInput[]): string {
+  return `<ul>${items.map((item) => `<li>${cell(item)}</li>`).join('')}</ul>\n`;
+}
+
 /** A collapsed block; `body` is HTML made by the helpers above, or preformatted text when `pre`. */
 export function summaryDetails(title: string, body: string, options: { pre?: boolean; open?: boolean } = {}): string {
   const content = options.pre ? `<pre>${escapeHtml(body)}</pre>` : body;

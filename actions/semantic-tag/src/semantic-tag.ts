@@ -1,0 +1,585 @@
+/**
+ * semantic-tag: the next version from Conventional Commits, tagged and released.
+ *
+ * 1. The last release is the highest `<tag-prefix>X.Y.Z` tag reachable from HEAD (moving tags such
+ *    as `v4`, pre-releases, other prefixes and other components' tags are not releases).
+ * 2. Every commit since then (merged branches included, filtered by `paths`) is read with one
+ *    `git log` and classified: a breaking change is major (minor while 0.x, unless
+ *    `major-zero: breaking-is-major`), `feat` minor, `fix`/`perf`/`revert` patch, other types as
+ *    `release-rules` say, and commits that are not Conventional as `default-bump` says.
+ * 3. The highest bump gives the next version (`-<prerelease>.N` numbered from existing tags).
+ * 4. Unless `dry-run`, the tag (and `<environment-tag>-<version>`) is created and pushed in one
+ *    atomic push, then a GitHub release is made and a workflow dispatched when asked.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import { CommandError, type GitHubClient, InputError, type Git, type Repository, UserError } from '@toolkit/shared';
+import type { SemVer } from 'semver';
+import incrementVersion from 'semver/functions/inc.js';
+import parseVersion from 'semver/functions/parse.js';
+
+export type Bump = 'major' | 'minor' | 'patch' | 'none';
+export const BUMPS: readonly Bump[] = ['none', 'patch', 'minor', 'major'];
+
+export interface ReleaseRule {
+  type: string;
+  scope?: string;
+  bump: Bump;
+}
+
+export interface SemanticTagConfig {
+  tagPrefix: string;
+  initialVersion: string;
+  releaseRules: ReleaseRule[];
+  defaultBump: 'none' | 'patch';
+  majorZero: 'breaking-is-minor' | 'breaking-is-major';
+  /** A pre-release identifier such as `rc`, or '' for full releases. */
+  prerelease: string;
+  /** Globs; when given, only commits touching them count. */
+  paths: string[];
+  annotate: boolean;
+  /** e.g. `UAT`: also push `UAT-<version>`. */
+  environmentTag: string;
+  dryRun: boolean;
+  remote: string;
+  githubRelease: boolean;
+  dispatchWorkflow: string;
+}
+
+export interface ParsedCommit {
+  sha: string;
+  subject: string;
+  type?: string;
+  scope?: string;
+  breaking: boolean;
+  /** Texts of BREAKING CHANGE footers. */
+  breakingNotes: string[];
+  conventional: boolean;
+  merge: boolean;
+}
+
+export interface ClassifiedCommit extends ParsedCommit {
+  bump: Bump;
+}
+
+export interface ReleaseTag {
+  tag: string;
+  version: string;
+  commit: string;
+  semver: SemVer;
+}
+
+export interface SemanticTagResult {
+  version: string;
+  tag: string;
+  previousVersion?: string;
+  previousTag?: string;
+  bump: Bump;
+  /** Whether this run created and pushed a tag. */
+  released: boolean;
+  environmentTag?: string;
+  changelog: string;
+  commits: ClassifiedCommit[];
+  head: string;
+  githubReleaseUrl?: string;
+  dispatched?: string;
+}
+
+export interface SemanticTagDeps {
+  git: Git;
+  /** Called only when the GitHub API is needed. */
+  github?: () => Promise<GitHubClient>;
+  repository?: Repository;
+  log?: (message: string) => void;
+}
+
+// ─── Inputs ──────────────────────────────────────────────────────────────────────────────────────
+
+const RULE = /^([a-z][a-z0-9-]*)(?:\(([^()\s]+)\))?:(major|minor|patch|none)$/;
+
+export function parseReleaseRules(items: readonly string[], input = 'release-rules'): ReleaseRule[] {
+  return items.map((item) => {
+    const match = RULE.exec(item.replace(/\s+/g, ''));
+    if (!match) {
+      throw new InputError(
+        input,
+        `${JSON.stringify(item)} is not a rule; expected type:bump or type(scope):bump with bump one of major, minor, patch, none (e.g. build:patch, docs(readme):patch, chore:none).`,
+      );
+    }
+    return { type: match[1] as string, ...(match[2] ? { scope: match[2] } : {}), bump: match[3] as Bump };
+  });
+}
+
+export function parseInitialVersion(text: string, input = 'initial-version'): string {
+  const parsed = /^\d/.test(text) ? parseVersion(text) : null;
+  if (!parsed || parsed.prerelease.length > 0) {
+    throw new InputError(input, `${JSON.stringify(text)} is not a release version; expected MAJOR.MINOR.PATCH such as 0.1.0.`);
+  }
+  return parsed.version;
+}
+
+export function parsePrereleaseIdentifier(text: string, input = 'prerelease'): string {
+  if (text === '') return '';
+  if (!/^[0-9A-Za-z-]+$/.test(text) || /^\d+$/.test(text)) {
+    throw new InputError(
+      input,
+      `${JSON.stringify(text)} is not a pre-release identifier; expected letters, digits and hyphens, not only digits (e.g. rc, beta, alpha).`,
+    );
+  }
+  return text;
+}
+
+export function parseTagPrefix(text: string, input = 'tag-prefix'): string {
+  if (!/^[A-Za-z0-9._/-]*$/.test(text) || /\.\.|\/\/|^\/|\.lock\//.test(text)) {
+    throw new InputError(
+      input,
+      `${JSON.stringify(text)} cannot start a tag name; expected letters, digits, '.', '_', '-' and '/' (e.g. v or api/v).`,
+    );
+  }
+  return text;
+}
+
+// ─── Commits ─────────────────────────────────────────────────────────────────────────────────────
+
+const HEADER = /^([A-Za-z][\w-]*)(?:\(([^()\r\n]*)\))?(!)?: +(\S.*)$/;
+const GIT_REVERT = /^Revert "(.+)"$/;
+const BREAKING_FOOTER = /^BREAKING[ -]CHANGE: *(.*)$/gm;
+
+export function parseCommit(sha: string, message: string, parents = 1): ParsedCommit {
+  const newline = message.indexOf('\n');
+  const subject = (newline < 0 ? message : message.slice(0, newline)).trim();
+  const body = newline < 0 ? '' : message.slice(newline + 1);
+  const footers = body.includes('BREAKING') ? [...body.matchAll(BREAKING_FOOTER)] : [];
+  const breakingNotes = footers.map((match) => (match[1] as string).trim()).filter(Boolean);
+  const hasFooter = footers.length > 0;
+  const merge = parents > 1;
+  const header = HEADER.exec(subject);
+  if (header) {
+    return {
+      sha,
+      subject: header[4] as string,
+      type: (header[1] as string).toLowerCase(),
+      scope: header[2] || undefined,
+      breaking: header[3] === '!' || hasFooter,
+      breakingNotes,
+      conventional: true,
+      merge,
+    };
+  }
+  const revert = GIT_REVERT.exec(subject);
+  if (revert) return { sha, subject: revert[1] as string, type: 'revert', breaking: hasFooter, breakingNotes, conventional: true, merge };
+  return { sha, subject, breaking: hasFooter, breakingNotes, conventional: false, merge };
+}
+
+const DEFAULT_BUMPS: Record<string, Bump> = { feat: 'minor', fix: 'patch', perf: 'patch', revert: 'patch' };
+
+export function classifyCommit(commit: ParsedCommit, rules: readonly ReleaseRule[], defaultBump: 'none' | 'patch'): Bump {
+  if (commit.breaking) return 'major';
+  if (commit.conventional && commit.type) {
+    const rule =
+      rules.find((candidate) => candidate.type === commit.type && candidate.scope !== undefined && candidate.scope === commit.scope) ??
+      rules.find((candidate) => candidate.type === commit.type && candidate.scope === undefined);
+    return rule?.bump ?? DEFAULT_BUMPS[commit.type] ?? 'none';
+  }
+  // A merge commit's own subject ("Merge pull request …") says nothing; its branch's commits count.
+  return commit.merge ? 'none' : defaultBump;
+}
+
+export function highestBump(bumps: Iterable<Bump>): Bump {
+  let highest: Bump = 'none';
+  for (const bump of bumps) if (BUMPS.indexOf(bump) > BUMPS.indexOf(highest)) highest = bump;
+  return highest;
+}
+
+/** The next version after `base`; a pre-release is numbered after the highest existing one. */
+export function nextVersion(
+  base: string,
+  bump: Bump,
+  options: { majorZero: SemanticTagConfig['majorZero']; prerelease: string; existing: readonly string[] },
+): string {
+  if (bump === 'none') return base;
+  const effective = bump === 'major' && base.startsWith('0.') && options.majorZero === 'breaking-is-minor' ? 'minor' : bump;
+  const release = incrementVersion(base, effective) as string;
+  if (!options.prerelease) return release;
+  const series = `${release}-${options.prerelease}.`;
+  const numbers = options.existing.filter((version) => version.startsWith(series)).map((version) => Number(version.slice(series.length)));
+  const highest = Math.max(0, ...numbers.filter((value) => Number.isSafeInteger(value)));
+  return `${series}${highest + 1}`;
+}
+
+// ─── Changelog ───────────────────────────────────────────────────────────────────────────────────
+
+export interface ChangelogEntry {
+  scope: string | undefined;
+  text: string;
+  sha: string;
+}
+
+export interface ChangelogSection {
+  title: string;
+  entries: ChangelogEntry[];
+}
+
+function entry(commit: ClassifiedCommit, text: string): ChangelogEntry {
+  return { scope: commit.scope, text, sha: commit.sha.slice(0, 7) };
+}
+
+const FIX_TYPES = new Set(['fix', 'perf', 'revert']);
+
+/** The changelog's sections, in one pass over the commits (newest first, as git log gives them). */
+export function changelogSections(commits: readonly ClassifiedCommit[]): ChangelogSection[] {
+  const breaking: ChangelogEntry[] = [];
+  const features: ChangelogEntry[] = [];
+  const fixes: ChangelogEntry[] = [];
+  const other: ChangelogEntry[] = [];
+  for (const commit of commits) {
+    if (commit.breaking) {
+      if (commit.breakingNotes.length === 0) breaking.push(entry(commit, commit.subject));
+      for (const note of commit.breakingNotes) breaking.push(entry(commit, note));
+    }
+    if (commit.type === 'feat') features.push(entry(commit, commit.subject));
+    else if (commit.type && FIX_TYPES.has(commit.type))
+      fixes.push(entry(commit, commit.type === 'revert' ? `revert: ${commit.subject}` : commit.subject));
+    else if (commit.bump !== 'none' && !commit.breaking)
+      other.push(entry(commit, commit.type ? `${commit.type}: ${commit.subject}` : commit.subject));
+  }
+  return [
+    { title: 'Breaking changes', entries: breaking },
+    { title: 'Features', entries: features },
+    { title: 'Fixes', entries: fixes },
+    { title: 'Other changes', entries: other },
+  ].filter((section) => section.entries.length > 0);
+}
+
+/** An entry as plain text, for places that are not Markdown (the job summary's HTML). */
+export function changelogEntryText(line: ChangelogEntry): string {
+  return `${line.scope ? `${line.scope}: ` : ''}${line.text} (${line.sha})`;
+}
+
+/**
+ * The changelog in Markdown: the `changelog` output, the annotated tag's message, the release's
+ * body. A section lists at most `limit` entries: GitHub caps an output at 1 MB, and a release of
+ * thousands of commits is not read line by line anyway.
+ */
+export function renderChangelog(sections: readonly ChangelogSection[], limit = 500): string {
+  if (sections.length === 0) return 'No notable changes.\n';
+  const line = (item: ChangelogEntry) => `- ${item.scope ? `**${item.scope}:** ` : ''}${item.text} (${item.sha})`;
+  return sections
+    .map((section) => {
+      const shown = section.entries.slice(0, limit).map(line);
+      if (section.entries.length > limit) shown.push(`- … and ${section.entries.length - limit} more`);
+      return `### ${section.title}\n\n${shown.join('\n')}\n`;
+    })
+    .join('\n');
+}
+
+// ─── git ─────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Every `<prefix>X.Y.Z[-pre]` tag with the commit it points at; tags that are not semver (moving
+ * tags such as `v4` or `v4.1`) are left out. `show-ref -d` reads peeled commits from packed-refs,
+ * where `for-each-ref` would open every tag object: 6 ms against 26 ms for 4,000 tags.
+ */
+export async function listVersionTags(git: Git, prefix: string): Promise<ReleaseTag[]> {
+  const { stdout } = await git.run(['show-ref', '--tags', '--dereference'], { allowFailure: true });
+  const commits = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const space = line.indexOf(' ');
+    const ref = line.slice(space + 1);
+    if (space < 0 || !ref.startsWith(`refs/tags/${prefix}`)) continue;
+    const peeled = ref.endsWith('^{}');
+    const tag = ref.slice('refs/tags/'.length, peeled ? -3 : undefined);
+    // An annotated tag's own line comes first; its ^{} line (the commit) replaces it.
+    if (peeled || !commits.has(tag)) commits.set(tag, line.slice(0, space));
+  }
+  const tags: ReleaseTag[] = [];
+  for (const [tag, commit] of commits) {
+    const version = tag.slice(prefix.length);
+    const parsed = /^\d/.test(version) ? parseVersion(version) : null;
+    if (parsed && parsed.raw === version) tags.push({ tag, version: parsed.version, commit, semver: parsed });
+  }
+  return tags;
+}
+
+/** Full releases, highest first. */
+function releasesHighestFirst(tags: readonly ReleaseTag[]): ReleaseTag[] {
+  return tags.filter((tag) => tag.semver.prerelease.length === 0).sort((a, b) => b.semver.compare(a.semver));
+}
+
+async function isAncestor(git: Git, commit: string, head: string): Promise<boolean> {
+  return (await git.run(['merge-base', '--is-ancestor', commit, head], { allowFailure: true })).exitCode === 0;
+}
+
+/**
+ * The highest full release among `tags` that is reachable from `head`. Candidates are tried highest
+ * first with `merge-base --is-ancestor`, which stops walking as soon as it knows. After a few
+ * unreachable ones (releases on other branches), one `for-each-ref --merged` settles the rest in a
+ * single walk.
+ */
+export async function findLastRelease(git: Git, tags: readonly ReleaseTag[], head: string): Promise<ReleaseTag | undefined> {
+  const releases = releasesHighestFirst(tags);
+  const tries = 8;
+  for (const tag of releases.slice(0, tries)) if (await isAncestor(git, tag.commit, head)) return tag;
+  const rest = releases.slice(tries);
+  if (rest.length === 0) return undefined;
+  const { stdout } = await git.run([
+    'for-each-ref',
+    `--merged=${head}`,
+    '--format=%(refname:strip=2)',
+    ...rest.map((tag) => `refs/tags/${tag.tag}`),
+  ]);
+  const reachable = new Set(stdout.split('\n').filter(Boolean));
+  return rest.find((tag) => reachable.has(tag.tag));
+}
+
+/**
+ * The last release and the commits since it, in as few walks of the history as possible. The
+ * highest release is nearly always the last one: `git log --boundary <it>..HEAD` then both reads the
+ * commits and proves it reachable, because a commit is a boundary of that walk exactly when it is
+ * an ancestor of HEAD. With `paths`, git simplifies history and the boundary proves nothing, so
+ * `merge-base` checks reachability alongside the log. Only when the highest release is not
+ * reachable is the search (and the log) done again.
+ */
+export async function lastReleaseAndCommits(
+  git: Git,
+  tags: readonly ReleaseTag[],
+  head: string,
+  paths: readonly string[],
+): Promise<{ last?: ReleaseTag; commits: ParsedCommit[] }> {
+  const highest = releasesHighestFirst(tags)[0];
+  if (highest?.commit === head) return { last: highest, commits: [] };
+  if (highest) {
+    const range = `${highest.commit}..${head}`;
+    if (paths.length === 0) {
+      const boundaries = new Set<string>();
+      const commits = await readCommits(git, range, paths, boundaries);
+      if (boundaries.has(highest.commit)) return { last: highest, commits };
+    } else {
+      const [reachable, commits] = await Promise.all([isAncestor(git, highest.commit, head), readCommits(git, range, paths)]);
+      if (reachable) return { last: highest, commits };
+    }
+  }
+  const last = await findLastRelease(git, tags, head);
+  return { ...(last ? { last } : {}), commits: await readCommits(git, last ? `${last.commit}..${head}` : head, paths) };
+}
+
+/**
+ * Every commit in `range` (merges and merged branches included), touching `paths` when given, from
+ * one `git log`, parsed as its output streams in: records are NUL-separated (`-z`), fields by \x1f,
+ * each led by git's mark (`-` for a boundary). With `boundaries`, the walk's boundary commits are
+ * collected there instead of being read.
+ */
+export async function readCommits(git: Git, range: string, paths: readonly string[], boundaries?: Set<string>): Promise<ParsedCommit[]> {
+  const pathspecs = paths.length > 0 ? ['--', ...paths.map((glob) => `:(glob)${glob}`)] : [];
+  const commits: ParsedCommit[] = [];
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  const take = (record: string) => {
+    if (!record) return;
+    const first = record.indexOf('\x1f');
+    const second = record.indexOf('\x1f', first + 1);
+    const sha = record.slice(1, first);
+    if (record[0] === '-') {
+      boundaries?.add(sha);
+      return;
+    }
+    const parents = record.slice(first + 1, second);
+    commits.push(parseCommit(sha, record.slice(second + 1), parents ? parents.split(' ').length : 0));
+  };
+  const boundary = boundaries ? ['--boundary'] : [];
+  await git.run(['log', '-z', ...boundary, '--format=%m%H%x1f%P%x1f%B', range, ...pathspecs], {
+    onStdout: (chunk) => {
+      const records = (pending + decoder.write(chunk)).split('\0');
+      pending = records.pop() ?? '';
+      for (const record of records) take(record);
+    },
+  });
+  take(pending + decoder.end());
+  return commits;
+}
+
+/**
+ * A shallow checkout would give a wrong version, silently. Fetch its whole history and its tags
+ * from `remote`, or refuse and say which fetch-depth to use. A full checkout (fetch-depth: 0) has
+ * its tags already, and is read as it is, with no network round trip. Returns HEAD, and whether
+ * anything was fetched.
+ */
+export async function ensureCompleteHistory(
+  git: Git,
+  remote: string,
+  log: (message: string) => void,
+): Promise<{ head: string; fetched: boolean }> {
+  const [shallow, head] = (await git.output(['rev-parse', '--is-shallow-repository', 'HEAD'])).split('\n') as [string, string];
+  if (shallow !== 'true') return { head, fetched: false };
+  const fetchDepthAdvice = 'Check out the whole history: `uses: actions/checkout@…` with `fetch-depth: 0`.';
+  const remotes = (await git.output(['remote'])).split('\n');
+  if (!remotes.includes(remote))
+    throw new UserError(
+      'REFUSED',
+      `This checkout is shallow and has no remote "${remote}" to fetch the rest of its history from. ${fetchDepthAdvice}`,
+    );
+  try {
+    await git.run(['fetch', '--quiet', '--tags', '--force', '--unshallow', remote]);
+  } catch (error) {
+    const detail = error instanceof CommandError ? error.stderr.trim() : String(error);
+    throw new UserError(
+      'REFUSED',
+      `This checkout is shallow, and fetching the rest of its history from ${remote} failed: ${detail}. ${fetchDepthAdvice}`,
+    );
+  }
+  log(`The checkout was shallow: fetched its whole history and tags from ${remote}.`);
+  return { head, fetched: true };
+}
+
+// ─── The run ─────────────────────────────────────────────────────────────────────────────────────
+
+export async function runSemanticTag(config: SemanticTagConfig, deps: SemanticTagDeps): Promise<SemanticTagResult> {
+  const { git } = deps;
+  const log = deps.log ?? (() => undefined);
+  // Tags are listed while the checkout is checked; a shallow one fetches tags, so they are listed again.
+  const [history, listed] = await Promise.all([ensureCompleteHistory(git, config.remote, log), listVersionTags(git, config.tagPrefix)]);
+  const tags = history.fetched ? await listVersionTags(git, config.tagPrefix) : listed;
+  const { head } = history;
+  const { last, commits: parsed } = await lastReleaseAndCommits(git, tags, head, config.paths);
+  // Classified in place: a copy of every commit costs more than the parsing, on a long range.
+  const commits = parsed as ClassifiedCommit[];
+  for (const commit of commits) commit.bump = classifyCommit(commit, config.releaseRules, config.defaultBump);
+  const bump = highestBump(commits.map((commit) => commit.bump));
+  const base = last?.version ?? config.initialVersion;
+  const previous = last ? { previousVersion: last.version, previousTag: last.tag } : {};
+  const changelog = renderChangelog(changelogSections(commits));
+
+  if (bump === 'none') {
+    return { version: base, tag: last?.tag ?? '', ...previous, bump, released: false, changelog, commits, head };
+  }
+
+  // Re-running a pre-release on the same commit gives the same tag, not the next number.
+  const series = nextVersion(base, bump, { ...config, prerelease: '', existing: [] });
+  const alreadyAtHead = config.prerelease
+    ? tags.find((tag) => tag.commit === head && tag.version.startsWith(`${series}-${config.prerelease}.`))
+    : undefined;
+  const version = alreadyAtHead?.version ?? nextVersion(base, bump, { ...config, existing: tags.map((tag) => tag.version) });
+  const tag = `${config.tagPrefix}${version}`;
+  const environmentTag = config.environmentTag ? `${config.environmentTag}-${version}` : undefined;
+  const result: SemanticTagResult = {
+    version,
+    tag,
+    ...previous,
+    bump,
+    released: false,
+    ...(environmentTag ? { environmentTag } : {}),
+    changelog,
+    commits,
+    head,
+  };
+  if (config.dryRun) return result;
+
+  // The version tag carries the changelog when annotated; the environment tag only marks the release.
+  const tagsToWrite = [
+    { name: tag, message: config.annotate ? `${tag}\n\n${changelog}` : undefined },
+    ...(environmentTag ? [{ name: environmentTag }] : []),
+  ];
+  const pushed = await createAndPushTags(git, config.remote, head, tagsToWrite, log);
+  result.released = pushed.length > 0;
+
+  if (config.githubRelease || config.dispatchWorkflow) {
+    if (!deps.github || !deps.repository)
+      throw new UserError(
+        'INVALID_CONFIGURATION',
+        'The GitHub API is needed (github-release or dispatch-workflow), but no token or repository was given.',
+      );
+    const client = await deps.github();
+    if (config.githubRelease)
+      result.githubReleaseUrl = await ensureGitHubRelease(client, deps.repository, tag, changelog, version.includes('-'), log);
+    if (config.dispatchWorkflow && result.released) {
+      const dispatchedTag = environmentTag ?? tag;
+      await client.rest.actions.createWorkflowDispatch({
+        ...deps.repository,
+        workflow_id: config.dispatchWorkflow,
+        ref: dispatchedTag,
+        inputs: { tag: dispatchedTag },
+      });
+      result.dispatched = dispatchedTag;
+      log(`Started ${config.dispatchWorkflow} for ${dispatchedTag} (workflow_dispatch).`);
+    }
+  }
+  return result;
+}
+
+/**
+ * Creates the tags that do not exist yet and pushes them in one atomic push, so that a version tag
+ * never lands without its environment tag. A tag already at `head` (here or on the remote) is left
+ * as it is; one at another commit is refused before anything is written.
+ */
+async function createAndPushTags(
+  git: Git,
+  remote: string,
+  head: string,
+  tags: readonly { name: string; message?: string }[],
+  log: (message: string) => void,
+): Promise<string[]> {
+  const names = tags.map((tag) => tag.name);
+  const remotes = (await git.output(['remote'])).split('\n');
+  if (!remotes.includes(remote))
+    throw new UserError('INVALID_CONFIGURATION', `There is no git remote "${remote}" to push ${names.join(' and ')} to.`);
+  const local = new Map<string, string | undefined>();
+  for (const name of names) {
+    const found = await git.run(['rev-parse', '--verify', '--quiet', `refs/tags/${name}^{commit}`], { allowFailure: true });
+    local.set(name, found.exitCode === 0 ? found.stdout.trim() : undefined);
+  }
+  const { stdout } = await git.run(['ls-remote', remote, ...names.flatMap((name) => [`refs/tags/${name}`, `refs/tags/${name}^{}`])]);
+  const remoteRefs = new Map(
+    stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split('\t').reverse() as [string, string]),
+  );
+  const toPush: string[] = [];
+  for (const name of names) {
+    const remoteCommit = remoteRefs.get(`refs/tags/${name}^{}`) ?? remoteRefs.get(`refs/tags/${name}`);
+    for (const [where, commit] of [
+      ['here', local.get(name)],
+      [`on ${remote}`, remoteCommit],
+    ] as const) {
+      if (commit && commit !== head) {
+        throw new UserError(
+          'REFUSED',
+          `Tag ${name} already exists ${where} at ${commit.slice(0, 12)}, not at HEAD (${head.slice(0, 12)}); a version is released once. Nothing was tagged or pushed.`,
+        );
+      }
+    }
+    if (remoteCommit) log(`${name} is already on ${remote} at HEAD; nothing to do for it.`);
+    else toPush.push(name);
+  }
+  for (const { name, message } of tags) {
+    if (!toPush.includes(name) || local.get(name)) continue;
+    await git.run(
+      message ? ['tag', '--annotate', '--file=-', '--cleanup=verbatim', name, head] : ['tag', name, head],
+      message ? { input: message } : {},
+    );
+  }
+  if (toPush.length > 0) {
+    await git.run(['push', '--atomic', '--quiet', remote, ...toPush.map((name) => `refs/tags/${name}`)]);
+    log(`Pushed ${toPush.join(' and ')} to ${remote}.`);
+  }
+  return toPush;
+}
+
+async function ensureGitHubRelease(
+  client: GitHubClient,
+  repository: Repository,
+  tag: string,
+  body: string,
+  prerelease: boolean,
+  log: (message: string) => void,
+): Promise<string> {
+  try {
+    const existing = await client.rest.repos.getReleaseByTag({ ...repository, tag });
+    log(`The GitHub release for ${tag} exists already: ${existing.data.html_url}`);
+    return existing.data.html_url;
+  } catch (error) {
+    if ((error as { status?: number }).status !== 404) throw error;
+  }
+  const created = await client.rest.repos.createRelease({ ...repository, tag_name: tag, name: tag, body, prerelease });
+  log(`Created the GitHub release ${created.data.html_url}`);
+  return created.data.html_url;
+}

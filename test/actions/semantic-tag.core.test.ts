@@ -1,0 +1,206 @@
+import { describe, expect, it } from '@jest/globals';
+import { InputError, InputReader } from '@toolkit/shared';
+import { getInputs } from '../../actions/semantic-tag/src/main.js';
+import {
+  changelogSections,
+  classifyCommit,
+  highestBump,
+  nextVersion,
+  parseCommit,
+  parseInitialVersion,
+  parsePrereleaseIdentifier,
+  parseReleaseRules,
+  parseTagPrefix,
+  renderChangelog,
+} from '../../actions/semantic-tag/src/semantic-tag.js';
+
+const sha = 'abcdef1234567890abcdef1234567890abcdef12';
+
+describe('parseCommit', () => {
+  it('reads type, scope, subject and the ! mark', () => {
+    expect(parseCommit(sha, 'feat(api)!: drop v1\n')).toMatchObject({
+      type: 'feat',
+      scope: 'api',
+      subject: 'drop v1',
+      breaking: true,
+      conventional: true,
+    });
+    expect(parseCommit(sha, 'fix: handle empty lists')).toMatchObject({ type: 'fix', subject: 'handle empty lists', breaking: false });
+    expect(parseCommit(sha, 'Feat: capitalised type')).toMatchObject({ type: 'feat', conventional: true });
+  });
+
+  it('finds BREAKING CHANGE and BREAKING-CHANGE footers, keeping their text', () => {
+    const footer = parseCommit(sha, 'refactor: rename config\n\nLong body.\n\nBREAKING CHANGE: `port` is now `listen-port`\n');
+    expect(footer).toMatchObject({ type: 'refactor', breaking: true, breakingNotes: ['`port` is now `listen-port`'] });
+    expect(parseCommit(sha, 'chore: x\n\nBREAKING-CHANGE: gone').breaking).toBe(true);
+    expect(parseCommit(sha, 'chore: x\n\nThis is not a BREAKING CHANGE: mid-line').breaking).toBe(false);
+  });
+
+  it('reads git’s own revert subject as a revert, and knows commits that are not Conventional', () => {
+    expect(parseCommit(sha, 'Revert "feat: dark mode"\n\nThis reverts commit 123.')).toMatchObject({
+      type: 'revert',
+      subject: 'feat: dark mode',
+    });
+    expect(parseCommit(sha, 'Update README.md')).toMatchObject({ conventional: false, subject: 'Update README.md' });
+    expect(parseCommit(sha, 'feat:no space')).toMatchObject({ conventional: false });
+    expect(parseCommit(sha, "Merge branch 'next'", 2)).toMatchObject({ conventional: false, merge: true });
+  });
+});
+
+describe('classifyCommit and highestBump', () => {
+  const rules = parseReleaseRules(['build:patch', 'docs(readme):patch', 'chore:none', 'feat(internal):patch']);
+  const bump = (message: string, parents = 1, defaultBump: 'none' | 'patch' = 'none') =>
+    classifyCommit(parseCommit(sha, message, parents), rules, defaultBump);
+
+  it('bumps by type, with rules for other types and scopes', () => {
+    expect(bump('feat: x')).toBe('minor');
+    expect(bump('fix: x')).toBe('patch');
+    expect(bump('perf: x')).toBe('patch');
+    expect(bump('revert: x')).toBe('patch');
+    expect(bump('docs: x')).toBe('none');
+    expect(bump('docs(readme): x')).toBe('patch');
+    expect(bump('build: x')).toBe('patch');
+    expect(bump('feat(internal): x')).toBe('patch');
+    expect(bump('style: x')).toBe('none');
+  });
+
+  it('makes a breaking change major whatever the rules say', () => {
+    expect(bump('chore!: drop node 18')).toBe('major');
+    expect(bump('feat(internal)!: x')).toBe('major');
+  });
+
+  it('applies default-bump to commits that are not Conventional, but never to a merge commit’s own subject', () => {
+    expect(bump('Update README.md', 1, 'none')).toBe('none');
+    expect(bump('Update README.md', 1, 'patch')).toBe('patch');
+    expect(bump('Merge pull request #12 from a/b', 2, 'patch')).toBe('none');
+  });
+
+  it('takes the highest bump', () => {
+    expect(highestBump(['patch', 'none', 'minor', 'patch'])).toBe('minor');
+    expect(highestBump([])).toBe('none');
+  });
+});
+
+describe('nextVersion', () => {
+  const options = { majorZero: 'breaking-is-minor' as const, prerelease: '', existing: [] };
+
+  it('bumps, with breaking changes minor while 0.x unless asked otherwise', () => {
+    expect(nextVersion('1.2.3', 'major', options)).toBe('2.0.0');
+    expect(nextVersion('1.2.3', 'minor', options)).toBe('1.3.0');
+    expect(nextVersion('1.2.3', 'patch', options)).toBe('1.2.4');
+    expect(nextVersion('1.2.3', 'none', options)).toBe('1.2.3');
+    expect(nextVersion('0.4.1', 'major', options)).toBe('0.5.0');
+    expect(nextVersion('0.4.1', 'major', { ...options, majorZero: 'breaking-is-major' })).toBe('1.0.0');
+  });
+
+  it('numbers pre-releases after the highest existing one of the same series', () => {
+    const prerelease = { ...options, prerelease: 'rc' };
+    expect(nextVersion('1.2.0', 'minor', prerelease)).toBe('1.3.0-rc.1');
+    expect(nextVersion('1.2.0', 'minor', { ...prerelease, existing: ['1.3.0-rc.1', '1.3.0-rc.10', '1.3.0-beta.4', '1.4.0-rc.7'] })).toBe(
+      '1.3.0-rc.11',
+    );
+    expect(nextVersion('1.2.0', 'major', { ...prerelease, existing: ['1.3.0-rc.2'] })).toBe('2.0.0-rc.1');
+  });
+});
+
+describe('inputs', () => {
+  it('refuses a malformed release rule, naming the input and the form', () => {
+    expect(() => parseReleaseRules(['build:patch', 'docs=patch'])).toThrow(InputError);
+    expect(() => parseReleaseRules(['docs=patch'])).toThrow(
+      'Invalid input "release-rules": "docs=patch" is not a rule; expected type:bump or type(scope):bump with bump one of major, minor, patch, none',
+    );
+    expect(() => parseReleaseRules(['chore:huge'])).toThrow('"chore:huge" is not a rule');
+  });
+
+  it('refuses an initial version that is not a release version', () => {
+    expect(parseInitialVersion('0.1.0')).toBe('0.1.0');
+    for (const bad of ['1.0', 'v1.0.0', 'one', '1.0.0-rc.1']) {
+      expect(() => parseInitialVersion(bad)).toThrow(`Invalid input "initial-version": ${JSON.stringify(bad)} is not a release version`);
+    }
+  });
+
+  it('refuses a pre-release identifier that semver would not take', () => {
+    expect(parsePrereleaseIdentifier('rc')).toBe('rc');
+    expect(parsePrereleaseIdentifier('')).toBe('');
+    for (const bad of ['rc.1', 'r c', '01', '123', 'ü']) {
+      expect(() => parsePrereleaseIdentifier(bad)).toThrow(
+        `Invalid input "prerelease": ${JSON.stringify(bad)} is not a pre-release identifier`,
+      );
+    }
+  });
+
+  it('refuses a tag prefix git cannot take', () => {
+    expect(parseTagPrefix('api/v')).toBe('api/v');
+    expect(() => parseTagPrefix('v ')).toThrow('Invalid input "tag-prefix"');
+    expect(() => parseTagPrefix('a..b')).toThrow('Invalid input "tag-prefix"');
+  });
+
+  it('reads everything through one getInputs, masking the token', () => {
+    const masked: string[] = [];
+    const values: Record<string, string> = {
+      'tag-prefix': 'api/v',
+      'initial-version': '1.0.0',
+      'release-rules': 'build:patch\nchore:none',
+      'default-bump': 'patch',
+      'major-zero': 'breaking-is-major',
+      prerelease: 'beta',
+      paths: 'api/**, shared/**',
+      annotate: 'false',
+      'environment-tag': 'UAT',
+      'dry-run': 'true',
+      'github-release': 'true',
+      'dispatch-workflow': 'release.yml',
+      token: 'ghs_secret',
+      'repository-path': '/repo',
+    };
+    const inputs = getInputs(new InputReader({ source: (name) => values[name] ?? '', mask: (secret) => masked.push(secret) }));
+    expect(inputs).toEqual({
+      tagPrefix: 'api/v',
+      initialVersion: '1.0.0',
+      releaseRules: [
+        { type: 'build', bump: 'patch' },
+        { type: 'chore', bump: 'none' },
+      ],
+      defaultBump: 'patch',
+      majorZero: 'breaking-is-major',
+      prerelease: 'beta',
+      paths: ['api/**', 'shared/**'],
+      annotate: false,
+      environmentTag: 'UAT',
+      dryRun: true,
+      remote: 'origin',
+      githubRelease: true,
+      dispatchWorkflow: 'release.yml',
+      token: 'ghs_secret',
+      repositoryPath: '/repo',
+    });
+    expect(masked).toEqual(['ghs_secret']);
+    values['environment-tag'] = 'UAT-';
+    expect(() => getInputs(new InputReader({ source: (name) => values[name] ?? '', mask: () => undefined }))).toThrow(
+      'Invalid input "environment-tag": "UAT-" is not allowed; expected a tag prefix without the hyphen, such as UAT.',
+    );
+  });
+});
+
+describe('changelog', () => {
+  it('groups breaking changes, features, fixes and other counted changes, with short SHAs and scopes', () => {
+    const rules = parseReleaseRules(['build:patch']);
+    const commits = [
+      parseCommit('1111111aaaa', 'feat(ui)!: new layout\n\nBREAKING CHANGE: the sidebar is gone'),
+      parseCommit('2222222bbbb', 'feat: export to CSV'),
+      parseCommit('3333333cccc', 'fix(api): handle empty lists'),
+      parseCommit('4444444dddd', 'build: pin node'),
+      parseCommit('5555555eeee', 'chore: tidy'),
+      parseCommit('6666666ffff', 'Revert "feat: beta flag"'),
+    ].map((commit) => ({ ...commit, bump: classifyCommit(commit, rules, 'none') }));
+    expect(renderChangelog(changelogSections(commits))).toBe(
+      [
+        '### Breaking changes\n\n- **ui:** the sidebar is gone (1111111)\n',
+        '### Features\n\n- **ui:** new layout (1111111)\n- export to CSV (2222222)\n',
+        '### Fixes\n\n- **api:** handle empty lists (3333333)\n- revert: feat: beta flag (6666666)\n',
+        '### Other changes\n\n- build: pin node (4444444)\n',
+      ].join('\n'),
+    );
+    expect(renderChangelog([])).toBe('No notable changes.\n');
+  });
+});
