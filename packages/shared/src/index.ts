@@ -8,3 +8,5 @@ export * from './install-tool.js';
 export * from './remote-shell.js';
 export * from './run-action.js';
 export * from './summary.js';
+export * from './versions-file.js';
+export * from './yaml-edit.js';
