@@ -29,6 +29,24 @@ const minimalRuns = {
     git('tag', 'UAT-1.0.0');
     return { inputs: { ref: 'refs/tags/UAT-1.0.0' }, cwd: repo };
   },
+  promote: () => {
+    // A bump that is already there: clone, read, validate, no commit (git clone included).
+    const seed = path.join(sandbox, 'promote-seed');
+    const git = (...args) =>
+      execFileSync('git', args, {
+        cwd: seed,
+        env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' },
+      });
+    execFileSync('git', ['init', '--quiet', '--initial-branch=main', seed]);
+    writeFileSync(path.join(seed, 'versions.yaml'), 'environments:\n  uat:\n    services:\n      api:\n        version: 1.0.0\n');
+    git('add', 'versions.yaml');
+    git('commit', '--quiet', '-m', 'start');
+    execFileSync('git', ['clone', '--quiet', '--bare', seed, path.join(sandbox, 'promote.git')]);
+    return {
+      inputs: { repository: `file://${path.join(sandbox, 'promote.git')}`, environment: 'uat', service: 'api', version: '1.0.0' },
+      cwd: sandbox,
+    };
+  },
   'semantic-tag': () => {
     const repo = path.join(sandbox, 'semantic-tag');
     const git = (...args) =>

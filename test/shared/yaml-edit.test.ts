@@ -88,6 +88,17 @@ describe('YamlEditor', () => {
     expect(parse(editor.toString()).environments.uat.services.web).toEqual({ version: '2.0.0', digest: DIGEST_B });
   });
 
+  it('applies several edits to one flow map at once, deletions included', () => {
+    const editor = new YamlEditor(`svc:\n  api: {version: 1.0.0, digest: '${DIGEST_A}'}  # flow\n  web: {}\n`);
+    editor.set(['svc', 'api'], { version: '2.0.0', image: 'ghcr.io/acme/api' });
+    editor.delete(['svc', 'api', 'digest']);
+    editor.set(['svc', 'web', 'one'], { version: '1' });
+    editor.set(['svc', 'web', 'two'], { version: '2' });
+    expect(editor.toString()).toBe(
+      'svc:\n  api: {version: 2.0.0, image: ghcr.io/acme/api}  # flow\n  web:\n    one:\n      version: "1"\n    two:\n      version: "2"\n',
+    );
+  });
+
   it('quotes a value that would otherwise read as another type', () => {
     const editor = new YamlEditor('a:\n  version: 1.4.0\n');
     editor.set(['a', 'version'], '1.10');
@@ -170,5 +181,22 @@ describe('parseVersionsFile', () => {
     );
     expect(error.message).toContain('versions.yaml:7:9: environments.uat.services.api has an unknown key "colour"');
     expect(error.message).toContain('versions.yaml:9:9: environments.uat.services.web is missing "version"');
+  });
+
+  it('says to quote a value that YAML reads as a number', () => {
+    expect(() => parseVersionsFile('environments:\n  uat:\n    services:\n      api:\n        version: 1.10\n')).toThrow(
+      'versions.yaml:5:18: environments.uat.services.api.version must be a string; put the value in quotes (YAML reads 1.10 or 1234567 as numbers)',
+    );
+  });
+});
+
+describe('docs/versions-yaml.md', () => {
+  it('has an example that follows the schema', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { ROOT } = await import('../support/harness.js');
+    const doc = await readFile(`${ROOT}/docs/versions-yaml.md`, 'utf8');
+    const example = /```yaml\n([^]*?)```/.exec(doc)?.[1] ?? '';
+    const { data } = parseVersionsFile(example, 'docs/versions-yaml.md');
+    expect(data.environments.uat?.services?.api?.previous?.version).toBe('1.3.2');
   });
 });

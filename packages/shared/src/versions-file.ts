@@ -212,6 +212,10 @@ function describe(error: ErrorObject): string {
       return `${where} is missing "${(error.params as { missingProperty: string }).missingProperty}"`;
     case 'pattern':
       return `${where} is not allowed: ${error.message?.replace('must match pattern', 'expected a value matching')}`;
+    case 'type':
+      return (error.params as { type: string | string[] }).type === 'string'
+        ? `${where} must be a string; put the value in quotes (YAML reads 1.10 or 1234567 as numbers)`
+        : `${where} ${error.message ?? 'is not valid'}`;
     case 'propertyNames':
       return `${where} has a name that is not allowed (expected lower-case letters, digits, '.', '_' and '-')`;
     default:

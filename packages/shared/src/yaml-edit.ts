@@ -1,4 +1,4 @@
-import { type Document, LineCounter, type Node, Scalar, isAlias, isMap, isScalar, parseDocument, stringify } from 'yaml';
+import { type Document, LineCounter, type Node, Scalar, type YAMLMap, isAlias, isMap, isScalar, parseDocument, stringify } from 'yaml';
 import { UserError } from './errors.js';
 
 /** A plain value to write: a string, number, boolean, or a map of them. */
@@ -24,6 +24,8 @@ export class YamlEditor {
   readonly lineCounter = new LineCounter();
   private readonly splices: Splice[] = [];
   private spliceCount = 0;
+  /** Flow maps (`{a: 1}`) are rewritten whole, once, with every edit made to them. */
+  private readonly flowEdits = new Map<YAMLMap, { value: Record<string, unknown>; column: number }>();
   private readonly indentUnit: number;
 
   constructor(source: string) {
@@ -49,7 +51,11 @@ export class YamlEditor {
   /** Removes the pair at `path` (its lines), if it is there. */
   delete(path: readonly string[]): void {
     const parent = path.length === 1 ? this.document.contents : this.document.getIn(path.slice(0, -1), true);
-    if (!isMap(parent) || parent.flow) return;
+    if (!isMap(parent)) return;
+    if (parent.flow) {
+      delete this.flowObject(parent, 0).value[path[path.length - 1] as string];
+      return;
+    }
     const pair = parent.items.find((item) => keyOf(item.key) === path[path.length - 1]);
     if (!pair || !isScalar(pair.key) || !pair.key.range) return;
     const start = this.lineStart(pair.key.range[0]);
@@ -63,6 +69,8 @@ export class YamlEditor {
 
   /** The edited text. */
   toString(): string {
+    for (const [map, { value, column }] of this.flowEdits) this.renderFlow(map, value, column);
+    this.flowEdits.clear();
     const ordered = [...this.splices].sort((a, b) => b.start - a.start || b.end - a.end || b.order - a.order);
     let text = this.source;
     let limit = Number.POSITIVE_INFINITY;
@@ -76,6 +84,10 @@ export class YamlEditor {
 
   private setIn(map: Node, column: number, path: readonly string[], value: YamlValue, above: readonly string[]): void {
     if (!isMap(map)) throw new Error('setIn on a node that is not a map');
+    if (map.flow) {
+      setNested(this.flowObject(map, column).value, path, value);
+      return;
+    }
     const [key, ...rest] = path as [string, ...string[]];
     const pair = map.items.find((item) => keyOf(item.key) === key);
     if (!pair) {
@@ -129,29 +141,51 @@ export class YamlEditor {
     );
   }
 
-  /** Adds pairs to a map: at the end of a block map, or by rewriting a flow map (`{}` becomes a block). */
+  /** Adds pairs at the end of a block map, at its keys' indentation. */
   private insert(map: Node, column: number, pairs: Record<string, YamlValue>): void {
     if (!isMap(map) || !map.range) throw new Error('insert into a node that is not a map');
-    if (map.flow) {
-      if (map.items.length === 0) {
-        // `key: {}  # comment` becomes `key:  # comment` with the block on the lines below.
-        let start = map.range[0];
-        while (start > 0 && this.source[start - 1] === ' ') start--;
-        this.splice({ start, end: map.range[1], text: '' });
-        const end = this.lineEnd(map.range[1]);
-        this.splice({ start: end, end, text: `${end > 0 && this.source[end - 1] !== '\n' ? '\n' : ''}${this.render(pairs, column)}` });
-        return;
-      }
-      const merged = { ...(map.toJSON() as Record<string, YamlValue>), ...pairs };
-      this.splice({ start: map.range[0], end: map.range[1], text: stringify(merged, { collectionStyle: 'flow', lineWidth: 0 }).trimEnd() });
-      return;
-    }
     const firstKey = map.items[0]?.key as Node | undefined;
     const keyColumn = firstKey?.range ? this.column(firstKey.range[0]) : column;
     const lastValue = (map.items[map.items.length - 1]?.value ?? map.items[map.items.length - 1]?.key) as Node | undefined;
     const end = lastValue?.range ? this.lineEnd(lastValue.range[2]) : map.range[1];
     const text = this.render(pairs, keyColumn);
     this.splice({ start: end, end, text: end > 0 && this.source[end - 1] !== '\n' ? `\n${text}` : text });
+  }
+
+  private flowObject(map: YAMLMap, column: number): { value: Record<string, unknown>; column: number } {
+    let pending = this.flowEdits.get(map);
+    if (!pending) {
+      pending = { value: (map.toJSON() ?? {}) as Record<string, unknown>, column };
+      this.flowEdits.set(map, pending);
+    }
+    return pending;
+  }
+
+  /**
+   * A flow map with its edits: `{}` that gained keys becomes a block below its key (its comment
+   * stays on the key's line); any other stays a flow map, written again.
+   */
+  private renderFlow(map: YAMLMap, value: Record<string, unknown>, column: number): void {
+    if (!map.range || JSON.stringify(value) === JSON.stringify(map.toJSON() ?? {})) return;
+    if (map.items.length === 0 && Object.keys(value).length > 0) {
+      let start = map.range[0];
+      while (start > 0 && this.source[start - 1] === ' ') start--;
+      this.splice({ start, end: map.range[1], text: '' });
+      const end = this.lineEnd(map.range[1]);
+      this.splice({
+        start: end,
+        end,
+        text: `${end > 0 && this.source[end - 1] !== '\n' ? '\n' : ''}${this.render(value as Record<string, YamlValue>, column)}`,
+      });
+      return;
+    }
+    // Written as it was spaced: `{a: 1}` or `{ a: 1 }`.
+    const padded = this.source[map.range[0] + 1] === ' ';
+    this.splice({
+      start: map.range[0],
+      end: map.range[1],
+      text: stringify(value, { collectionStyle: 'flow', flowCollectionPadding: padded, lineWidth: 0 }).trimEnd(),
+    });
   }
 
   /** `key:` with nothing after it (or `~`, `null`) gets a block mapping on the lines below it. */
@@ -213,6 +247,26 @@ export class YamlEditor {
     const { line, col } = this.lineCounter.linePos(node.range[0]);
     return `${line}:${col}`;
   }
+}
+
+/** Sets `path` in a plain object, merging maps key by key as YamlEditor.set does. */
+function setNested(target: Record<string, unknown>, path: readonly string[], value: YamlValue): void {
+  const [key, ...rest] = path as [string, ...string[]];
+  if (rest.length > 0) {
+    const child = target[key];
+    const next = child && typeof child === 'object' && !Array.isArray(child) ? (child as Record<string, unknown>) : {};
+    target[key] = next;
+    setNested(next, rest, value);
+    return;
+  }
+  if (typeof value === 'object' && value !== null) {
+    const child = target[key];
+    const next = child && typeof child === 'object' && !Array.isArray(child) ? (child as Record<string, unknown>) : {};
+    target[key] = next;
+    for (const [childKey, childValue] of Object.entries(value)) if (childValue !== undefined) setNested(next, [childKey], childValue);
+    return;
+  }
+  target[key] = value;
 }
 
 function keyOf(key: unknown): unknown {

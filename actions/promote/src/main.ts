@@ -1,0 +1,193 @@
+import os from 'node:os';
+import path from 'node:path';
+import * as core from '@actions/core';
+import {
+  Git,
+  InputError,
+  InputReader,
+  githubClient,
+  parseRepository,
+  summaryHeading,
+  summaryParagraph,
+  summaryTable,
+  writeJobSummary,
+} from '@toolkit/shared';
+import {
+  type Operation,
+  type PromoteRequest,
+  type ServiceChange,
+  type WriteOptions,
+  type WriteResult,
+  applyRequest,
+  commitMessage,
+  describeRelease,
+  diffMarkdown,
+  parseServices,
+  writeWithApi,
+  writeWithGit,
+  writeWithPullRequest,
+} from './promote.js';
+
+export interface Inputs {
+  request: PromoteRequest;
+  repository: string;
+  file: string;
+  branch: string;
+  token: string;
+  commitMode: 'git' | 'pull-request' | 'api';
+  maxAttempts: number;
+  authorName: string;
+  authorEmail: string;
+  authorGiven: boolean;
+}
+
+const BOT = { name: 'github-actions[bot]', email: '41898282+github-actions[bot]@users.noreply.github.com' };
+
+export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Inputs {
+  const operation = reader.enum<Operation>('operation', ['bump', 'promote', 'rollback'], 'bump');
+  const name = { pattern: /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/, expected: "lower-case letters, digits, '.', '_' and '-'" };
+  let services = parseServices(reader.list('services', { separator: 'newline' }), operation === 'bump');
+  const service = reader.string('service', name);
+  if (service) {
+    const version = reader.string('version', { required: operation === 'bump' });
+    const digest = reader.string('digest', { pattern: /^sha256:[a-f0-9]{64}$/, expected: 'sha256: followed by 64 hexadecimal digits' });
+    services = [...services, { name: service, ...(version ? { version } : {}), ...(digest ? { digest } : {}) }];
+  }
+  if (operation !== 'promote' && services.length === 0)
+    throw new InputError('services', `${operation} needs a service: give service (with version) or services.`);
+  const environment =
+    operation === 'promote' ? reader.string('to', { required: true, ...name }) : reader.string('environment', { required: true, ...name });
+  const runUrl =
+    reader.string('run-url') ||
+    (env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY
+      ? `${env.GITHUB_SERVER_URL || 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+      : '');
+  const file = reader.string('file') || 'versions.yaml';
+  if (path.isAbsolute(file) || file.split(/[\\/]/).includes('..'))
+    throw new InputError(
+      'file',
+      `${JSON.stringify(file)} is not allowed; expected a path inside the environment repository, such as versions.yaml.`,
+    );
+  const authorName = reader.string('author-name');
+  const authorEmail = reader.string('author-email');
+  return {
+    request: {
+      operation,
+      environment,
+      ...(operation === 'promote' ? { from: reader.string('from', { required: true, ...name }) } : {}),
+      services,
+      image: reader.string('image'),
+      chartVersion: reader.string('chart-version'),
+      promotionOrder: reader.list('promotion-order'),
+      allowSkip: reader.boolean('allow-skip', false),
+      meta: {
+        commit: reader.string('source-commit', { pattern: /^[0-9a-f]{7,64}$/, expected: 'a commit SHA' }),
+        actor: reader.string('actor'),
+        runUrl,
+        now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      },
+    },
+    repository: reader.string('repository', { required: true }),
+    file,
+    branch: reader.string('branch'),
+    token: reader.secret('token'),
+    commitMode: reader.enum('commit-mode', ['git', 'pull-request', 'api'], 'git'),
+    maxAttempts: reader.integer('max-attempts', { min: 1, max: 100, fallback: 10 }),
+    authorName: authorName || BOT.name,
+    authorEmail: authorEmail || BOT.email,
+    authorGiven: authorName !== '' || authorEmail !== '',
+  };
+}
+
+/** `owner/name` is a GitHub repository on GITHUB_SERVER_URL; anything else is a git URL or path. */
+export function repositoryUrl(
+  repository: string,
+  serverUrl: string,
+): { url: string; github?: { owner: string; repo: string }; authUrl?: string } {
+  if (/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(repository)) {
+    const github = parseRepository(repository);
+    return { url: `${serverUrl.replace(/\/$/, '')}/${repository}.git`, github, authUrl: serverUrl };
+  }
+  if (/^https?:\/\//.test(repository)) return { url: repository, authUrl: new URL(repository).origin };
+  return { url: repository };
+}
+
+export async function main(): Promise<void> {
+  const inputs = getInputs();
+  const { request } = inputs;
+  const serverUrl = process.env.GITHUB_SERVER_URL || 'https://github.com';
+  const target = repositoryUrl(inputs.repository, serverUrl);
+  const git = new Git({
+    cwd: os.tmpdir(),
+    ...(inputs.token && target.authUrl ? { auth: { token: inputs.token, url: target.authUrl } } : {}),
+  });
+  const options: WriteOptions = {
+    file: inputs.file,
+    ...(inputs.branch ? { branch: inputs.branch } : {}),
+    maxAttempts: inputs.maxAttempts,
+    author: { name: inputs.authorName, email: inputs.authorEmail },
+    authorGiven: inputs.authorGiven,
+    edit: (text) => applyRequest(text, request, inputs.file),
+    message: (changes) => commitMessage(request, changes),
+    log: (message) => core.info(message),
+  };
+  const workRoot = process.env.RUNNER_TEMP || os.tmpdir();
+  const needsGitHub = () => {
+    if (!target.github)
+      throw new InputError(
+        'repository',
+        `commit-mode ${inputs.commitMode} needs a GitHub repository as owner/name, not ${JSON.stringify(inputs.repository)}.`,
+      );
+    return target.github;
+  };
+  let result: WriteResult;
+  if (inputs.commitMode === 'git') result = await writeWithGit(git, target.url, workRoot, options);
+  else if (inputs.commitMode === 'pull-request') {
+    const repository = needsGitHub();
+    result = await writeWithPullRequest(
+      git,
+      target.url,
+      workRoot,
+      { github: await githubClient(inputs.token), repository, environment: request.environment },
+      options,
+    );
+  } else {
+    const repository = needsGitHub();
+    result = await writeWithApi(await githubClient(inputs.token), repository, options);
+  }
+
+  core.setOutput('changed', String(result.changed));
+  core.setOutput('commit', result.commit ?? '');
+  core.setOutput('pull-request-url', result.pullRequestUrl ?? '');
+  core.setOutput('previous-version', result.changes[0]?.before?.version ?? '');
+  core.setOutput('diff', diffMarkdown(result.changes));
+  core.info(
+    result.changed ? `${inputs.file}: ${result.changes.length} service(s) changed.` : `${inputs.file} already says this: no commit.`,
+  );
+  await writeJobSummary(...summary(inputs, result));
+}
+
+function summary(inputs: Inputs, result: WriteResult): string[] {
+  const { request } = inputs;
+  const title =
+    request.operation === 'promote'
+      ? `Promote ${request.from} → ${request.environment}`
+      : `${request.operation === 'bump' ? 'Bump' : 'Roll back'} ${request.environment}`;
+  if (!result.changed)
+    return [summaryHeading(title), summaryParagraph(`${inputs.file} in ${inputs.repository} already says this: nothing to commit.`)];
+  const rows = result.changes.map((change: ServiceChange) => [
+    change.environment,
+    change.service,
+    describeRelease(change.before),
+    describeRelease(change.after),
+  ]);
+  return [
+    summaryHeading(title),
+    summaryTable(['Environment', 'Service', 'Before', 'After'], rows),
+    summaryParagraph(
+      result.pullRequestUrl
+        ? `Pull request: ${result.pullRequestUrl}`
+        : `Commit ${result.commit?.slice(0, 12) ?? ''} in ${inputs.repository} (${inputs.commitMode}, attempt ${result.attempts}).`,
+    ),
+  ];
+}

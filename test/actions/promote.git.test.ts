@@ -1,0 +1,194 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { Git, UserError, parseVersionsFile } from '@toolkit/shared';
+import { type PromoteRequest, type WriteOptions, applyRequest, commitMessage, writeWithGit } from '../../actions/promote/src/promote.js';
+import { startGitDaemon } from '../support/git-daemon.js';
+import { commit, makeRepo, tempDir } from '../support/temp.js';
+
+const D = (c: string) => `sha256:${c.repeat(64)}`;
+const meta = { actor: 'octocat', runUrl: 'https://github.com/acme/app/actions/runs/1', now: '2026-11-23T05:00:00Z' };
+const INITIAL = `# The environment repository's record.
+promotion: [dev, uat, prod]
+environments:
+  dev:
+    services:
+      api: {version: 1.0.0, digest: '${D('a')}'}
+  uat:
+    services:
+      api:
+        version: 0.9.0 # last known good
+  prod:
+    services: {}
+`;
+
+/** A bare environment repository holding `content` as versions.yaml on main (null: no file). */
+async function environmentRepo(content: string | null = INITIAL): Promise<{ dir: string; bare: string; git: Git }> {
+  const dir = await tempDir();
+  const seed = await makeRepo(path.join(dir, 'seed'));
+  if (content !== null) {
+    await writeFile(path.join(seed.cwd, 'versions.yaml'), content);
+    await seed.run(['add', 'versions.yaml']);
+  }
+  await commit(seed, 'chore: start the environment repository');
+  const bare = path.join(dir, 'env.git');
+  await seed.run(['clone', '--quiet', '--bare', seed.cwd, bare]);
+  return { dir, bare, git: new Git({ cwd: bare }) };
+}
+
+function options(request: PromoteRequest, overrides: Partial<WriteOptions> = {}): WriteOptions {
+  return {
+    file: 'versions.yaml',
+    maxAttempts: 10,
+    author: { name: 'Release Bot', email: 'bot@example.test' },
+    authorGiven: true,
+    edit: (text) => applyRequest(text, request, 'versions.yaml'),
+    message: (changes) => commitMessage(request, changes),
+    log: () => undefined,
+    ...overrides,
+  };
+}
+
+const bump = (service: string, version: string, environment = 'uat'): PromoteRequest => ({
+  operation: 'bump',
+  environment,
+  services: [{ name: service, version }],
+  allowSkip: false,
+  meta,
+});
+
+async function fileOnMain(git: Git): Promise<string> {
+  return git.output(['show', 'main:versions.yaml']);
+}
+
+describe('promote over real git', () => {
+  it('commits a bump with the author and a message listing the change, and makes no commit when nothing changes', async () => {
+    const { dir, bare, git } = await environmentRepo();
+    const result = await writeWithGit(new Git({ cwd: dir }), `file://${bare}`, dir, options(bump('api', '1.0.0')));
+    expect(result).toMatchObject({ changed: true, attempts: 1 });
+    expect(await git.output(['rev-parse', 'main'])).toBe(result.commit);
+    expect(await git.output(['log', '-1', '--format=%an <%ae>%n%B', 'main'])).toBe(
+      'Release Bot <bot@example.test>\nbump(uat): api 1.0.0\n\n- uat/api: 0.9.0 -> 1.0.0\n\nRun: https://github.com/acme/app/actions/runs/1\n',
+    );
+    const file = await fileOnMain(git);
+    expect(file).toContain('    services:\n      api:\n        version: 1.0.0 # last known good\n        deployed_at:');
+    expect(parseVersionsFile(file).data.environments.uat?.services?.api?.previous).toEqual({ version: '0.9.0' });
+
+    const again = await writeWithGit(new Git({ cwd: dir }), `file://${bare}`, dir, options(bump('api', '1.0.0')));
+    expect(again).toMatchObject({ changed: false });
+    expect(await git.output(['rev-parse', 'main'])).toBe(result.commit);
+  });
+
+  it('creates versions.yaml with its header when the repository has none', async () => {
+    const { dir, bare, git } = await environmentRepo(null);
+    await writeWithGit(new Git({ cwd: dir }), `file://${bare}`, dir, options(bump('api', '0.1.0', 'dev')));
+    const file = await fileOnMain(git);
+    expect(file).toMatch(/^# versions\.yaml: what runs where\./);
+    expect(parseVersionsFile(file).data.environments.dev?.services?.api?.version).toBe('0.1.0');
+  });
+
+  it('lands 20 promotions of different services started at the same moment (git daemon), losing none', async () => {
+    const { dir, git } = await environmentRepo();
+    const daemon = await startGitDaemon(dir, { receivePack: true });
+    try {
+      const services = Array.from({ length: 20 }, (_, index) => `svc-${String(index).padStart(2, '0')}`);
+      const results = await Promise.all(
+        services.map((service) => writeWithGit(new Git({ cwd: dir }), `${daemon.url}env.git`, dir, options(bump(service, '1.0.0')))),
+      );
+      expect(results.every((result) => result.changed)).toBe(true);
+      const uat = parseVersionsFile(await fileOnMain(git)).data.environments.uat?.services ?? {};
+      expect(Object.keys(uat).sort()).toEqual(['api', ...services].sort());
+      for (const service of services) expect(uat[service]?.version).toBe('1.0.0');
+      expect(await git.output(['rev-list', '--count', 'main'])).toBe('21');
+      // Most had to re-apply their change to a file another run had just changed.
+      expect(results.reduce((sum, result) => sum + result.attempts, 0)).toBeGreaterThan(20);
+      // The untouched parts of the file are still byte for byte as they were.
+      expect(await fileOnMain(git)).toContain(
+        "# The environment repository's record.\npromotion: [dev, uat, prod]\nenvironments:\n  dev:\n",
+      );
+    } finally {
+      await daemon.close();
+    }
+  });
+
+  it('lets the last of two writers of one service win, with both commits in history', async () => {
+    const { dir, bare, git } = await environmentRepo();
+    const [first, second] = await Promise.all(
+      ['2.0.0', '3.0.0'].map((version) => writeWithGit(new Git({ cwd: dir }), `file://${bare}`, dir, options(bump('api', version)))),
+    );
+    const head = await git.output(['rev-parse', 'main']);
+    const last = head === first?.commit ? '2.0.0' : '3.0.0';
+    expect([first?.commit, second?.commit]).toContain(head);
+    const api = parseVersionsFile(await fileOnMain(git)).data.environments.uat?.services?.api;
+    expect(api?.version).toBe(last);
+    expect(api?.previous?.version).toBe(last === '3.0.0' ? '2.0.0' : '3.0.0');
+    expect((await git.output(['log', '--format=%s', 'main'])).split('\n').slice(0, 2).sort()).toEqual([
+      'bump(uat): api 2.0.0',
+      'bump(uat): api 3.0.0',
+    ]);
+  });
+
+  it('gives up after max-attempts with a clear error, and pushes nothing of its own', async () => {
+    const { dir, bare, git } = await environmentRepo();
+    let moves = 0;
+    const mover = new Git({ cwd: dir });
+    const result = writeWithGit(mover, `file://${bare}`, dir, {
+      ...options(bump('api', '5.0.0')),
+      maxAttempts: 2,
+      // Every time, another run pushes first.
+      edit: (text) => applyRequest(text, bump('api', '5.0.0'), 'versions.yaml'),
+      sleep: async () => undefined,
+      log: () => undefined,
+      message: (changes) => {
+        moves += 1;
+        return commitMessage(bump('api', '5.0.0'), changes);
+      },
+    });
+    // Move the branch under it before each push by racing a direct push.
+    const racer = await makeRepo(path.join(dir, 'racer'));
+    await racer.run(['pull', '--quiet', `file://${bare}`, 'main']);
+    for (let n = 0; n < 3; n++) {
+      await commit(racer, `chore: racing ${n}`);
+      await racer.run(['push', '--quiet', `file://${bare}`, 'HEAD:main']);
+    }
+    const outcome = await result.then(
+      () => 'landed',
+      (error: unknown) => error,
+    );
+    // Either it landed after the racer stopped, or it gave up saying why; never half-written.
+    if (outcome !== 'landed') {
+      expect(outcome).toBeInstanceOf(UserError);
+      expect((outcome as Error).message).toMatch(/^Gave up after 2 attempts: every push to main was rejected/);
+      expect(await git.output(['log', '--format=%s', 'main'])).not.toContain('bump(uat): api 5.0.0');
+    }
+    expect(moves).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['a broken YAML', `${INITIAL}  uat: [oops\n`, bump('api', '1.0.0'), /versions\.yaml:\d+:\d+: /],
+    [
+      'a schema violation',
+      INITIAL.replace('version: 0.9.0', 'versoin: 0.9.0'),
+      bump('api', '1.0.0'),
+      /versions\.yaml:10:9: environments\.uat\.services\.api has an unknown key "versoin"/,
+    ],
+    [
+      'an unknown from environment',
+      INITIAL,
+      { ...bump('api', '1.0.0'), operation: 'promote', from: 'qa', services: [] } as PromoteRequest,
+      /environment "qa" is not in versions\.yaml/,
+    ],
+    [
+      'a promotion that skips an environment',
+      INITIAL,
+      { ...bump('api', '1.0.0'), operation: 'promote', from: 'dev', environment: 'prod', services: [] } as PromoteRequest,
+      /skips uat in the promotion order/,
+    ],
+  ])('refuses %s clearly and leaves the remote unchanged', async (_name, content, request, message) => {
+    const { dir, bare, git } = await environmentRepo(content);
+    const before = await git.output(['rev-parse', 'main']);
+    await expect(writeWithGit(new Git({ cwd: dir }), `file://${bare}`, dir, options(request))).rejects.toThrow(message);
+    expect(await git.output(['rev-parse', 'main'])).toBe(before);
+    expect(await git.output(['for-each-ref', '--format=%(refname)'])).toBe('refs/heads/main');
+  });
+});
