@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Everything CI checks, in order, stopping at the first failure: lint, typecheck, build with
-// check-dist, the catalog, validation of actions and workflows, and every test.
+// Everything CI checks, in order, stopping at the first failure: lint, typecheck, the generated
+// validators, build with check-dist, the catalog, validation of actions and workflows, and every test.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,6 +15,7 @@ const steps = [
   ['lint (eslint)', [bin('eslint'), '.']],
   ['lint (prettier)', [bin('prettier'), '--check', '.']],
   ['typecheck (tsc -b)', [bin('tsc'), '-b']],
+  ['generated validators current', [node, 'scripts/generate-validators.mjs', '--check']],
   ['build + check-dist', [node, 'scripts/build-actions.mjs', '--check']],
   ['toolkit catalog --check', [node, 'packages/cli/lib/bin.js', 'catalog', '--check']],
   ['toolkit validate', [node, 'packages/cli/lib/bin.js', 'validate']],

@@ -433,7 +433,7 @@ const { parseMIMEType, serializeAMimeType } = __webpack_require__(5192)
 module.exports.parseMIMEType = parseMIMEType
 module.exports.serializeAMimeType = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __webpack_require__(3040)
+const { CloseEvent, ErrorEvent, MessageEvent } = __webpack_require__(659)
 module.exports.WebSocket = __webpack_require__(9708).WebSocket
 module.exports.CloseEvent = CloseEvent
 module.exports.ErrorEvent = ErrorEvent
@@ -14721,7 +14721,7 @@ const { makeRequest } = __webpack_require__(6398)
 const { webidl } = __webpack_require__(5162)
 const { EventSourceStream } = __webpack_require__(2900)
 const { parseMIMEType } = __webpack_require__(5192)
-const { createFastMessageEvent } = __webpack_require__(3040)
+const { createFastMessageEvent } = __webpack_require__(659)
 const { isNetworkError } = __webpack_require__(1328)
 const { delay } = __webpack_require__(1048)
 const { kEnumerableProperty } = __webpack_require__(8529)
@@ -25787,7 +25787,7 @@ const {
 } = __webpack_require__(5457)
 const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __webpack_require__(1226)
 const { channels } = __webpack_require__(1509)
-const { CloseEvent } = __webpack_require__(3040)
+const { CloseEvent } = __webpack_require__(659)
 const { makeRequest } = __webpack_require__(6398)
 const { fetching } = __webpack_require__(8263)
 const { Headers, getHeadersList } = __webpack_require__(3257)
@@ -26223,7 +26223,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3040:
+/***/ 659:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -27445,7 +27445,7 @@ module.exports = {
 
 const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __webpack_require__(5457)
 const { states, opcodes } = __webpack_require__(6869)
-const { ErrorEvent, createFastMessageEvent } = __webpack_require__(3040)
+const { ErrorEvent, createFastMessageEvent } = __webpack_require__(659)
 const { isUtf8 } = __webpack_require__(4573)
 const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __webpack_require__(5192)
 
@@ -27797,7 +27797,7 @@ const { ByteParser } = __webpack_require__(5183)
 const { kEnumerableProperty, isBlobLike } = __webpack_require__(8529)
 const { getGlobalDispatcher } = __webpack_require__(4498)
 const { types } = __webpack_require__(7975)
-const { ErrorEvent, CloseEvent } = __webpack_require__(3040)
+const { ErrorEvent, CloseEvent } = __webpack_require__(659)
 const { SendQueue } = __webpack_require__(9051)
 
 // https://websockets.spec.whatwg.org/#interface-definition
@@ -28370,3 +28370,5 @@ module.exports = {
 /***/ })
 
 };
+
+//# sourceMappingURL=521.index.js.map

@@ -967,3 +967,5 @@ class OidcClient {
 /***/ })
 
 };
+
+//# sourceMappingURL=60.index.js.map

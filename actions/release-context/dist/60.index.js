@@ -29336,3 +29336,5 @@ class OidcClient {
 /***/ })
 
 };
+
+//# sourceMappingURL=60.index.js.map

@@ -28370,3 +28370,5 @@ module.exports = {
 /***/ })
 
 };
+
+//# sourceMappingURL=521.index.js.map

@@ -2,9 +2,10 @@
  * versions.yaml: the environment repository's single record of what runs where. Written by
  * actions/promote, read by actions/umbrella-chart; documented in docs/versions-yaml.md.
  */
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { type Node, isMap, isScalar } from 'yaml';
 import { UserError } from './errors.js';
+import validateVersions from './generated/validate-versions.js';
 import { YamlEditor } from './yaml-edit.js';
 
 export interface ChartRef {
@@ -43,72 +44,7 @@ export interface VersionsData {
   environments: Record<string, EnvironmentEntry>;
 }
 
-export const NAME_PATTERN = '^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$';
-
-const release = {
-  type: 'object',
-  required: ['version'],
-  additionalProperties: false,
-  properties: {
-    version: { type: 'string', minLength: 1, description: 'The version running, e.g. 1.4.0 (usually the image tag).' },
-    image: { type: 'string', minLength: 1, description: 'The image repository, e.g. ghcr.io/acme/api.' },
-    digest: {
-      type: 'string',
-      pattern: '^sha256:[a-f0-9]{64}$',
-      description: 'The image digest that runs: what is deployed is pinned by it.',
-    },
-    chart: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        name: { type: 'string', pattern: NAME_PATTERN },
-        version: { type: 'string', minLength: 1 },
-        repository: { type: 'string', pattern: '^(https?|oci)://' },
-      },
-    },
-    commit: { type: 'string', pattern: '^[0-9a-f]{7,64}$', description: 'The source commit.' },
-    deployed_at: { type: 'string', format: 'date-time', description: 'When it was released here (UTC, RFC 3339).' },
-    deployed_by: { type: 'string', description: 'Who released it (the GitHub actor).' },
-    run_url: { type: 'string', pattern: '^https?://', description: 'The workflow run that released it.' },
-  },
-} as const;
-
-/** The JSON Schema of versions.yaml (draft-07). */
-export const VERSIONS_SCHEMA = {
-  $schema: 'http://json-schema.org/draft-07/schema#',
-  $id: 'https://github.com/org/toolkit/versions.schema.json',
-  title: 'versions.yaml',
-  description:
-    'What runs where: every environment, every service, with version, image, digest, chart, source commit, who released it and when, and the release before.',
-  type: 'object',
-  required: ['environments'],
-  additionalProperties: false,
-  patternProperties: { '^x-': {} },
-  properties: {
-    promotion: {
-      type: 'array',
-      items: { type: 'string', pattern: NAME_PATTERN },
-      uniqueItems: true,
-      minItems: 1,
-      description: 'Environments from first to last.',
-    },
-    environments: {
-      type: 'object',
-      propertyNames: { pattern: NAME_PATTERN },
-      additionalProperties: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          services: {
-            type: ['object', 'null'],
-            propertyNames: { pattern: NAME_PATTERN },
-            additionalProperties: { ...release, properties: { ...release.properties, previous: release } },
-          },
-        },
-      },
-    },
-  },
-} as const;
+export { NAME_PATTERN, VERSIONS_SCHEMA } from './versions-schema.js';
 
 /** The header of a versions.yaml made by the first bump. */
 export const VERSIONS_HEADER = `# versions.yaml: what runs where. For every environment and service: the version, image and
@@ -118,18 +54,8 @@ export const VERSIONS_HEADER = `# versions.yaml: what runs where. For every envi
 environments: {}
 `;
 
-let compiled: ReturnType<Ajv['compile']> | undefined;
-function validator() {
-  if (!compiled) {
-    const ajv = new Ajv({
-      allErrors: true,
-      strict: true,
-      formats: { 'date-time': /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/ },
-    });
-    compiled = ajv.compile(VERSIONS_SCHEMA);
-  }
-  return compiled;
-}
+/** The schema's validator, generated at build time (scripts/generate-validators.mjs): no compiling at start-up. */
+const validate = validateVersions as unknown as ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
 export interface VersionsFile {
   file: string;
@@ -153,7 +79,6 @@ export function parseVersionsFile(text: string, file = 'versions.yaml'): Version
     throw new UserError('INVALID_CONFIGURATION', `${file} is not valid YAML:\n${lines.join('\n')}`);
   }
   const data = (document.toJS() ?? {}) as VersionsData;
-  const validate = validator();
   if (!validate(data)) {
     const lines = (validate.errors ?? []).map((error) => `${at(locate(document.contents as Node | null, error))}: ${describe(error)}`);
     throw new UserError(
