@@ -15,15 +15,17 @@ const node = path.join(root, 'packages', 'node24', 'node_modules', 'node-linux-x
 const runs = Number(process.env.RUNS ?? 21);
 const sandbox = mkdtempSync(path.join(os.tmpdir(), 'bench-cold-start-'));
 
+const IDENTITY = { GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
+const gitIn =
+  (cwd) =>
+  (...args) =>
+    execFileSync('git', args, { cwd, env: { ...process.env, ...IDENTITY } });
+
 /** A minimal valid run of each action: its inputs and working directory. */
 const minimalRuns = {
   'release-context': () => {
     const repo = path.join(sandbox, 'repo');
-    const git = (...args) =>
-      execFileSync('git', args, {
-        cwd: repo,
-        env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' },
-      });
+    const git = gitIn(repo);
     execFileSync('git', ['init', '--quiet', repo]);
     git('commit', '--quiet', '--allow-empty', '-m', 'feat: x');
     git('tag', 'UAT-1.0.0');
@@ -32,11 +34,7 @@ const minimalRuns = {
   promote: () => {
     // A bump that is already there: clone, read, validate, no commit (git clone included).
     const seed = path.join(sandbox, 'promote-seed');
-    const git = (...args) =>
-      execFileSync('git', args, {
-        cwd: seed,
-        env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' },
-      });
+    const git = gitIn(seed);
     execFileSync('git', ['init', '--quiet', '--initial-branch=main', seed]);
     writeFileSync(path.join(seed, 'versions.yaml'), 'environments:\n  uat:\n    services:\n      api:\n        version: 1.0.0\n');
     git('add', 'versions.yaml');
@@ -49,11 +47,7 @@ const minimalRuns = {
   },
   'semantic-tag': () => {
     const repo = path.join(sandbox, 'semantic-tag');
-    const git = (...args) =>
-      execFileSync('git', args, {
-        cwd: repo,
-        env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' },
-      });
+    const git = gitIn(repo);
     execFileSync('git', ['init', '--quiet', repo]);
     git('commit', '--quiet', '--allow-empty', '-m', 'feat: x');
     git('tag', 'v1.0.0');

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Git, githubClient, parseVersionsFile } from '@toolkit/shared';
 import nock from 'nock';
 import {
@@ -11,9 +11,10 @@ import {
   writeWithApi,
   writeWithPullRequest,
 } from '../../actions/promote/src/promote.js';
+import { GITHUB_API, mockGitHubApi } from '../support/nock.js';
 import { commit, makeRepo, tempDir } from '../support/temp.js';
 
-const api = 'https://api.github.com';
+const api = GITHUB_API;
 const repository = { owner: 'acme', repo: 'env' };
 const meta = { actor: 'octocat', now: '2026-11-23T05:00:00Z' };
 const INITIAL = 'environments:\n  uat:\n    services:\n      api:\n        version: 1.0.0\n';
@@ -39,14 +40,7 @@ function options(request: PromoteRequest, overrides: Partial<WriteOptions> = {})
   };
 }
 
-beforeEach(() => {
-  nock.disableNetConnect();
-  process.env.GITHUB_API_URL = api;
-});
-afterEach(() => {
-  nock.cleanAll();
-  nock.enableNetConnect();
-});
+mockGitHubApi();
 
 describe('promote, pull-request mode (git for the branch, the API for the pull request)', () => {
   async function environmentRepo(): Promise<{ dir: string; bare: string; git: Git }> {

@@ -1,28 +1,15 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { CommandError, Git, UserError, githubClient } from '@toolkit/shared';
 import nock from 'nock';
-import { type SemanticTagConfig, runSemanticTag } from '../../actions/semantic-tag/src/semantic-tag.js';
+import { runSemanticTag } from '../../actions/semantic-tag/src/semantic-tag.js';
 import { startGitDaemon } from '../support/git-daemon.js';
+import { GITHUB_API, mockGitHubApi } from '../support/nock.js';
+import { semanticTagConfig } from '../support/semantic-tag.js';
 import { commit, makeRepo, tempDir } from '../support/temp.js';
 
-const config = (overrides: Partial<SemanticTagConfig> = {}): SemanticTagConfig => ({
-  tagPrefix: 'v',
-  initialVersion: '0.1.0',
-  releaseRules: [],
-  defaultBump: 'none',
-  majorZero: 'breaking-is-minor',
-  prerelease: '',
-  paths: [],
-  annotate: true,
-  environmentTag: '',
-  dryRun: false,
-  remote: 'origin',
-  githubRelease: false,
-  dispatchWorkflow: '',
-  ...overrides,
-});
+const config = semanticTagConfig;
 
 /** A working repository with a bare `origin` beside it. */
 async function project(): Promise<{ dir: string; origin: string; work: Git }> {
@@ -295,7 +282,8 @@ describe('semantic-tag on real repositories', () => {
 
 describe('semantic-tag and the GitHub API (nock)', () => {
   const repository = { owner: 'acme', repo: 'app' };
-  const api = 'https://api.github.com';
+  const api = GITHUB_API;
+  mockGitHubApi();
 
   async function released(): Promise<Git> {
     const { work } = await project();
@@ -305,15 +293,6 @@ describe('semantic-tag and the GitHub API (nock)', () => {
     await work.run(['push', '--quiet', '--tags', 'origin', 'main']);
     return work;
   }
-
-  beforeEach(() => {
-    nock.disableNetConnect();
-    process.env.GITHUB_API_URL = api;
-  });
-  afterEach(() => {
-    nock.cleanAll();
-    nock.enableNetConnect();
-  });
 
   it('creates a GitHub release with the changelog, then starts the release workflow on the environment tag', async () => {
     const work = await released();

@@ -10,8 +10,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { Git } from '@toolkit/shared';
-import { type SemanticTagConfig, runSemanticTag } from '../../actions/semantic-tag/src/semantic-tag.js';
+import { runSemanticTag } from '../../actions/semantic-tag/src/semantic-tag.js';
 import { ROOT } from '../support/harness.js';
+import { semanticTagConfig } from '../support/semantic-tag.js';
 import { makeRepo, tempDir } from '../support/temp.js';
 
 const HISTORY = path.join(ROOT, '..', 'shared', 'fixtures', 'history');
@@ -104,21 +105,7 @@ if (!present) {
 (present ? describe : describe.skip)('semantic-tag conformance: googleapis/release-please-action releases', () => {
   let git: Git;
   let pairs: Pair[];
-  const config: SemanticTagConfig = {
-    tagPrefix: 'v',
-    initialVersion: '0.1.0',
-    releaseRules: [],
-    defaultBump: 'none',
-    majorZero: 'breaking-is-minor',
-    prerelease: '',
-    paths: [],
-    annotate: false,
-    environmentTag: '',
-    dryRun: true,
-    remote: 'origin',
-    githubRelease: false,
-    dispatchWorkflow: '',
-  };
+  const config = semanticTagConfig({ annotate: false, dryRun: true });
 
   beforeAll(async () => {
     pairs = readPairs();

@@ -8,6 +8,15 @@ import { commit, makeRepo, tempDir } from '../support/temp.js';
 const TOKEN = 'ghs_TopSecretToken1234567890';
 const EXPECTED_AUTH = `basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`;
 
+/** A repository `app.git` with one commit, served over HTTP by git http-backend, wanting TOKEN. */
+async function servedRepository() {
+  const dir = await tempDir();
+  const source = await makeRepo(path.join(dir, 'source'));
+  await commit(source, 'first');
+  await source.run(['clone', '--quiet', '--bare', source.cwd, path.join(dir, 'served', 'app.git')]);
+  return { dir, server: await startGitHttpServer(path.join(dir, 'served'), EXPECTED_AUTH) };
+}
+
 afterEach(() => {
   jest.restoreAllMocks();
 });
@@ -22,11 +31,7 @@ function recordingRunner(calls: { args: readonly string[]; env: Record<string, s
 
 describe('Git', () => {
   it('hands a token to git over HTTP without it reaching argv, logs or .git/config', async () => {
-    const dir = await tempDir();
-    const source = await makeRepo(path.join(dir, 'source'));
-    await commit(source, 'first');
-    await source.run(['clone', '--quiet', '--bare', source.cwd, path.join(dir, 'served', 'app.git')]);
-    const server = await startGitHttpServer(path.join(dir, 'served'), EXPECTED_AUTH);
+    const { dir, server } = await servedRepository();
     const printed: string[] = [];
     jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
       printed.push(String(chunk));
@@ -60,11 +65,7 @@ describe('Git', () => {
   });
 
   it('replaces a header that actions/checkout persisted instead of sending both', async () => {
-    const dir = await tempDir();
-    const source = await makeRepo(path.join(dir, 'source'));
-    await commit(source, 'first');
-    await source.run(['clone', '--quiet', '--bare', source.cwd, path.join(dir, 'served', 'app.git')]);
-    const server = await startGitHttpServer(path.join(dir, 'served'), EXPECTED_AUTH);
+    const { dir, server } = await servedRepository();
     jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
       const checkout = await makeRepo(path.join(dir, 'checkout'));
@@ -85,11 +86,7 @@ describe('Git', () => {
   });
 
   it('sends the token to no other host, and fails fast instead of prompting', async () => {
-    const dir = await tempDir();
-    const source = await makeRepo(path.join(dir, 'source'));
-    await commit(source, 'first');
-    await source.run(['clone', '--quiet', '--bare', source.cwd, path.join(dir, 'served', 'app.git')]);
-    const server = await startGitHttpServer(path.join(dir, 'served'), EXPECTED_AUTH);
+    const { dir, server } = await servedRepository();
     jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
       const git = new Git({ cwd: dir, auth: { token: TOKEN, url: 'https://github.com/' } });
