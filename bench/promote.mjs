@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parse } from 'yaml';
-import { Git } from '../packages/shared/lib/index.js';
-import { applyRequest, commitMessage, writeWithGit } from '../actions/promote/lib/promote.js';
+import { Git, writeWithGit } from '../packages/shared/lib/index.js';
+import { applyRequest, promotionEdit } from '../actions/promote/lib/promote.js';
 
 const SERVICES = 500;
 const ENVIRONMENTS = ['dev', 'uat', 'staging', 'prod'];
@@ -108,12 +108,10 @@ try {
       meta,
     };
     return writeWithGit(new Git({ cwd: sandbox }), url, sandbox, {
-      file: 'versions.yaml',
       maxAttempts: 10,
       author: { name: 'bench', email: 'bench@example.test' },
       authorGiven: true,
-      edit: (current) => applyRequest(current, request, 'versions.yaml'),
-      message: (changes) => commitMessage(request, changes),
+      edit: promotionEdit(request, 'versions.yaml').edit,
       log: () => undefined,
     });
   };

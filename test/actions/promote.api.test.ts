@@ -1,16 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { Git, githubClient, parseVersionsFile } from '@toolkit/shared';
+import { Git, type GitOpsOptions, githubClient, parseVersionsFile, writeWithApi, writeWithPullRequest } from '@toolkit/shared';
 import nock from 'nock';
-import {
-  type PromoteRequest,
-  type WriteOptions,
-  applyRequest,
-  commitMessage,
-  writeWithApi,
-  writeWithPullRequest,
-} from '../../actions/promote/src/promote.js';
+import { type PromoteRequest, promotionBranch, promotionEdit } from '../../actions/promote/src/promote.js';
 import { GITHUB_API, mockGitHubApi } from '../support/nock.js';
 import { commit, makeRepo, tempDir } from '../support/temp.js';
 
@@ -26,14 +19,21 @@ const bump = (version: string): PromoteRequest => ({
   meta,
 });
 
-function options(request: PromoteRequest, overrides: Partial<WriteOptions> = {}): WriteOptions {
+/** The pull-request target and options of a bump, as promote's main wires them. */
+async function pullRequest(request: PromoteRequest) {
+  const promotion = promotionEdit(request, 'versions.yaml');
+  return [
+    { github: await githubClient('t'), repository, naming: () => promotionBranch('uat', promotion.changes()) },
+    { ...options(request), edit: promotion.edit },
+  ] as const;
+}
+
+function options(request: PromoteRequest, overrides: Partial<GitOpsOptions> = {}): GitOpsOptions {
   return {
-    file: 'versions.yaml',
     maxAttempts: 10,
     author: { name: 'github-actions[bot]', email: 'bot@example.test' },
     authorGiven: false,
-    edit: (text) => applyRequest(text, request, 'versions.yaml'),
-    message: (changes) => commitMessage(request, changes),
+    edit: promotionEdit(request, 'versions.yaml').edit,
     log: () => undefined,
     sleep: async () => undefined,
     ...overrides,
@@ -67,13 +67,7 @@ describe('promote, pull-request mode (git for the branch, the API for the pull r
         return true;
       })
       .reply(201, { number: 7, html_url: 'https://github.com/acme/env/pull/7' });
-    const result = await writeWithPullRequest(
-      new Git({ cwd: dir }),
-      `file://${bare}`,
-      dir,
-      { github: await githubClient('t'), repository, environment: 'uat' },
-      options(bump('1.1.0')),
-    );
+    const result = await writeWithPullRequest(new Git({ cwd: dir }), `file://${bare}`, dir, ...(await pullRequest(bump('1.1.0'))));
     expect(scope.isDone()).toBe(true);
     expect(result).toMatchObject({ changed: true, pullRequestUrl: 'https://github.com/acme/env/pull/7' });
     expect(created).toEqual({
@@ -103,13 +97,7 @@ describe('promote, pull-request mode (git for the branch, the API for the pull r
         return true;
       })
       .reply(200, { number: 5, html_url: 'https://github.com/acme/env/pull/5' });
-    const result = await writeWithPullRequest(
-      new Git({ cwd: dir }),
-      `file://${bare}`,
-      dir,
-      { github: await githubClient('t'), repository, environment: 'uat' },
-      options(bump('1.2.0')),
-    );
+    const result = await writeWithPullRequest(new Git({ cwd: dir }), `file://${bare}`, dir, ...(await pullRequest(bump('1.2.0'))));
     expect(scope.isDone()).toBe(true);
     expect(result.pullRequestUrl).toBe('https://github.com/acme/env/pull/5');
     expect(updated).toEqual({ title: 'bump(uat): api 1.2.0', body: '- uat/api: 1.0.0 -> 1.2.0' });

@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { Git, UserError, parseVersionsFile } from '@toolkit/shared';
-import { type PromoteRequest, type WriteOptions, applyRequest, commitMessage, writeWithGit } from '../../actions/promote/src/promote.js';
+import { Git, type GitOpsOptions, UserError, parseVersionsFile, writeWithGit } from '@toolkit/shared';
+import { type PromoteRequest, promotionEdit } from '../../actions/promote/src/promote.js';
 import { startGitDaemon } from '../support/git-daemon.js';
 import { commit, makeRepo, tempDir } from '../support/temp.js';
 
@@ -36,14 +36,12 @@ async function environmentRepo(content: string | null = INITIAL): Promise<{ dir:
   return { dir, bare, git: new Git({ cwd: bare }) };
 }
 
-function options(request: PromoteRequest, overrides: Partial<WriteOptions> = {}): WriteOptions {
+function options(request: PromoteRequest, overrides: Partial<GitOpsOptions> = {}): GitOpsOptions {
   return {
-    file: 'versions.yaml',
     maxAttempts: 10,
     author: { name: 'Release Bot', email: 'bot@example.test' },
     authorGiven: true,
-    edit: (text) => applyRequest(text, request, 'versions.yaml'),
-    message: (changes) => commitMessage(request, changes),
+    edit: promotionEdit(request, 'versions.yaml').edit,
     log: () => undefined,
     ...overrides,
   };
@@ -132,16 +130,14 @@ describe('promote over real git', () => {
     const { dir, bare, git } = await environmentRepo();
     let moves = 0;
     const mover = new Git({ cwd: dir });
+    const promotion = promotionEdit(bump('api', '5.0.0'), 'versions.yaml');
     const result = writeWithGit(mover, `file://${bare}`, dir, {
       ...options(bump('api', '5.0.0')),
       maxAttempts: 2,
-      // Every time, another run pushes first.
-      edit: (text) => applyRequest(text, bump('api', '5.0.0'), 'versions.yaml'),
       sleep: async () => undefined,
-      log: () => undefined,
-      message: (changes) => {
+      edit: async (read) => {
         moves += 1;
-        return commitMessage(bump('api', '5.0.0'), changes);
+        return promotion.edit(read);
       },
     });
     // Move the branch under it before each push by racing a direct push.

@@ -3,6 +3,8 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import {
   Git,
+  type GitOpsOptions,
+  type GitOpsResult,
   InputError,
   InputReader,
   githubClient,
@@ -11,21 +13,19 @@ import {
   summaryParagraph,
   summaryTable,
   writeJobSummary,
+  writeWithApi,
+  writeWithGit,
+  writeWithPullRequest,
 } from '@toolkit/shared';
 import {
   type Operation,
   type PromoteRequest,
   type ServiceChange,
-  type WriteOptions,
-  type WriteResult,
-  applyRequest,
-  commitMessage,
   describeRelease,
   diffMarkdown,
   parseServices,
-  writeWithApi,
-  writeWithGit,
-  writeWithPullRequest,
+  promotionBranch,
+  promotionEdit,
 } from './promote.js';
 
 export interface Inputs {
@@ -121,14 +121,13 @@ export async function main(): Promise<void> {
     cwd: os.tmpdir(),
     ...(inputs.token && target.authUrl ? { auth: { token: inputs.token, url: target.authUrl } } : {}),
   });
-  const options: WriteOptions = {
-    file: inputs.file,
+  const promotion = promotionEdit(request, inputs.file);
+  const options: GitOpsOptions = {
     ...(inputs.branch ? { branch: inputs.branch } : {}),
     maxAttempts: inputs.maxAttempts,
     author: { name: inputs.authorName, email: inputs.authorEmail },
     authorGiven: inputs.authorGiven,
-    edit: (text) => applyRequest(text, request, inputs.file),
-    message: (changes) => commitMessage(request, changes),
+    edit: promotion.edit,
     log: (message) => core.info(message),
   };
   const workRoot = process.env.RUNNER_TEMP || os.tmpdir();
@@ -140,7 +139,7 @@ export async function main(): Promise<void> {
       );
     return target.github;
   };
-  let result: WriteResult;
+  let result: GitOpsResult;
   if (inputs.commitMode === 'git') result = await writeWithGit(git, target.url, workRoot, options);
   else if (inputs.commitMode === 'pull-request') {
     const repository = needsGitHub();
@@ -148,7 +147,7 @@ export async function main(): Promise<void> {
       git,
       target.url,
       workRoot,
-      { github: await githubClient(inputs.token), repository, environment: request.environment },
+      { github: await githubClient(inputs.token), repository, naming: () => promotionBranch(request.environment, promotion.changes()) },
       options,
     );
   } else {
@@ -156,18 +155,17 @@ export async function main(): Promise<void> {
     result = await writeWithApi(await githubClient(inputs.token), repository, options);
   }
 
+  const changes = result.changed ? promotion.changes() : [];
   core.setOutput('changed', String(result.changed));
   core.setOutput('commit', result.commit ?? '');
   core.setOutput('pull-request-url', result.pullRequestUrl ?? '');
-  core.setOutput('previous-version', result.changes[0]?.before?.version ?? '');
-  core.setOutput('diff', diffMarkdown(result.changes));
-  core.info(
-    result.changed ? `${inputs.file}: ${result.changes.length} service(s) changed.` : `${inputs.file} already says this: no commit.`,
-  );
-  await writeJobSummary(...summary(inputs, result));
+  core.setOutput('previous-version', changes[0]?.before?.version ?? '');
+  core.setOutput('diff', diffMarkdown(changes));
+  core.info(result.changed ? `${inputs.file}: ${changes.length} service(s) changed.` : `${inputs.file} already says this: no commit.`);
+  await writeJobSummary(...summary(inputs, result, changes));
 }
 
-function summary(inputs: Inputs, result: WriteResult): string[] {
+function summary(inputs: Inputs, result: GitOpsResult, changes: readonly ServiceChange[]): string[] {
   const { request } = inputs;
   const title =
     request.operation === 'promote'
@@ -175,12 +173,7 @@ function summary(inputs: Inputs, result: WriteResult): string[] {
       : `${request.operation === 'bump' ? 'Bump' : 'Roll back'} ${request.environment}`;
   if (!result.changed)
     return [summaryHeading(title), summaryParagraph(`${inputs.file} in ${inputs.repository} already says this: nothing to commit.`)];
-  const rows = result.changes.map((change: ServiceChange) => [
-    change.environment,
-    change.service,
-    describeRelease(change.before),
-    describeRelease(change.after),
-  ]);
+  const rows = changes.map((change) => [change.environment, change.service, describeRelease(change.before), describeRelease(change.after)]);
   return [
     summaryHeading(title),
     summaryTable(['Environment', 'Service', 'Before', 'After'], rows),

@@ -10,16 +10,10 @@
  * (api), nothing is merged as text; the change is computed again on the new file. The file is
  * edited by splicing (comments, order, quoting kept) and validated again before it is written.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import {
-  CommandError,
-  type Git,
-  type GitHubClient,
+  type GitOpsOptions,
   InputError,
   type Release,
-  type Repository,
   type ServiceEntry,
   UserError,
   VERSIONS_HEADER,
@@ -252,206 +246,34 @@ export function diffMarkdown(changes: readonly ServiceChange[]): string {
   return ['| Environment | Service | Before | After |', '| --- | --- | --- | --- |', ...rows, ''].join('\n');
 }
 
-// ─── Writing ─────────────────────────────────────────────────────────────────────────────────────
+// ─── Writing (through the shared GitOps write path) ─────────────────────────────────────────────
 
-export interface WriteOptions {
-  file: string;
-  branch?: string;
-  maxAttempts: number;
-  author: { name: string; email: string };
-  /** Whether `author` was given, rather than defaulted (the API mode then leaves it to GitHub). */
-  authorGiven: boolean;
-  edit: (text: string | undefined) => EditResult;
-  message: (changes: ServiceChange[]) => string;
-  log: (message: string) => void;
-  /** Waits before a retry; jittered exponential backoff by default. */
-  sleep?: (attempt: number) => Promise<void>;
-}
-
-export interface WriteResult {
-  changed: boolean;
-  changes: ServiceChange[];
-  commit?: string;
-  pullRequestUrl?: string;
-  attempts: number;
+/**
+ * A promotion as an edit for the shared write path (packages/shared gitops): each attempt applies
+ * the request to versions.yaml as it is then; `changes` are what the last attempt changed.
+ */
+export function promotionEdit(request: PromoteRequest, file: string): { edit: GitOpsOptions['edit']; changes: () => ServiceChange[] } {
+  let last: ServiceChange[] = [];
+  return {
+    edit: async (read) => {
+      const { text, changes } = applyRequest(await read(file), request, file);
+      last = changes;
+      return changes.length > 0 ? { files: { [file]: text }, message: commitMessage(request, changes) } : undefined;
+    },
+    changes: () => last,
+  };
 }
 
 /**
- * Full jitter: a random wait up to 150 ms × 2^attempt, at most 5 s. Runs that collided spread out
- * over wider and wider windows, so that twenty at once all land within the default ten attempts.
+ * The branch of a promotion in pull-request mode: `promote/<environment>/<service>-<version>`
+ * (the first service and how many more, when several). An open pull request for the same
+ * environment and single service is reused.
  */
-export function backoff(attempt: number): Promise<void> {
-  const ceiling = Math.min(5000, 150 * 2 ** attempt);
-  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
-}
-
-const REJECTED_PUSH =
-  /\[rejected\]|\[remote rejected\]|non-fast-forward|fetch first|cannot lock ref|failed to update ref|stale info|incorrect old value/i;
-
-/** A shallow clone of `url` into `dir`, on `branch` or the remote's default; returns the branch. */
-async function cloneBranch(git: Git, url: string, dir: string, branch: string | undefined): Promise<{ clone: Git; branch: string }> {
-  await mkdir(path.dirname(dir), { recursive: true });
-  await git.run(['clone', '--quiet', '--depth=1', '--single-branch', ...(branch ? ['--branch', branch] : []), url, dir]);
-  const clone = git.at(dir);
-  const resolved = branch ?? (await clone.output(['symbolic-ref', '--short', 'HEAD']));
-  return { clone, branch: resolved };
-}
-
-async function readText(file: string): Promise<string | undefined> {
-  return readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
-}
-
-async function commitFile(clone: Git, options: WriteOptions, text: string, message: string): Promise<string> {
-  const target = path.join(clone.cwd, options.file);
-  await mkdir(path.dirname(target), { recursive: true });
-  await writeFile(target, text);
-  await clone.run(['add', '--', options.file]);
-  const identity = ['-c', `user.name=${options.author.name}`, '-c', `user.email=${options.author.email}`];
-  await clone.run([...identity, 'commit', '--quiet', '--no-verify', '--file=-'], { input: message });
-  return clone.output(['rev-parse', 'HEAD']);
-}
-
-/**
- * git mode: shallow clone, edit, commit, push. A rejected push (another run got there first)
- * fetches the new tip, resets to it, applies the change again to the file as it is now, and
- * retries after a jittered backoff, up to `maxAttempts`.
- */
-export async function writeWithGit(git: Git, url: string, workRoot: string, options: WriteOptions): Promise<WriteResult> {
-  const dir = path.join(workRoot, `promote-${randomUUID()}`);
-  try {
-    const { clone, branch } = await cloneBranch(git, url, dir, options.branch);
-    for (let attempt = 1; ; attempt++) {
-      const { text, changes } = options.edit(await readText(path.join(dir, options.file)));
-      if (changes.length === 0) return { changed: false, changes, attempts: attempt };
-      const commit = await commitFile(clone, options, text, options.message(changes));
-      const push = await clone.run(['push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`], { allowFailure: true });
-      if (push.exitCode === 0) {
-        options.log(`Pushed ${commit.slice(0, 12)} to ${branch} (attempt ${attempt}).`);
-        return { changed: true, changes, commit, attempts: attempt };
-      }
-      if (!REJECTED_PUSH.test(push.stderr))
-        throw new CommandError(
-          ['git', 'push', 'origin', `HEAD:refs/heads/${branch}`],
-          push.exitCode,
-          push.stderr,
-          `git push origin HEAD:refs/heads/${branch}`,
-        );
-      if (attempt >= options.maxAttempts) {
-        throw new UserError(
-          'REFUSED',
-          `Gave up after ${attempt} attempts: every push to ${branch} was rejected because the branch moved (other runs pushing at the same time). Nothing of this run was pushed; raise max-attempts or try again.`,
-        );
-      }
-      options.log(
-        `The push was rejected (the branch moved); applying the change again to the new ${options.file} (attempt ${attempt + 1}).`,
-      );
-      // Wait first, then fetch: the change is re-applied to the newest file and pushed at once,
-      // so the window in which another run can move the branch is as short as it can be.
-      await (options.sleep ?? backoff)(attempt);
-      await clone.run(['fetch', '--quiet', '--depth=1', 'origin', branch]);
-      await clone.run(['reset', '--quiet', '--hard', 'FETCH_HEAD']);
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-export interface PullRequestTarget {
-  github: GitHubClient;
-  repository: Repository;
-  environment: string;
-}
-
-/** The branch of a promotion: `promote/<environment>/<service>-<version>` (the first service, when several). */
-export function promotionBranch(environment: string, changes: readonly ServiceChange[]): string {
+export function promotionBranch(environment: string, changes: readonly ServiceChange[]): { branch: string; reusePrefix?: string } {
   const [first] = changes as [ServiceChange];
-  const more = changes.length > 1 ? `+${changes.length - 1}` : '';
-  return `promote/${environment}/${first.service}-${first.after.version}${more}`;
-}
-
-/**
- * pull-request mode: the change goes to `promote/<environment>/<service>-<version>` and a pull
- * request; an open one for the same environment and service is reused (its branch is
- * force-pushed with the new change, its title and body updated).
- */
-export async function writeWithPullRequest(
-  git: Git,
-  url: string,
-  workRoot: string,
-  target: PullRequestTarget,
-  options: WriteOptions,
-): Promise<WriteResult> {
-  const dir = path.join(workRoot, `promote-${randomUUID()}`);
-  try {
-    const { clone, branch: base } = await cloneBranch(git, url, dir, options.branch);
-    const { text, changes } = options.edit(await readText(path.join(dir, options.file)));
-    if (changes.length === 0) return { changed: false, changes, attempts: 1 };
-    const message = options.message(changes);
-    const commit = await commitFile(clone, options, text, message);
-    const { github, repository } = target;
-    const open = await github.paginate(github.rest.pulls.list, { ...repository, state: 'open', base, per_page: 100 });
-    const prefix = `promote/${target.environment}/${changes[0]?.service}-`;
-    const reused =
-      changes.length === 1
-        ? open.find((pull) => pull.head.ref.startsWith(prefix) && !pull.head.ref.slice(prefix.length).includes('+'))
-        : undefined;
-    const branch = reused?.head.ref ?? promotionBranch(target.environment, changes);
-    await clone.run(['push', '--quiet', '--force', 'origin', `HEAD:refs/heads/${branch}`]);
-    const [title, , ...body] = message.split('\n');
-    const pull = reused
-      ? (await github.rest.pulls.update({ ...repository, pull_number: reused.number, title, body: body.join('\n') })).data
-      : (await github.rest.pulls.create({ ...repository, base, head: branch, title: title as string, body: body.join('\n') })).data;
-    options.log(`${reused ? 'Updated' : 'Opened'} ${pull.html_url} from ${branch}.`);
-    return { changed: true, changes, commit, pullRequestUrl: pull.html_url, attempts: 1 };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/**
- * api mode: one commit through the Git Data API (a tree with the new file, a commit, a ref
- * update), which GitHub signs when a GitHub App token makes it and no author is given. A ref
- * update that is not a fast-forward (another commit landed) applies the change again and retries.
- */
-export async function writeWithApi(github: GitHubClient, repository: Repository, options: WriteOptions): Promise<WriteResult> {
-  const branch = options.branch || (await github.rest.repos.get({ ...repository })).data.default_branch;
-  for (let attempt = 1; ; attempt++) {
-    const head = (await github.rest.git.getRef({ ...repository, ref: `heads/${branch}` })).data.object.sha;
-    let current: string | undefined;
-    try {
-      const { data } = await github.rest.repos.getContent({ ...repository, path: options.file, ref: head });
-      if (Array.isArray(data) || data.type !== 'file')
-        throw new UserError('INVALID_CONFIGURATION', `${options.file} in ${repository.owner}/${repository.repo} is not a file.`);
-      current = Buffer.from(data.content, 'base64').toString('utf8');
-    } catch (error) {
-      if ((error as { status?: number }).status !== 404) throw error;
-    }
-    const { text, changes } = options.edit(current);
-    if (changes.length === 0) return { changed: false, changes, attempts: attempt };
-    const baseTree = (await github.rest.git.getCommit({ ...repository, commit_sha: head })).data.tree.sha;
-    const tree = await github.rest.git.createTree({
-      ...repository,
-      base_tree: baseTree,
-      tree: [{ path: options.file, mode: '100644', type: 'blob', content: text }],
-    });
-    const commit = await github.rest.git.createCommit({
-      ...repository,
-      message: options.message(changes),
-      tree: tree.data.sha,
-      parents: [head],
-      ...(options.authorGiven ? { author: { name: options.author.name, email: options.author.email } } : {}),
-    });
-    try {
-      await github.rest.git.updateRef({ ...repository, ref: `heads/${branch}`, sha: commit.data.sha, force: false });
-      options.log(`Committed ${commit.data.sha.slice(0, 12)} to ${branch} through the API (attempt ${attempt}).`);
-      return { changed: true, changes, commit: commit.data.sha, attempts: attempt };
-    } catch (error) {
-      if ((error as { status?: number }).status !== 422 || attempt >= options.maxAttempts) throw error;
-      options.log(`${branch} moved while committing; applying the change again (attempt ${attempt + 1}).`);
-      await (options.sleep ?? backoff)(attempt);
-    }
-  }
+  if (changes.length > 1) return { branch: `promote/${environment}/${first.service}-${first.after.version}+${changes.length - 1}` };
+  return {
+    branch: `promote/${environment}/${first.service}-${first.after.version}`,
+    reusePrefix: `promote/${environment}/${first.service}-`,
+  };
 }

@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './exec.js';
 export * from './git.js';
+export * from './gitops.js';
 export * from './github.js';
 export * from './injection-corpus.js';
 export * from './inputs.js';

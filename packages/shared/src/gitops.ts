@@ -1,0 +1,217 @@
+/**
+ * The one way actions write to an environment repository (promote's versions.yaml, umbrella-chart's
+ * chart): git (push, retried when the branch moved), pull-request, or api (the Git Data API).
+ *
+ * An edit is a function of the repository's files as they are now, so every mode can apply it
+ * again to whatever the branch has become: nothing is ever merged as text.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CommandError, UserError } from './errors.js';
+import type { Git } from './git.js';
+import type { GitHubClient, Repository } from './github.js';
+
+/** What an edit writes: files (path in the repository → content), and the commit message. */
+export interface RepositoryEdit {
+  files: Record<string, string>;
+  message: string;
+}
+
+/** Reads a file of the repository as it is now (undefined when it does not exist). */
+export type ReadFile = (file: string) => Promise<string | undefined>;
+
+export interface GitOpsOptions {
+  /** The branch to write to (or to open pull requests against); the default branch when empty. */
+  branch?: string;
+  maxAttempts: number;
+  author: { name: string; email: string };
+  /** Whether `author` was chosen (the API mode otherwise leaves it to GitHub, which then signs). */
+  authorGiven: boolean;
+  /** The edit, on the files as they are now; undefined when there is nothing to change. */
+  edit: (read: ReadFile) => Promise<RepositoryEdit | undefined>;
+  log: (message: string) => void;
+  /** Waits before a retry; jittered exponential backoff by default. */
+  sleep?: (attempt: number) => Promise<void>;
+}
+
+export interface GitOpsResult {
+  changed: boolean;
+  commit?: string;
+  pullRequestUrl?: string;
+  attempts: number;
+}
+
+/**
+ * Full jitter: a random wait up to 150 ms × 2^attempt, at most 5 s. Runs that collided spread out
+ * over wider and wider windows, so that twenty at once all land within the default ten attempts.
+ */
+export function backoff(attempt: number): Promise<void> {
+  const ceiling = Math.min(5000, 150 * 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}
+
+const REJECTED_PUSH =
+  /\[rejected\]|\[remote rejected\]|non-fast-forward|fetch first|cannot lock ref|failed to update ref|stale info|incorrect old value/i;
+
+/** A shallow clone of `url` into `dir`, on `branch` or the remote's default; returns the branch. */
+async function cloneBranch(git: Git, url: string, dir: string, branch: string | undefined): Promise<{ clone: Git; branch: string }> {
+  await mkdir(path.dirname(dir), { recursive: true });
+  await git.run(['clone', '--quiet', '--depth=1', '--single-branch', ...(branch ? ['--branch', branch] : []), url, dir]);
+  const clone = git.at(dir);
+  return { clone, branch: branch || (await clone.output(['symbolic-ref', '--short', 'HEAD'])) };
+}
+
+function workingTreeReader(dir: string): ReadFile {
+  return (file) =>
+    readFile(path.join(dir, file), 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+}
+
+async function commitFiles(clone: Git, options: GitOpsOptions, edit: RepositoryEdit): Promise<string> {
+  for (const [file, content] of Object.entries(edit.files)) {
+    await mkdir(path.dirname(path.join(clone.cwd, file)), { recursive: true });
+    await writeFile(path.join(clone.cwd, file), content);
+  }
+  await clone.run(['add', '--', ...Object.keys(edit.files)]);
+  const identity = ['-c', `user.name=${options.author.name}`, '-c', `user.email=${options.author.email}`];
+  await clone.run([...identity, 'commit', '--quiet', '--no-verify', '--file=-'], { input: edit.message });
+  return clone.output(['rev-parse', 'HEAD']);
+}
+
+/**
+ * git mode: shallow clone, edit, commit, push. A rejected push (another run got there first) waits,
+ * fetches the new tip, resets to it, applies the edit again to the files as they are now and
+ * pushes at once, up to `maxAttempts`.
+ */
+export async function writeWithGit(git: Git, url: string, workRoot: string, options: GitOpsOptions): Promise<GitOpsResult> {
+  const dir = path.join(workRoot, `gitops-${randomUUID()}`);
+  try {
+    const { clone, branch } = await cloneBranch(git, url, dir, options.branch);
+    for (let attempt = 1; ; attempt++) {
+      const edit = await options.edit(workingTreeReader(dir));
+      if (!edit) return { changed: false, attempts: attempt };
+      const commit = await commitFiles(clone, options, edit);
+      const push = await clone.run(['push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`], { allowFailure: true });
+      if (push.exitCode === 0) {
+        options.log(`Pushed ${commit.slice(0, 12)} to ${branch} (attempt ${attempt}).`);
+        return { changed: true, commit, attempts: attempt };
+      }
+      if (!REJECTED_PUSH.test(push.stderr)) {
+        throw new CommandError(
+          ['git', 'push', 'origin', `HEAD:refs/heads/${branch}`],
+          push.exitCode,
+          push.stderr,
+          `git push origin HEAD:refs/heads/${branch}`,
+        );
+      }
+      if (attempt >= options.maxAttempts) {
+        throw new UserError(
+          'REFUSED',
+          `Gave up after ${attempt} attempts: every push to ${branch} was rejected because the branch moved (other runs pushing at the same time). Nothing of this run was pushed; raise max-attempts or try again.`,
+        );
+      }
+      options.log(`The push was rejected (the branch moved); applying the change again to the new files (attempt ${attempt + 1}).`);
+      // Wait first, then fetch: the change is applied again to the newest files and pushed at once,
+      // so the window in which another run can move the branch is as short as it can be.
+      await (options.sleep ?? backoff)(attempt);
+      await clone.run(['fetch', '--quiet', '--depth=1', 'origin', branch]);
+      await clone.run(['reset', '--quiet', '--hard', 'FETCH_HEAD']);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface PullRequestTarget {
+  github: GitHubClient;
+  repository: Repository;
+  /** The branch for this change, and the prefix of an open pull request's branch to reuse instead. */
+  naming: () => { branch: string; reusePrefix?: string };
+}
+
+/**
+ * pull-request mode: the change goes to its own branch and a pull request; an open pull request
+ * whose branch starts with `reusePrefix` is reused (its branch force-pushed, its title and body
+ * updated).
+ */
+export async function writeWithPullRequest(
+  git: Git,
+  url: string,
+  workRoot: string,
+  target: PullRequestTarget,
+  options: GitOpsOptions,
+): Promise<GitOpsResult> {
+  const dir = path.join(workRoot, `gitops-${randomUUID()}`);
+  try {
+    const { clone, branch: base } = await cloneBranch(git, url, dir, options.branch);
+    const edit = await options.edit(workingTreeReader(dir));
+    if (!edit) return { changed: false, attempts: 1 };
+    const commit = await commitFiles(clone, options, edit);
+    const { github, repository } = target;
+    const naming = target.naming();
+    const open = naming.reusePrefix
+      ? await github.paginate(github.rest.pulls.list, { ...repository, state: 'open', base, per_page: 100 })
+      : [];
+    const reused = open.find((pull) => naming.reusePrefix && pull.head.ref.startsWith(naming.reusePrefix));
+    const branch = reused?.head.ref ?? naming.branch;
+    await clone.run(['push', '--quiet', '--force', 'origin', `HEAD:refs/heads/${branch}`]);
+    const [title, , ...body] = edit.message.split('\n');
+    const pull = reused
+      ? (await github.rest.pulls.update({ ...repository, pull_number: reused.number, title, body: body.join('\n') })).data
+      : (await github.rest.pulls.create({ ...repository, base, head: branch, title: title as string, body: body.join('\n') })).data;
+    options.log(`${reused ? 'Updated' : 'Opened'} ${pull.html_url} from ${branch}.`);
+    return { changed: true, commit, pullRequestUrl: pull.html_url, attempts: 1 };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * api mode: one commit through the Git Data API (a tree with the new files, a commit, a ref
+ * update), which GitHub signs when a GitHub App token makes it and no author is given. A ref
+ * update that is not a fast-forward (another commit landed) applies the edit again and retries.
+ */
+export async function writeWithApi(github: GitHubClient, repository: Repository, options: GitOpsOptions): Promise<GitOpsResult> {
+  const branch = options.branch || (await github.rest.repos.get({ ...repository })).data.default_branch;
+  for (let attempt = 1; ; attempt++) {
+    const head = (await github.rest.git.getRef({ ...repository, ref: `heads/${branch}` })).data.object.sha;
+    const read: ReadFile = async (file) => {
+      try {
+        const { data } = await github.rest.repos.getContent({ ...repository, path: file, ref: head });
+        if (Array.isArray(data) || data.type !== 'file')
+          throw new UserError('INVALID_CONFIGURATION', `${file} in ${repository.owner}/${repository.repo} is not a file.`);
+        return Buffer.from(data.content, 'base64').toString('utf8');
+      } catch (error) {
+        if ((error as { status?: number }).status === 404) return undefined;
+        throw error;
+      }
+    };
+    const edit = await options.edit(read);
+    if (!edit) return { changed: false, attempts: attempt };
+    const baseTree = (await github.rest.git.getCommit({ ...repository, commit_sha: head })).data.tree.sha;
+    const tree = await github.rest.git.createTree({
+      ...repository,
+      base_tree: baseTree,
+      tree: Object.entries(edit.files).map(([file, content]) => ({ path: file, mode: '100644' as const, type: 'blob' as const, content })),
+    });
+    const commit = await github.rest.git.createCommit({
+      ...repository,
+      message: edit.message,
+      tree: tree.data.sha,
+      parents: [head],
+      ...(options.authorGiven ? { author: { name: options.author.name, email: options.author.email } } : {}),
+    });
+    try {
+      await github.rest.git.updateRef({ ...repository, ref: `heads/${branch}`, sha: commit.data.sha, force: false });
+      options.log(`Committed ${commit.data.sha.slice(0, 12)} to ${branch} through the API (attempt ${attempt}).`);
+      return { changed: true, commit: commit.data.sha, attempts: attempt };
+    } catch (error) {
+      if ((error as { status?: number }).status !== 422 || attempt >= options.maxAttempts) throw error;
+      options.log(`${branch} moved while committing; applying the change again (attempt ${attempt + 1}).`);
+      await (options.sleep ?? backoff)(attempt);
+    }
+  }
+}
