@@ -14,6 +14,9 @@ export default tseslint.config(
         URL: 'readonly',
         setTimeout: 'readonly',
         clearTimeout: 'readonly',
+        fetch: 'readonly',
+        Response: 'readonly',
+        performance: 'readonly',
       },
     },
     rules: {

@@ -36,6 +36,31 @@ const pnpm = onPath.status === 0 && onPath.stdout.trim() === pinned ? ['pnpm'] :
 console.log(`▶ install (pnpm ${pinned}${pnpm[0] === 'npx' ? ' through npx' : ''})`);
 run(pnpm[0], [...pnpm.slice(1), 'install', '--frozen-lockfile', '--config.confirmModulesPurge=false']);
 
+// System packages the tests run for real: an OCI registry and skopeo to push to it. Installed
+// with apt where they are missing and we are root (CI, a fresh machine); elsewhere, said loudly.
+const SYSTEM_PACKAGES = { 'docker-registry': 'docker-registry', skopeo: 'skopeo' };
+function commandExists(command) {
+  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', command], { stdio: 'ignore' }).status === 0;
+}
+if (mode === 'test') {
+  const missing = Object.entries(SYSTEM_PACKAGES)
+    .filter(([command]) => !commandExists(command))
+    .map(([, pkg]) => pkg);
+  if (missing.length > 0) {
+    if (process.getuid?.() === 0 && commandExists('apt-get')) {
+      console.log(`▶ install system packages (${missing.join(', ')})`);
+      run('apt-get', ['update', '-qq']);
+      run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
+    } else {
+      console.warn(
+        `Missing ${missing.join(', ')}: install them (apt-get install ${missing.join(' ')}); the tests that need them will fail.`,
+      );
+    }
+  }
+}
+
 const extra = process.argv.slice(3);
 if (mode === 'test') {
   run(process.execPath, ['scripts/verify.mjs', ...extra]);

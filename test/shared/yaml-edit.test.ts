@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { UserError, VERSIONS_HEADER, YamlEditor, parseVersionsFile } from '@toolkit/shared';
+import { UserError, VERSIONS_HEADER, YamlEditor, parseVersionsFile, readVersionsData } from '@toolkit/shared';
 import { parse } from 'yaml';
 
 const DIGEST_A = `sha256:${'a'.repeat(64)}`;
@@ -198,5 +198,17 @@ describe('docs/versions-yaml.md', () => {
     const example = /```yaml\n([^]*?)```/.exec(doc)?.[1] ?? '';
     const { data } = parseVersionsFile(example, 'docs/versions-yaml.md');
     expect(data.environments.uat?.services?.api?.previous?.version).toBe('1.3.2');
+  });
+});
+
+describe('readVersionsData', () => {
+  it('reads what parseVersionsFile reads, and reports problems with file:line:column all the same', () => {
+    const text = 'environments:\n  uat:\n    services:\n      api: {version: "1.0", deployed_at: 2026-11-23T05:00:00Z}\n';
+    expect(readVersionsData(text)).toEqual(parseVersionsFile(text).data);
+    expect(readVersionsData(text).environments.uat?.services?.api?.deployed_at).toBe('2026-11-23T05:00:00Z');
+    expect(() => readVersionsData('environments:\n  uat: [\n', 'v.yaml')).toThrow(/v\.yaml:\d+:\d+/);
+    expect(() => readVersionsData('environments:\n  uat:\n    services:\n      api: {version: 1.10}\n')).toThrow(
+      'versions.yaml:4:22: environments.uat.services.api.version must be a string; put the value in quotes',
+    );
   });
 });

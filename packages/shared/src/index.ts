@@ -6,6 +6,7 @@ export * from './github.js';
 export * from './injection-corpus.js';
 export * from './inputs.js';
 export * from './install-tool.js';
+export * from './registry.js';
 export * from './remote-shell.js';
 export * from './run-action.js';
 export * from './summary.js';
