@@ -58,9 +58,10 @@ describe('InputReader', () => {
     expect(reader({ t: '90' }).duration('t')).toBe(90_000);
     expect(reader({}).duration('t', 1000)).toBe(1000);
     expect(parseDuration('1.5s')).toBe(1500);
+    expect(parseDuration('7d')).toBe(604_800_000);
     expect(parseDuration('5 minutes')).toBeUndefined();
     expect(() => reader({ t: '5 minutes' }).duration('t')).toThrow(
-      '"5 minutes" is not a duration; expected a number with a unit of ms, s, m or h, such as 30s, 5m or 1h30m.',
+      '"5 minutes" is not a duration; expected a number with a unit of ms, s, m, h or d, such as 30s, 5m, 1h30m or 7d.',
     );
   });
 

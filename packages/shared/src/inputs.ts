@@ -72,7 +72,7 @@ export class InputReader {
     return value as T;
   }
 
-  /** A duration such as `90s`, `5m` or `1h30m` (a bare number is seconds), in milliseconds. */
+  /** A duration such as `90s`, `5m`, `1h30m` or `7d` (a bare number is seconds), in milliseconds. */
   duration(name: string, fallbackMs?: number): number {
     const value = this.read(name, fallbackMs === undefined);
     if (value === '') return fallbackMs as number;
@@ -80,7 +80,7 @@ export class InputReader {
     if (milliseconds === undefined) {
       throw new InputError(
         name,
-        `${show(value)} is not a duration; expected a number with a unit of ms, s, m or h, such as 30s, 5m or 1h30m.`,
+        `${show(value)} is not a duration; expected a number with a unit of ms, s, m, h or d, such as 30s, 5m, 1h30m or 7d.`,
       );
     }
     return milliseconds;
@@ -118,12 +118,12 @@ export function splitList(value: string, separator: 'newline' | 'comma-or-newlin
     .filter((item) => item !== '');
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 export function parseDuration(text: string): number | undefined {
   const value = text.trim();
   if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
-  const part = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
+  const part = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
   let total = 0;
   let index = 0;
   while (index < value.length) {

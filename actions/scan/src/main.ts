@@ -1,0 +1,189 @@
+import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as core from '@actions/core';
+import {
+  type FailOn,
+  InputError,
+  InputReader,
+  SEVERITIES,
+  type Severity,
+  UserError,
+  installTool,
+  pinnedToolSpec,
+  runCommand,
+  summaryFacts,
+  summaryHeading,
+  summaryParagraph,
+  summaryTable,
+  worstFirst,
+  writeJobSummary,
+} from '@toolkit/shared';
+import { type ScanConfig, type ScanResult, ScanToolError, runScan } from './scan.js';
+
+export interface Inputs extends ScanConfig {
+  dbCache: boolean;
+  trivy: { version: string; sha256: string };
+  syft: { version: string; sha256: string };
+}
+
+const IMAGE =
+  /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+export const DEFAULT_DB_REPOSITORIES = [
+  'mirror.gcr.io/aquasec/trivy-db',
+  'ghcr.io/aquasecurity/trivy-db',
+  'public.ecr.aws/aquasecurity/trivy-db',
+];
+
+export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Inputs {
+  const workspace = env.GITHUB_WORKSPACE || process.cwd();
+  const severities = reader.list('severity').map((item) => item.toUpperCase());
+  for (const severity of severities) {
+    if (!(SEVERITIES as readonly string[]).includes(severity))
+      throw new InputError('severity', `${JSON.stringify(severity)} is not allowed; expected some of: ${SEVERITIES.join(', ')}.`);
+  }
+  const sbomFormat = reader.enum('sbom-format', ['spdx-json', 'cyclonedx-json', 'none'], 'spdx-json');
+  const inWorkspace = (input: string, fallback: string) => path.resolve(workspace, reader.string(input) || fallback);
+  return {
+    image: reader.string('image', {
+      required: true,
+      pattern: IMAGE,
+      expected: 'an image reference such as ghcr.io/acme/api:1.4.0 or ghcr.io/acme/api@sha256:…',
+    }),
+    severities: severities as Severity[],
+    failOn: reader.enum<FailOn>('fail-on', ['critical', 'high', 'medium', 'low', 'unknown', 'none'], 'critical'),
+    ignoreUnfixed: reader.boolean('ignore-unfixed', false),
+    ignoreFile: reader.string('ignore-file') ? inWorkspace('ignore-file', '') : '',
+    reportFile: inWorkspace('report-file', 'trivy-report.json'),
+    sarifFile: inWorkspace('sarif-file', 'trivy-results.sarif'),
+    sbomFormat,
+    sbomFile: inWorkspace('sbom-file', `sbom.${sbomFormat === 'cyclonedx-json' ? 'cdx' : 'spdx'}.json`),
+    dbRepositories: reader.list('db-repositories').length > 0 ? reader.list('db-repositories') : DEFAULT_DB_REPOSITORIES,
+    dbMaxAgeMs: reader.duration('db-max-age', 7 * 86_400_000),
+    cacheDir: path.join(env.RUNNER_TOOL_CACHE || os.tmpdir(), 'trivy-cache'),
+    dbCache: reader.boolean('db-cache', true),
+    trivy: { version: reader.string('trivy-version'), sha256: reader.string('trivy-sha256') },
+    syft: { version: reader.string('syft-version'), sha256: reader.string('syft-sha256') },
+  };
+}
+
+/**
+ * The Trivy DB through the Actions cache, keyed by day. @actions/cache (and Azure's storage
+ * client under it) is loaded only when the cache service is there.
+ */
+async function dbCache(inputs: Inputs): Promise<{ save: () => Promise<void> } | undefined> {
+  if (!inputs.dbCache) return undefined;
+  const cache = await import('@actions/cache');
+  if (!cache.isFeatureAvailable()) {
+    core.info('The Actions cache service is not available here; the vulnerability DB is not cached.');
+    return undefined;
+  }
+  const dbDir = path.join(inputs.cacheDir, 'db');
+  const key = `trivy-db-${new Date().toISOString().slice(0, 10)}`;
+  const restored = await cache.restoreCache([dbDir], key, ['trivy-db-']).catch((error: Error) => {
+    core.warning(`Could not restore the vulnerability DB from the cache: ${error.message}`);
+    return undefined;
+  });
+  core.info(restored ? `Vulnerability DB restored from the cache (${restored}).` : 'No cached vulnerability DB yet.');
+  return {
+    save: async () => {
+      if (restored === key) return;
+      await cache
+        .saveCache([dbDir], key)
+        .catch((error: Error) => core.warning(`Could not save the vulnerability DB to the cache: ${error.message}`));
+    },
+  };
+}
+
+export async function main(): Promise<void> {
+  const inputs = getInputs();
+  await mkdir(inputs.cacheDir, { recursive: true });
+  const trivy = await installTool(pinnedToolSpec('trivy', inputs.trivy));
+  const syft = inputs.sbomFormat === 'none' ? undefined : await installTool(pinnedToolSpec('syft', inputs.syft));
+  const cache = await dbCache(inputs);
+  let result: ScanResult;
+  try {
+    result = await runScan(inputs, {
+      trivy: trivy.path,
+      ...(syft ? { syft: syft.path } : {}),
+      run: runCommand,
+      log: core.info,
+      warn: core.warning,
+    });
+  } catch (error) {
+    if (error instanceof ScanToolError) {
+      core.setOutput('passed', 'error');
+      await writeJobSummary(summaryHeading(`Scan of ${inputs.image}: ${error.tool} failed`), summaryParagraph(error.message));
+    }
+    throw error;
+  } finally {
+    // Saved whether the scan passed, found vulnerabilities or failed: the next run starts warm.
+    await cache?.save();
+  }
+
+  const { counts, verdict } = result;
+  for (const [name, value] of Object.entries({
+    critical: counts.critical,
+    high: counts.high,
+    medium: counts.medium,
+    low: counts.low,
+    unknown: counts.unknown,
+    fixable: counts.fixable,
+    total: counts.total,
+  })) {
+    core.setOutput(name, String(value));
+  }
+  core.setOutput('report-file', inputs.reportFile);
+  core.setOutput('sarif-file', inputs.sarifFile);
+  core.setOutput('sbom-file', result.sbom ? inputs.sbomFile : '');
+  core.setOutput('passed', String(verdict.passed));
+  core.info(verdict.reason);
+
+  const top = worstFirst(result.report.findings, 20);
+  await writeJobSummary(
+    summaryHeading(`Scan of ${inputs.image}: ${verdict.passed ? 'passed' : 'failed'}`),
+    summaryParagraph(
+      verdict.reason +
+        (result.staleDb ? ` The vulnerability DB could not be updated; the cached one (${result.staleDb.ageHours} h old) was used.` : ''),
+    ),
+    summaryTable(
+      ['Critical', 'High', 'Medium', 'Low', 'Unknown', 'Fixable', 'Total', 'Misconfigurations', 'Secrets'],
+      [
+        [
+          counts.critical,
+          counts.high,
+          counts.medium,
+          counts.low,
+          counts.unknown,
+          counts.fixable,
+          counts.total,
+          counts.misconfigurations,
+          counts.secrets,
+        ].map(String),
+      ],
+    ),
+    ...(top.length > 0
+      ? [
+          summaryHeading(`Top ${top.length} of ${counts.total}, worst first`, 4),
+          summaryTable(
+            ['ID', 'Package', 'Installed', 'Fixed', 'Severity'],
+            top.map((finding) => [
+              { text: finding.id, ...(finding.url ? { href: finding.url } : {}) },
+              finding.pkg,
+              finding.installed,
+              finding.fixed ?? '',
+              finding.severity,
+            ]),
+          ),
+        ]
+      : []),
+    ...(result.sbom
+      ? [
+          summaryFacts([
+            ['SBOM', `${inputs.sbomFile} (${result.sbom.format} ${result.sbom.formatVersion}, ${result.sbom.packages} packages)`],
+          ]),
+        ]
+      : []),
+  );
+  if (!verdict.passed) throw new UserError('REFUSED', verdict.reason);
+}

@@ -1,0 +1,236 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { runCommand } from '@toolkit/shared';
+import { type ScanConfig, ScanToolError, runScan, trivyArgs } from '../../actions/scan/src/scan.js';
+import { fakeTool } from '../support/fake-tools.js';
+import { runBuiltAction } from '../support/harness.js';
+import { tempDir } from '../support/temp.js';
+
+/** A Trivy report of our own making: two critical, one medium. */
+const REPORT = JSON.stringify({
+  SchemaVersion: 2,
+  ArtifactName: 'registry.example/acme/api:1.4.0',
+  Results: [
+    {
+      Target: 'registry.example/acme/api:1.4.0 (alpine 3.20)',
+      Class: 'os-pkgs',
+      Vulnerabilities: [
+        {
+          VulnerabilityID: 'CVE-2026-1000',
+          PkgName: 'openssl',
+          InstalledVersion: '3.3.0',
+          FixedVersion: '3.3.1',
+          Severity: 'CRITICAL',
+          PrimaryURL: 'https://avd.aquasec.com/nvd/cve-2026-1000',
+        },
+        { VulnerabilityID: 'CVE-2026-1001', PkgName: 'busybox', InstalledVersion: '1.36', FixedVersion: '', Severity: 'CRITICAL' },
+        { VulnerabilityID: 'CVE-2026-1002', PkgName: 'zlib', InstalledVersion: '1.3', FixedVersion: '1.3.1', Severity: 'MEDIUM' },
+      ],
+    },
+  ],
+});
+const SBOM = JSON.stringify({
+  spdxVersion: 'SPDX-2.3',
+  creationInfo: { creators: ['Tool: syft-1.44.0'] },
+  packages: [{ name: 'openssl' }, { name: 'busybox' }, { name: 'zlib' }],
+});
+
+async function setUp(): Promise<{ dir: string; bin: string; config: ScanConfig }> {
+  const dir = await tempDir();
+  const bin = path.join(dir, 'bin');
+  await mkdir(path.join(dir, 'cache'), { recursive: true });
+  return {
+    dir,
+    bin,
+    config: {
+      image: 'registry.example/acme/api:1.4.0',
+      severities: [],
+      failOn: 'critical',
+      ignoreUnfixed: false,
+      ignoreFile: '',
+      reportFile: path.join(dir, 'report.json'),
+      sarifFile: path.join(dir, 'results.sarif'),
+      sbomFormat: 'spdx-json',
+      sbomFile: path.join(dir, 'sbom.spdx.json'),
+      dbRepositories: ['mirror.example/trivy-db', 'ghcr.io/aquasecurity/trivy-db'],
+      dbMaxAgeMs: 7 * 86_400_000,
+      cacheDir: path.join(dir, 'cache'),
+    },
+  };
+}
+
+const silent = { log: () => undefined, warn: () => undefined };
+
+describe('scan core, with fake trivy and syft that replay outputs and record argv', () => {
+  it('runs Trivy once with exactly the flags asked for, and Syft for the SBOM', async () => {
+    const { bin, config } = await setUp();
+    const trivy = await fakeTool(bin, 'trivy', { output: REPORT });
+    const syft = await fakeTool(bin, 'syft', { output: SBOM });
+    const scanned = await runScan(
+      { ...config, severities: ['CRITICAL', 'HIGH'], ignoreUnfixed: true, ignoreFile: '/w/.trivyignore' },
+      { trivy: path.join(bin, 'trivy'), syft: path.join(bin, 'syft'), run: runCommand, ...silent },
+    );
+    expect(await trivy.calls()).toEqual([
+      [
+        'image',
+        '--format',
+        'json',
+        '--output',
+        config.reportFile,
+        '--exit-code',
+        '0',
+        '--quiet',
+        '--cache-dir',
+        config.cacheDir,
+        '--severity',
+        'CRITICAL,HIGH',
+        '--ignore-unfixed',
+        '--ignorefile',
+        '/w/.trivyignore',
+        '--db-repository',
+        'mirror.example/trivy-db',
+        '--db-repository',
+        'ghcr.io/aquasecurity/trivy-db',
+        'registry.example/acme/api:1.4.0',
+      ],
+    ]);
+    expect(await syft.calls()).toEqual([
+      ['scan', 'registry.example/acme/api:1.4.0', '--output', `spdx-json=${config.sbomFile}`, '--quiet'],
+    ]);
+    expect(scanned.counts).toMatchObject({ critical: 2, medium: 1, fixable: 2, total: 3 });
+    expect(scanned.verdict).toEqual({ passed: false, reason: '2 vulnerabilities at or above CRITICAL (2 critical)' });
+    expect(scanned.sbom).toEqual({ format: 'spdx-json', formatVersion: 'SPDX-2.3', generator: 'syft-1.44.0', packages: 3 });
+    // The SARIF holds every reported finding, whatever fail-on says.
+    const sarif = JSON.parse(await readFile(config.sarifFile, 'utf8'));
+    expect(sarif.runs[0].results.map((result: { ruleId: string; level: string }) => `${result.ruleId} ${result.level}`)).toEqual([
+      'CVE-2026-1000 error',
+      'CVE-2026-1001 error',
+      'CVE-2026-1002 warning',
+    ]);
+  });
+
+  it('passes below fail-on, and never fails with fail-on: none', async () => {
+    const { bin, config } = await setUp();
+    await fakeTool(bin, 'trivy', { output: REPORT });
+    const deps = { trivy: path.join(bin, 'trivy'), run: runCommand, ...silent };
+    expect((await runScan({ ...config, sbomFormat: 'none', failOn: 'none' }, deps)).verdict.passed).toBe(true);
+    await fakeTool(bin, 'trivy', { output: REPORT.replace(/CRITICAL/g, 'LOW') });
+    expect((await runScan({ ...config, sbomFormat: 'none' }, deps)).verdict).toEqual({
+      passed: true,
+      reason: 'No vulnerability at or above CRITICAL (3 in all).',
+    });
+  });
+
+  it('tells a failed tool from a finding: its own error, with Trivy’s stderr', async () => {
+    const { bin, config } = await setUp();
+    await fakeTool(bin, 'trivy', { exitCode: 2, stderr: 'FATAL\tunable to find the specified image "registry.example/acme/api:1.4.0"\n' });
+    const attempt = runScan({ ...config, sbomFormat: 'none' }, { trivy: path.join(bin, 'trivy'), run: runCommand, ...silent });
+    await expect(attempt).rejects.toThrow(ScanToolError);
+    await expect(
+      runScan({ ...config, sbomFormat: 'none' }, { trivy: path.join(bin, 'trivy'), run: runCommand, ...silent }),
+    ).rejects.toThrow(
+      'trivy failed (exit code 2), so the image was not judged:\nFATAL\tunable to find the specified image "registry.example/acme/api:1.4.0"',
+    );
+  });
+
+  it('scans with a cached DB younger than db-max-age when every download fails, saying so', async () => {
+    const { bin, config } = await setUp();
+    const trivy = await fakeTool(bin, 'trivy', { output: REPORT, dbDownloadFails: true });
+    await mkdir(path.join(config.cacheDir, 'db'), { recursive: true });
+    const now = new Date('2026-11-23T12:00:00Z');
+    await writeFile(
+      path.join(config.cacheDir, 'db', 'metadata.json'),
+      JSON.stringify({ Version: 2, DownloadedAt: '2026-11-21T12:00:00Z' }),
+    );
+    const warnings: string[] = [];
+    const scanned = await runScan(
+      { ...config, sbomFormat: 'none' },
+      { trivy: path.join(bin, 'trivy'), run: runCommand, now: () => now, log: () => undefined, warn: (m) => warnings.push(m) },
+    );
+    expect(scanned.staleDb).toEqual({ ageHours: 48 });
+    expect(warnings).toEqual([
+      'Trivy could not download its vulnerability DB from mirror.example/trivy-db, ghcr.io/aquasecurity/trivy-db; scanning with the cached DB, 48 hour(s) old (db-max-age allows 168).',
+    ]);
+    const calls = await trivy.calls();
+    expect(calls).toHaveLength(2);
+    expect(calls[1]).toContain('--skip-db-update');
+    expect(calls[1]).not.toContain('--db-repository');
+
+    // Older than db-max-age: the scan fails as a tool failure, with the download error.
+    await writeFile(
+      path.join(config.cacheDir, 'db', 'metadata.json'),
+      JSON.stringify({ Version: 2, DownloadedAt: '2026-11-01T12:00:00Z' }),
+    );
+    await expect(
+      runScan({ ...config, sbomFormat: 'none' }, { trivy: path.join(bin, 'trivy'), run: runCommand, now: () => now, ...silent }),
+    ).rejects.toThrow(/trivy failed \(exit code 1\).*TOOMANYREQUESTS/s);
+  });
+
+  it('builds Trivy’s argv without the DB repositories once it skips the update', async () => {
+    const { config } = await setUp();
+    expect(trivyArgs(config, { skipDbUpdate: true }).slice(-2)).toEqual(['--skip-db-update', config.image]);
+  });
+});
+
+describe('scan built dist under Node 24 (tools: system, the fakes on PATH)', () => {
+  async function run(inputs: Record<string, string>, behaviour: { trivy: Parameters<typeof fakeTool>[2] }) {
+    const { dir, bin } = await setUp();
+    const trivy = await fakeTool(bin, 'trivy', behaviour.trivy);
+    await fakeTool(bin, 'syft', { output: SBOM });
+    const result = await runBuiltAction('scan', {
+      workspace: dir,
+      inputs: { image: 'registry.example/acme/api:1.4.0', 'trivy-version': 'system', 'syft-version': 'system', ...inputs },
+      env: { PATH: `${bin}${path.delimiter}${process.env.PATH}`, RUNNER_TOOL_CACHE: path.join(dir, 'tools') },
+    });
+    return { dir, result, trivy };
+  }
+
+  it('fails on two criticals with one line, with every output and the summary written first', async () => {
+    const { dir, result } = await run({}, { trivy: { output: REPORT } });
+    expect(result.exitCode).toBe(1);
+    expect(result.log).toContain('Error: 2 vulnerabilities at or above CRITICAL (2 critical)');
+    expect(result.outputs).toEqual({
+      critical: '2',
+      high: '0',
+      medium: '1',
+      low: '0',
+      unknown: '0',
+      fixable: '2',
+      total: '3',
+      'report-file': path.join(dir, 'trivy-report.json'),
+      'sarif-file': path.join(dir, 'trivy-results.sarif'),
+      'sbom-file': path.join(dir, 'sbom.spdx.json'),
+      passed: 'false',
+    });
+    expect(result.summary).toContain('<a href="https://avd.aquasec.com/nvd/cve-2026-1000">CVE-2026-1000</a>');
+    expect(result.summary).toContain('(spdx-json SPDX-2.3, 3 packages)');
+    expect(result.log).toContain('The Actions cache service is not available here; the vulnerability DB is not cached.');
+  });
+
+  it('passes with fail-on: high on a report of lows', async () => {
+    const { result } = await run(
+      { 'fail-on': 'high', 'sbom-format': 'none' },
+      { trivy: { output: REPORT.replace(/CRITICAL|MEDIUM/g, 'LOW') } },
+    );
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs).toMatchObject({ passed: 'true', low: '3', 'sbom-file': '' });
+  });
+
+  it('says passed=error when Trivy itself fails, with its stderr', async () => {
+    const { result } = await run({ 'sbom-format': 'none' }, { trivy: { exitCode: 1, stderr: 'FATAL\tscan error: image not found\n' } });
+    expect(result.exitCode).toBe(1);
+    expect(result.outputs.passed).toBe('error');
+    expect(result.log.join('\n')).toContain(
+      'Error: trivy failed (exit code 1), so the image was not judged:\nFATAL\tscan error: image not found',
+    );
+    expect(result.summary).toContain('trivy failed');
+  });
+
+  it('refuses a bad input by name', async () => {
+    const { result } = await run({ severity: 'CRITICAL, SEVERE' }, { trivy: { output: REPORT } });
+    expect(result.log).toContain(
+      'Error: Invalid input "severity": "SEVERE" is not allowed; expected some of: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN.',
+    );
+  });
+});
