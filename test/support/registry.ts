@@ -59,9 +59,9 @@ export async function startRegistry(dir: string): Promise<Registry> {
 /**
  * Pushes a small OCI artifact to `registry/repository:tag` with skopeo, from an OCI image layout
  * written here (a config and one layer), as `helm push` leaves a chart: under the chart's name,
- * tagged with its version.
+ * tagged with its version. Returns the digest the registry now serves for it, as skopeo reports it.
  */
-export async function pushArtifact(registry: Registry, dir: string, repository: string, tag: string): Promise<void> {
+export async function pushArtifact(registry: Registry, dir: string, repository: string, tag: string): Promise<string> {
   const skopeo = requireTool('skopeo');
   const layout = path.join(dir, `layout-${repository.replace(/\W/g, '-')}-${tag}`);
   await mkdir(path.join(layout, 'blobs', 'sha256'), { recursive: true });
@@ -95,4 +95,18 @@ export async function pushArtifact(registry: Registry, dir: string, repository: 
     ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${registry.address}/${repository}:${tag}`],
     { stdio: 'pipe' },
   );
+  // skopeo may re-encode on the way (compressing the layer), so the registry's digest is asked for.
+  return inspectDigest(registry, repository, tag);
+}
+
+/** The digest the registry serves for `repository:tag`, as skopeo (not our code) sees it. */
+export function inspectDigest(registry: Registry, repository: string, tag: string): string {
+  const output = execFileSync(requireTool('skopeo'), [
+    'inspect',
+    '--tls-verify=false',
+    '--format',
+    '{{.Digest}}',
+    `docker://${registry.address}/${repository}:${tag}`,
+  ]);
+  return output.toString().trim();
 }

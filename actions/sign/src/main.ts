@@ -1,0 +1,91 @@
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as core from '@actions/core';
+import {
+  InputError,
+  InputReader,
+  UserError,
+  installTool,
+  pinnedToolSpec,
+  runCommand,
+  summaryFacts,
+  summaryHeading,
+  writeJobSummary,
+} from '@toolkit/shared';
+import { imageName, parseImageReference, publicKeyFile, resolveDigest, runSign } from './sign.js';
+
+export interface Inputs {
+  image: string;
+  digest: string;
+  key: string;
+  keyPassword: string;
+  tlogUpload: boolean;
+  attestSbom: string;
+  verify: boolean;
+  registry: { username: string; password: string };
+  cosign: { version: string; sha256: string };
+}
+
+export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Inputs {
+  const workspace = env.GITHUB_WORKSPACE || process.cwd();
+  const attestSbom = reader.string('attest-sbom');
+  return {
+    image: reader.string('image', { required: true }),
+    digest: reader.string('digest', { pattern: /^sha256:[a-f0-9]{64}$/, expected: 'sha256: followed by 64 hexadecimal digits' }),
+    key: reader.secret('key'),
+    keyPassword: reader.secret('key-password'),
+    tlogUpload: reader.boolean('tlog-upload', true),
+    attestSbom: attestSbom ? path.resolve(workspace, attestSbom) : '',
+    verify: reader.boolean('verify', true),
+    registry: { username: reader.string('registry-username'), password: reader.secret('registry-password') },
+    cosign: { version: reader.string('cosign-version'), sha256: reader.string('cosign-sha256') },
+  };
+}
+
+export async function main(): Promise<void> {
+  const inputs = getInputs();
+  const reference = parseImageReference(inputs.image);
+  const credentials = inputs.registry.username ? { username: inputs.registry.username, password: inputs.registry.password } : undefined;
+  if (inputs.digest && reference.digest && inputs.digest !== reference.digest) {
+    throw new InputError('digest', `${inputs.digest} is not the digest in image (${reference.digest}).`);
+  }
+  // Never a tag: what is signed is what the tag points at now, by digest.
+  const digest = inputs.digest || (await resolveDigest(reference, credentials));
+  const signedRef = `${imageName(inputs.image)}@${digest}`;
+  const mode = inputs.key ? 'key' : 'keyless';
+  if (mode === 'keyless' && !(process.env.ACTIONS_ID_TOKEN_REQUEST_URL && process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)) {
+    throw new UserError(
+      'INVALID_CONFIGURATION',
+      'Keyless signing needs the workflow OIDC token, and this job has none: add `permissions: id-token: write` to the job (or give key to sign with a key).',
+    );
+  }
+  const cosign = await installTool(pinnedToolSpec('cosign', inputs.cosign));
+  const workDir = await mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'sign-'));
+  const deps = {
+    cosign: cosign.path,
+    run: runCommand,
+    log: (message: string) => core.info(message),
+    ...(mode === 'key' ? { keyEnv: { COSIGN_PRIVATE_KEY: inputs.key, COSIGN_PASSWORD: inputs.keyPassword } } : {}),
+  };
+  const workflowIdentity = `${process.env.GITHUB_SERVER_URL || 'https://github.com'}/${process.env.GITHUB_WORKFLOW_REF ?? ''}`;
+  const identity = mode === 'key' ? (inputs.verify ? await publicKeyFile(deps, workDir) : '') : workflowIdentity;
+  const result = await runSign(
+    { signedRef, mode, tlogUpload: inputs.tlogUpload, attestSbom: inputs.attestSbom, verify: inputs.verify, identity, workDir },
+    deps,
+  );
+
+  core.setOutput('digest', digest);
+  core.setOutput('signed-ref', signedRef);
+  await writeJobSummary(
+    summaryHeading(`Signed ${imageName(inputs.image)}`),
+    summaryFacts([
+      ['Image', imageName(inputs.image)],
+      ['Digest', { text: digest, code: true }],
+      ['Signer', mode === 'key' ? 'a key (given as the key input)' : `keyless: ${workflowIdentity}`],
+      ['Transparency log', inputs.tlogUpload ? 'uploaded' : 'not uploaded (tlog-upload: false)'],
+      ['SBOM attestation', result.attested ? `${path.basename(result.attested.file)} (${result.attested.predicateType})` : 'none'],
+      ['Verified', result.verified ? 'yes' : 'not checked (verify: false)'],
+    ]),
+  );
+}
