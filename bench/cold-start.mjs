@@ -45,6 +45,43 @@ const minimalRuns = {
       cwd: sandbox,
     };
   },
+  'umbrella-chart': () => {
+    const dir = path.join(sandbox, 'umbrella');
+    execFileSync('mkdir', ['-p', dir]);
+    writeFileSync(
+      path.join(dir, 'versions.yaml'),
+      'environments:\n  uat:\n    services:\n      api: {version: 1.0.0, chart: {version: 0.1.0}}\n',
+    );
+    return { inputs: { environment: 'uat', repository: 'https://charts.example' }, cwd: dir };
+  },
+  scan: () => {
+    // A fake trivy on PATH (version system) that writes an empty report at once; no SBOM.
+    const bin = path.join(sandbox, 'scan-bin');
+    execFileSync('mkdir', ['-p', bin]);
+    writeFileSync(path.join(bin, 'report.json'), JSON.stringify({ SchemaVersion: 2, ArtifactName: 'x', Results: [] }));
+    writeFileSync(
+      path.join(bin, 'trivy'),
+      `#!/bin/sh\nwhile [ "$#" -gt 0 ]; do if [ "$1" = --output ]; then cp "${path.join(bin, 'report.json')}" "$2"; fi; shift; done\n`,
+    );
+    execFileSync('chmod', ['+x', path.join(bin, 'trivy')]);
+    return {
+      inputs: { image: 'bench/app:1', 'trivy-version': 'system', 'sbom-format': 'none', 'db-cache': 'false' },
+      cwd: sandbox,
+      path: bin,
+    };
+  },
+  sign: () => {
+    // A fake cosign on PATH (version system); a key and a digest, so no registry and no OIDC.
+    const bin = path.join(sandbox, 'sign-bin');
+    execFileSync('mkdir', ['-p', bin]);
+    writeFileSync(path.join(bin, 'cosign'), '#!/bin/sh\nexit 0\n');
+    execFileSync('chmod', ['+x', path.join(bin, 'cosign')]);
+    return {
+      inputs: { image: `bench/app@sha256:${'1'.repeat(64)}`, key: 'fake-key', verify: 'false', 'cosign-version': 'system' },
+      cwd: sandbox,
+      path: bin,
+    };
+  },
   'semantic-tag': () => {
     const repo = path.join(sandbox, 'semantic-tag');
     const git = gitIn(repo);
@@ -77,9 +114,15 @@ try {
       rows.push([action.name, 'no minimal run defined in bench/cold-start.mjs', '', '', '', '']);
       continue;
     }
-    const { inputs, cwd } = setup();
+    const { inputs, cwd, path: extraPath } = setup();
     const files = mkdtempSync(path.join(sandbox, 'files-'));
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, GITHUB_WORKSPACE: cwd, RUNNER_TEMP: files };
+    const env = {
+      PATH: extraPath ? `${extraPath}${path.delimiter}${process.env.PATH}` : process.env.PATH,
+      HOME: process.env.HOME,
+      GITHUB_WORKSPACE: cwd,
+      RUNNER_TEMP: files,
+      RUNNER_TOOL_CACHE: path.join(sandbox, 'tools'),
+    };
     for (const name of ['GITHUB_OUTPUT', 'GITHUB_STEP_SUMMARY', 'GITHUB_ENV', 'GITHUB_STATE']) {
       env[name] = path.join(files, name);
       writeFileSync(env[name], '');
