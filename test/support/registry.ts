@@ -2,7 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { freePort } from './net.js';
 import path from 'node:path';
 
 export interface Registry {
@@ -16,17 +16,6 @@ function requireTool(name: string): string {
   throw new Error(
     `${name} is not installed: \`npm test\` installs it (apt-get install docker-registry skopeo); these tests need the real registry.`,
   );
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The real docker-registry (Debian's, the CNCF distribution) on 127.0.0.1, storing under `dir`. */

@@ -1,0 +1,13 @@
+import net from 'node:net';
+
+/** A port on 127.0.0.1 that was free a moment ago, for a server that cannot listen on port 0. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
