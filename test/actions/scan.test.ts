@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { runCommand } from '@toolkit/shared';
-import { type ScanConfig, ScanToolError, runScan, trivyArgs } from '../../actions/scan/src/scan.js';
+import { type ScanConfig, ScanToolError, runScan, trivyArgs, withDbCache } from '../../actions/scan/src/scan.js';
 import { fakeTool } from '../support/fake-tools.js';
 import { runBuiltAction } from '../support/harness.js';
 import { tempDir } from '../support/temp.js';
@@ -165,6 +165,31 @@ describe('scan core, with fake trivy and syft that replay outputs and record arg
     await expect(
       runScan({ ...config, sbomFormat: 'none' }, { trivy: path.join(bin, 'trivy'), run: runCommand, now: () => now, ...silent }),
     ).rejects.toThrow(/trivy failed \(exit code 1\).*TOOMANYREQUESTS/s);
+  });
+
+  it('saves the DB cache after every scan, one that crashed included', async () => {
+    const { bin, config } = await setUp();
+    const events: string[] = [];
+    const cache = {
+      restore: async () => {
+        events.push('restore');
+        return 'trivy-db-2026-11-22';
+      },
+      save: async (restored: string | undefined) => {
+        events.push(`save after ${restored}`);
+      },
+    };
+    await fakeTool(bin, 'trivy', { exitCode: 2, stderr: 'FATAL\tpanic\n' });
+    await expect(
+      withDbCache(cache, () => runScan({ ...config, sbomFormat: 'none' }, { trivy: path.join(bin, 'trivy'), run: runCommand, ...silent })),
+    ).rejects.toThrow(ScanToolError);
+    await fakeTool(bin, 'trivy', { output: REPORT });
+    const found = await withDbCache(cache, () =>
+      runScan({ ...config, sbomFormat: 'none' }, { trivy: path.join(bin, 'trivy'), run: runCommand, ...silent }),
+    );
+    expect(found.verdict.passed).toBe(false);
+    expect(events).toEqual(['restore', 'save after trivy-db-2026-11-22', 'restore', 'save after trivy-db-2026-11-22']);
+    await expect(withDbCache(undefined, async () => 'no cache')).resolves.toBe('no cache');
   });
 
   it('builds Trivy’s argv without the DB repositories once it skips the update', async () => {

@@ -19,7 +19,7 @@ import {
   worstFirst,
   writeJobSummary,
 } from '@toolkit/shared';
-import { type ScanConfig, type ScanResult, ScanToolError, runScan } from './scan.js';
+import { type DbCache, type ScanConfig, type ScanResult, ScanToolError, runScan, withDbCache } from './scan.js';
 
 export interface Inputs extends ScanConfig {
   dbCache: boolean;
@@ -71,7 +71,7 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
  * The Trivy DB through the Actions cache, keyed by day. @actions/cache (and Azure's storage
  * client under it) is loaded only when the cache service is there.
  */
-async function dbCache(inputs: Inputs): Promise<{ save: () => Promise<void> } | undefined> {
+async function actionsDbCache(inputs: Inputs): Promise<DbCache | undefined> {
   if (!inputs.dbCache) return undefined;
   const cache = await import('@actions/cache');
   if (!cache.isFeatureAvailable()) {
@@ -80,13 +80,16 @@ async function dbCache(inputs: Inputs): Promise<{ save: () => Promise<void> } | 
   }
   const dbDir = path.join(inputs.cacheDir, 'db');
   const key = `trivy-db-${new Date().toISOString().slice(0, 10)}`;
-  const restored = await cache.restoreCache([dbDir], key, ['trivy-db-']).catch((error: Error) => {
-    core.warning(`Could not restore the vulnerability DB from the cache: ${error.message}`);
-    return undefined;
-  });
-  core.info(restored ? `Vulnerability DB restored from the cache (${restored}).` : 'No cached vulnerability DB yet.');
   return {
-    save: async () => {
+    restore: async () => {
+      const restored = await cache.restoreCache([dbDir], key, ['trivy-db-']).catch((error: Error) => {
+        core.warning(`Could not restore the vulnerability DB from the cache: ${error.message}`);
+        return undefined;
+      });
+      core.info(restored ? `Vulnerability DB restored from the cache (${restored}).` : 'No cached vulnerability DB yet.');
+      return restored;
+    },
+    save: async (restored) => {
       if (restored === key) return;
       await cache
         .saveCache([dbDir], key)
@@ -100,25 +103,18 @@ export async function main(): Promise<void> {
   await mkdir(inputs.cacheDir, { recursive: true });
   const trivy = await installTool(pinnedToolSpec('trivy', inputs.trivy));
   const syft = inputs.sbomFormat === 'none' ? undefined : await installTool(pinnedToolSpec('syft', inputs.syft));
-  const cache = await dbCache(inputs);
   let result: ScanResult;
   try {
-    result = await runScan(inputs, {
-      trivy: trivy.path,
-      ...(syft ? { syft: syft.path } : {}),
-      run: runCommand,
-      log: core.info,
-      warn: core.warning,
-    });
+    // The DB is saved whether the scan passed, found vulnerabilities or failed: the next run starts warm.
+    result = await withDbCache(await actionsDbCache(inputs), () =>
+      runScan(inputs, { trivy: trivy.path, ...(syft ? { syft: syft.path } : {}), run: runCommand, log: core.info, warn: core.warning }),
+    );
   } catch (error) {
     if (error instanceof ScanToolError) {
       core.setOutput('passed', 'error');
       await writeJobSummary(summaryHeading(`Scan of ${inputs.image}: ${error.tool} failed`), summaryParagraph(error.message));
     }
     throw error;
-  } finally {
-    // Saved whether the scan passed, found vulnerabilities or failed: the next run starts warm.
-    await cache?.save();
   }
 
   const { counts, verdict } = result;

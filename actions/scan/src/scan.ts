@@ -139,3 +139,23 @@ export async function runScan(config: ScanConfig, deps: ScanDeps): Promise<ScanR
   }
   return { report, counts, verdict: judge(counts, config.failOn), ...(staleDb ? { staleDb } : {}), ...(sbom ? { sbom } : {}) };
 }
+
+/** Trivy's DB in a cache between runs (the Actions cache in main; anything with restore and save in tests). */
+export interface DbCache {
+  /** The key restored, or undefined when nothing was. */
+  restore(): Promise<string | undefined>;
+  save(restoredKey: string | undefined): Promise<void>;
+}
+
+/**
+ * Restores the DB, scans, and saves the DB whatever happened: a scan that found vulnerabilities or
+ * crashed still leaves a warm cache for the next run.
+ */
+export async function withDbCache<T>(cache: DbCache | undefined, scan: () => Promise<T>): Promise<T> {
+  const restored = await cache?.restore();
+  try {
+    return await scan();
+  } finally {
+    await cache?.save(restored);
+  }
+}
