@@ -20,6 +20,7 @@ import {
   type VersionsData,
   type YamlValue,
   parseVersionsFile,
+  readVersionsData,
 } from '@toolkit/shared';
 
 export type Operation = 'bump' | 'promote' | 'rollback';
@@ -212,8 +213,9 @@ export function applyRequest(text: string | undefined, request: PromoteRequest, 
     }
   }
   const edited = changes.length > 0 ? editor.toString() : (text ?? '');
-  // Never write a file that would not be read back: validate what was written.
-  if (changes.length > 0) parseVersionsFile(edited, file);
+  // Never write a file that would not be read back: validate what was written (the fast reader;
+  // it falls back to the Document API, with file:line:column, only if there is a problem).
+  if (changes.length > 0) readVersionsData(edited, file);
   return { text: edited, changes };
 }
 
