@@ -36,9 +36,10 @@ const pnpm = onPath.status === 0 && onPath.stdout.trim() === pinned ? ['pnpm'] :
 console.log(`▶ install (pnpm ${pinned}${pnpm[0] === 'npx' ? ' through npx' : ''})`);
 run(pnpm[0], [...pnpm.slice(1), 'install', '--frozen-lockfile', '--config.confirmModulesPurge=false']);
 
-// System packages the tests run for real: an OCI registry and skopeo to push to it. Installed
-// with apt where they are missing and we are root (CI, a fresh machine); elsewhere, said loudly.
-const SYSTEM_PACKAGES = { 'docker-registry': 'docker-registry', skopeo: 'skopeo' };
+// System packages the tests run for real: an OCI registry, skopeo to push to it, openssl for a
+// token service's certificate. Installed with apt where they are missing and we are root (CI, a
+// fresh machine); elsewhere, said loudly.
+const SYSTEM_PACKAGES = { 'docker-registry': 'docker-registry', skopeo: 'skopeo', openssl: 'openssl' };
 function commandExists(command) {
   return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', command], { stdio: 'ignore' }).status === 0;
 }

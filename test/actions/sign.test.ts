@@ -44,6 +44,27 @@ describe('resolving a tag to a digest', () => {
     await expect(resolveDigest(parseImageReference(`${registry.address}/acme/app:9.9.9`))).rejects.toThrow(UserError);
   });
 
+  it('resolves against a real registry that wants bearer tokens (docker-registry token auth, a token service in the test)', async () => {
+    const tokenDir = await tempDir();
+    const secured = await startRegistry(tokenDir, { tokenAuth: { username: 'robot', password: 's3cret' } });
+    try {
+      const pushed = await pushArtifact(secured, tokenDir, 'acme/private', '3.0.0');
+      const anonymous = await fetch(`http://${secured.address}/v2/acme/private/manifests/3.0.0`);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toMatch(
+        /^Bearer realm="http:\/\/127\.0\.0\.1:\d+\/token",service="toolkit-test-registry"/,
+      );
+      expect(
+        await resolveDigest(parseImageReference(`${secured.address}/acme/private:3.0.0`), { username: 'robot', password: 's3cret' }),
+      ).toBe(pushed);
+      await expect(
+        resolveDigest(parseImageReference(`${secured.address}/acme/private:3.0.0`), { username: 'robot', password: 'wrong' }),
+      ).rejects.toThrow('refused a token');
+    } finally {
+      await secured.close();
+    }
+  });
+
   it('answers a bearer-token challenge, with credentials when the token endpoint wants them', async () => {
     const seen: string[] = [];
     const server = http.createServer((request, response) => {

@@ -1,14 +1,95 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash, randomUUID, sign } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import { freePort } from './net.js';
 import path from 'node:path';
+
+/**
+ * skopeo, asynchronously (a token service in this process must answer it meanwhile) and with
+ * stdin closed: skopeo waits on an open stdin.
+ */
+function skopeo(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(requireTool('skopeo'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`skopeo ${args[0]} exited ${code}: ${stderr}`))));
+  });
+}
 
 export interface Registry {
   /** host:port on 127.0.0.1 */
   address: string;
+  /** What skopeo logs in with, when the registry wants tokens. */
+  credentials?: TokenAuth;
   close(): Promise<void>;
+}
+
+export interface TokenAuth {
+  username: string;
+  password: string;
+}
+
+/**
+ * A token service for docker-registry's token authentication, in this process: it checks basic
+ * credentials and issues RS256 JWTs carrying its certificate (x5c), which the registry trusts
+ * through its root certificate bundle.
+ */
+async function startTokenService(
+  dir: string,
+  auth: TokenAuth,
+): Promise<{ realm: string; certificate: string; close: () => Promise<void> }> {
+  const key = path.join(dir, 'token.key');
+  const certificate = path.join(dir, 'token.crt');
+  execFileSync(
+    requireTool('openssl'),
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', certificate, '-days', '1', '-subj', '/CN=toolkit-test-token'],
+    { stdio: 'pipe' },
+  );
+  const privateKey = await readFile(key, 'utf8');
+  const der = new X509Certificate(await readFile(certificate)).raw.toString('base64');
+  const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const server = http.createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    if (request.headers.authorization !== `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`)
+      return void response.writeHead(401).end();
+    const access = url.searchParams
+      .getAll('scope')
+      .flatMap((scope) => scope.split(' '))
+      .map((scope) => {
+        const [type, name, actions] = scope.split(':') as [string, string, string];
+        return { type, name, actions: actions.split(',') };
+      });
+    const now = Math.floor(Date.now() / 1000);
+    const header = base64url({ alg: 'RS256', typ: 'JWT', x5c: [der] });
+    const claims = base64url({
+      iss: 'toolkit-test-issuer',
+      sub: auth.username,
+      aud: url.searchParams.get('service'),
+      exp: now + 300,
+      nbf: now - 10,
+      iat: now,
+      jti: randomUUID(),
+      access,
+    });
+    const signature = sign('RSA-SHA256', Buffer.from(`${header}.${claims}`), privateKey).toString('base64url');
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `${header}.${claims}.${signature}` }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    realm: `http://127.0.0.1:${(server.address() as { port: number }).port}/token`,
+    certificate,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 function requireTool(name: string): string {
@@ -18,30 +99,40 @@ function requireTool(name: string): string {
   );
 }
 
-/** The real docker-registry (Debian's, the CNCF distribution) on 127.0.0.1, storing under `dir`. */
-export async function startRegistry(dir: string): Promise<Registry> {
+/**
+ * The real docker-registry (Debian's, the CNCF distribution) on 127.0.0.1, storing under `dir`;
+ * with `tokenAuth`, it wants bearer tokens from a token service the test runs.
+ */
+export async function startRegistry(dir: string, options: { tokenAuth?: TokenAuth } = {}): Promise<Registry> {
   const binary = requireTool('docker-registry');
   const port = await freePort();
+  const tokens = options.tokenAuth ? await startTokenService(dir, options.tokenAuth) : undefined;
   const config = path.join(dir, 'registry.yml');
+  const auth = tokens
+    ? `auth:\n  token:\n    realm: ${tokens.realm}\n    service: toolkit-test-registry\n    issuer: toolkit-test-issuer\n    rootcertbundle: ${tokens.certificate}\n`
+    : '';
   await writeFile(
     config,
-    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'storage')}\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'storage')}\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`,
   );
   const child: ChildProcess = spawn(binary, ['serve', config], { stdio: 'ignore' });
   for (let attempt = 0; ; attempt++) {
     const response = await fetch(`http://127.0.0.1:${port}/v2/`).catch(() => undefined);
-    if (response?.ok) break;
+    if (response && (response.ok || response.status === 401)) break;
     if (attempt > 100 || child.exitCode !== null) throw new Error(`docker-registry did not start on 127.0.0.1:${port}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
     address: `127.0.0.1:${port}`,
-    close: () =>
-      new Promise((resolve) => {
+    ...(options.tokenAuth ? { credentials: options.tokenAuth } : {}),
+    close: async () => {
+      await tokens?.close();
+      await new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
         child.on('exit', () => resolve());
         child.kill('SIGTERM');
-      }),
+      });
+    },
   };
 }
 
@@ -51,7 +142,6 @@ export async function startRegistry(dir: string): Promise<Registry> {
  * tagged with its version. Returns the digest the registry now serves for it, as skopeo reports it.
  */
 export async function pushArtifact(registry: Registry, dir: string, repository: string, tag: string): Promise<string> {
-  const skopeo = requireTool('skopeo');
   const layout = path.join(dir, `layout-${repository.replace(/\W/g, '-')}-${tag}`);
   await mkdir(path.join(layout, 'blobs', 'sha256'), { recursive: true });
   const blob = async (content: string) => {
@@ -79,23 +169,29 @@ export async function pushArtifact(registry: Registry, dir: string, repository: 
       ],
     }),
   );
-  execFileSync(
-    skopeo,
-    ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${registry.address}/${repository}:${tag}`],
-    { stdio: 'pipe' },
-  );
+  await skopeo([
+    'copy',
+    '--quiet',
+    '--dest-tls-verify=false',
+    ...(registry.credentials ? ['--dest-creds', `${registry.credentials.username}:${registry.credentials.password}`] : []),
+    `oci:${layout}:${tag}`,
+    `docker://${registry.address}/${repository}:${tag}`,
+  ]);
   // skopeo may re-encode on the way (compressing the layer), so the registry's digest is asked for.
-  return inspectDigest(registry, repository, tag);
+  return await inspectDigest(registry, repository, tag);
 }
 
 /** The digest the registry serves for `repository:tag`, as skopeo (not our code) sees it. */
-export function inspectDigest(registry: Registry, repository: string, tag: string): string {
-  const output = execFileSync(requireTool('skopeo'), [
-    'inspect',
-    '--tls-verify=false',
-    '--format',
-    '{{.Digest}}',
-    `docker://${registry.address}/${repository}:${tag}`,
-  ]);
-  return output.toString().trim();
+export async function inspectDigest(registry: Registry, repository: string, tag: string): Promise<string> {
+  const creds = registry.credentials ? ['--creds', `${registry.credentials.username}:${registry.credentials.password}`] : [];
+  return (
+    await skopeo([
+      'inspect',
+      '--tls-verify=false',
+      ...creds,
+      '--format',
+      '{{.Digest}}',
+      `docker://${registry.address}/${repository}:${tag}`,
+    ])
+  ).trim();
 }
