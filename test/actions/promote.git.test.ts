@@ -128,36 +128,28 @@ describe('promote over real git', () => {
 
   it('gives up after max-attempts with a clear error, and pushes nothing of its own', async () => {
     const { dir, bare, git } = await environmentRepo();
-    let moves = 0;
-    const mover = new Git({ cwd: dir });
+    // Another writer lands a commit during every attempt, so every push of ours is rejected.
+    const racer = await makeRepo(path.join(dir, 'racer'));
+    await racer.run(['pull', '--quiet', `file://${bare}`, 'main']);
+    let attempts = 0;
     const promotion = promotionEdit(bump('api', '5.0.0'), 'versions.yaml');
-    const result = writeWithGit(mover, `file://${bare}`, dir, {
+    const attempt = writeWithGit(new Git({ cwd: dir }), `file://${bare}`, dir, {
       ...options(bump('api', '5.0.0')),
-      maxAttempts: 2,
+      maxAttempts: 3,
       sleep: async () => undefined,
       edit: async (read) => {
-        moves += 1;
+        attempts += 1;
+        await commit(racer, `chore: racing ${attempts}`);
+        await racer.run(['push', '--quiet', `file://${bare}`, 'HEAD:main']);
         return promotion.edit(read);
       },
     });
-    // Move the branch under it before each push by racing a direct push.
-    const racer = await makeRepo(path.join(dir, 'racer'));
-    await racer.run(['pull', '--quiet', `file://${bare}`, 'main']);
-    for (let n = 0; n < 3; n++) {
-      await commit(racer, `chore: racing ${n}`);
-      await racer.run(['push', '--quiet', `file://${bare}`, 'HEAD:main']);
-    }
-    const outcome = await result.then(
-      () => 'landed',
-      (error: unknown) => error,
-    );
-    // Either it landed after the racer stopped, or it gave up saying why; never half-written.
-    if (outcome !== 'landed') {
-      expect(outcome).toBeInstanceOf(UserError);
-      expect((outcome as Error).message).toMatch(/^Gave up after 2 attempts: every push to main was rejected/);
-      expect(await git.output(['log', '--format=%s', 'main'])).not.toContain('bump(uat): api 5.0.0');
-    }
-    expect(moves).toBeGreaterThan(0);
+    await expect(attempt).rejects.toThrow(UserError);
+    await expect(attempt).rejects.toThrow(/^Gave up after 3 attempts: every push to main was rejected because the branch moved/);
+    expect(attempts).toBe(3);
+    const subjects = (await git.output(['log', '--format=%s', 'main'])).split('\n');
+    expect(subjects.slice(0, 3)).toEqual(['chore: racing 3', 'chore: racing 2', 'chore: racing 1']);
+    expect(subjects).not.toContain('bump(uat): api 5.0.0');
   });
 
   it.each([
