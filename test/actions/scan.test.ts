@@ -253,7 +253,9 @@ describe('scan built dist under Node 24 (tools: system, the fakes on PATH)', () 
   });
 
   it('refuses a bad input by name', async () => {
-    const { result } = await run({ severity: 'CRITICAL, SEVERE' }, { trivy: { output: REPORT } });
+    const { result, trivy } = await run({ severity: 'CRITICAL, SEVERE' }, { trivy: { output: REPORT } });
+    expect(result.exitCode).toBe(1);
+    expect(await trivy.calls()).toEqual([]);
     expect(result.log).toContain(
       'Error: Invalid input "severity": "SEVERE" is not allowed; expected some of: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN.',
     );

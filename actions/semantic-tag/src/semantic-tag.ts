@@ -411,8 +411,7 @@ export async function ensureCompleteHistory(
   const [shallow, head] = (await git.output(['rev-parse', '--is-shallow-repository', 'HEAD'])).split('\n') as [string, string];
   if (shallow !== 'true') return { head, fetched: false };
   const fetchDepthAdvice = 'Check out the whole history: `uses: actions/checkout@…` with `fetch-depth: 0`.';
-  const remotes = (await git.output(['remote'])).split('\n');
-  if (!remotes.includes(remote))
+  if (!(await git.hasRemote(remote)))
     throw new UserError(
       'REFUSED',
       `This checkout is shallow and has no remote "${remote}" to fetch the rest of its history from. ${fetchDepthAdvice}`,
@@ -518,24 +517,14 @@ async function createAndPushTags(
   log: (message: string) => void,
 ): Promise<string[]> {
   const names = tags.map((tag) => tag.name);
-  const remotes = (await git.output(['remote'])).split('\n');
-  if (!remotes.includes(remote))
+  if (!(await git.hasRemote(remote)))
     throw new UserError('INVALID_CONFIGURATION', `There is no git remote "${remote}" to push ${names.join(' and ')} to.`);
   const local = new Map<string, string | undefined>();
-  for (const name of names) {
-    const found = await git.run(['rev-parse', '--verify', '--quiet', `refs/tags/${name}^{commit}`], { allowFailure: true });
-    local.set(name, found.exitCode === 0 ? found.stdout.trim() : undefined);
-  }
-  const { stdout } = await git.run(['ls-remote', remote, ...names.flatMap((name) => [`refs/tags/${name}`, `refs/tags/${name}^{}`])]);
-  const remoteRefs = new Map(
-    stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => line.split('\t').reverse() as [string, string]),
-  );
+  for (const name of names) local.set(name, await git.localTagCommit(name));
+  const remoteCommits = await git.remoteTagCommits(names, remote);
   const toPush: string[] = [];
   for (const name of names) {
-    const remoteCommit = remoteRefs.get(`refs/tags/${name}^{}`) ?? remoteRefs.get(`refs/tags/${name}`);
+    const remoteCommit = remoteCommits.get(name);
     for (const [where, commit] of [
       ['here', local.get(name)],
       [`on ${remote}`, remoteCommit],

@@ -46,6 +46,23 @@ export class Git {
     return new Git({ cwd, env: this.env, run: this.runner });
   }
 
+  async hasRemote(remote: string): Promise<boolean> {
+    return (await this.output(['remote'])).split('\n').includes(remote);
+  }
+
+  /** The commit a local tag points at (annotated tags peeled), or undefined. */
+  async localTagCommit(name: string): Promise<string | undefined> {
+    const found = await this.run(['rev-parse', '--verify', '--quiet', `refs/tags/${name}^{commit}`], { allowFailure: true });
+    return found.exitCode === 0 ? found.stdout.trim() : undefined;
+  }
+
+  /** The commits tags point at on `remote` (annotated tags peeled), in one `ls-remote`. */
+  async remoteTagCommits(names: readonly string[], remote: string): Promise<Map<string, string | undefined>> {
+    const patterns = names.flatMap((name) => [`refs/tags/${name}`, `refs/tags/${name}^{}`]);
+    const listed = parseLsRemote((await this.run(['ls-remote', remote, ...patterns])).stdout);
+    return new Map(names.map((name) => [name, listed.get(`refs/tags/${name}^{}`) ?? listed.get(`refs/tags/${name}`)]));
+  }
+
   /**
    * The commit each tag points at (annotated tags peeled), or undefined where it does not exist.
    * Tags found locally are read locally; the rest are asked of `remote` in one `ls-remote`, because a
@@ -53,21 +70,10 @@ export class Git {
    */
   async tagCommits(names: readonly string[], remote = 'origin'): Promise<Map<string, string | undefined>> {
     const commits = new Map<string, string | undefined>();
-    const missing: string[] = [];
-    for (const name of names) {
-      const local = await this.run(['rev-parse', '--verify', '--quiet', `refs/tags/${name}^{commit}`], { allowFailure: true });
-      if (local.exitCode === 0) commits.set(name, local.stdout.trim());
-      else missing.push(name);
-    }
-    if (missing.length === 0) return commits;
-    const remotes = (await this.output(['remote'])).split('\n');
-    if (!remotes.includes(remote)) {
-      for (const name of missing) commits.set(name, undefined);
-      return commits;
-    }
-    const patterns = missing.flatMap((name) => [`refs/tags/${name}`, `refs/tags/${name}^{}`]);
-    const listed = parseLsRemote((await this.run(['ls-remote', remote, ...patterns])).stdout);
-    for (const name of missing) commits.set(name, listed.get(`refs/tags/${name}^{}`) ?? listed.get(`refs/tags/${name}`));
+    for (const name of names) commits.set(name, await this.localTagCommit(name));
+    const missing = names.filter((name) => commits.get(name) === undefined);
+    if (missing.length === 0 || !(await this.hasRemote(remote))) return commits;
+    for (const [name, commit] of await this.remoteTagCommits(missing, remote)) commits.set(name, commit);
     return commits;
   }
 }
