@@ -37,15 +37,31 @@ console.log(`▶ install (pnpm ${pinned}${pnpm[0] === 'npx' ? ' through npx' : '
 run(pnpm[0], [...pnpm.slice(1), 'install', '--frozen-lockfile', '--config.confirmModulesPurge=false']);
 
 // System packages the tests run for real: an OCI registry, skopeo to push to it, openssl for a
-// token service's certificate. Installed with apt where they are missing and we are root (CI, a
-// fresh machine); elsewhere, said loudly.
-const SYSTEM_PACKAGES = { 'docker-registry': 'docker-registry', skopeo: 'skopeo', openssl: 'openssl' };
+// token service's certificate; and for deploy-compose, OpenSSH's sshd, a Docker engine, Debian's
+// docker-compose (v1) and a static busybox to make images of. Installed with apt where they are
+// missing and we are root (CI, a fresh machine); elsewhere, said loudly.
+const SYSTEM_PACKAGES = {
+  'docker-registry': 'docker-registry',
+  skopeo: 'skopeo',
+  openssl: 'openssl',
+  sshd: 'openssh-server',
+  'ssh-keygen': 'openssh-client',
+  dockerd: 'docker.io',
+  'docker-compose': 'docker-compose',
+  busybox: 'busybox-static',
+};
 function commandExists(command) {
-  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', command], { stdio: 'ignore' }).status === 0;
+  const env = { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` };
+  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', command], { stdio: 'ignore', env }).status === 0;
+}
+/** A busybox linked dynamically cannot run inside an image made of it alone; only busybox-static will do. */
+function packageInstalled(pkg) {
+  const status = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
+  return status.status === 0 && status.stdout.includes('install ok installed');
 }
 if (mode === 'test') {
   const missing = Object.entries(SYSTEM_PACKAGES)
-    .filter(([command]) => !commandExists(command))
+    .filter(([command, pkg]) => !commandExists(command) || (pkg === 'busybox-static' && !packageInstalled(pkg)))
     .map(([, pkg]) => pkg);
   if (missing.length > 0) {
     if (process.getuid?.() === 0 && commandExists('apt-get')) {

@@ -39,6 +39,22 @@ async function snapshot(dirs) {
   return sums;
 }
 
+/**
+ * ncc's ES module output leaves a CommonJS `__dirname` it could not rewrite as it is (ssh2's
+ * Emscripten-built poly1305 reads it at load), and an ES module has none: the action would die with
+ * a ReferenceError before it ran. Such a bundle gets one first line defining it from
+ * `import.meta.url`, and its source map one empty line to match.
+ */
+function withDirnameShim(code, map) {
+  if (!/(?<![\w$.])__dirname(?![\w$])/.test(code)) return { code, map };
+  const shim =
+    'import{fileURLToPath as __toolkitFileURLToPath}from"node:url";var __dirname=__toolkitFileURLToPath(new URL(".",import.meta.url));\n';
+  if (!map) return { code: shim + code, map };
+  const parsed = JSON.parse(map);
+  parsed.mappings = `;${parsed.mappings}`;
+  return { code: shim + code, map: JSON.stringify(parsed) };
+}
+
 async function buildAction(dir) {
   const name = path.basename(dir);
   const manifest = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'));
@@ -63,11 +79,12 @@ async function buildAction(dir) {
       `actions/${name}: the bundle contains webpackMissingModule (${missing.join(', ') || 'unresolved imports'}); it would crash on the runner.`,
     );
   }
+  const shimmed = withDirnameShim(code, map);
   const dist = path.join(dir, 'dist');
   await rm(dist, { recursive: true, force: true });
   await mkdir(dist, { recursive: true });
-  await writeFile(path.join(dist, 'index.js'), code);
-  if (map) await writeFile(path.join(dist, 'index.js.map'), map);
+  await writeFile(path.join(dist, 'index.js'), shimmed.code);
+  if (shimmed.map) await writeFile(path.join(dist, 'index.js.map'), shimmed.map);
   for (const [file, asset] of Object.entries(assets)) {
     await mkdir(path.dirname(path.join(dist, file)), { recursive: true });
     await writeFile(path.join(dist, file), asset.source);

@@ -25,6 +25,8 @@ export interface LocalRunOptions {
   onLine?: (line: string) => void;
   /** Kill the action after this long (default 10 minutes). */
   timeoutMs?: number;
+  /** Called with the action's process id once it has started (tests send it signals, as a cancel does). */
+  onStart?: (pid: number) => void;
 }
 
 export interface LocalRunResult {
@@ -38,6 +40,8 @@ export interface LocalRunResult {
   log: string[];
   /** Every value the action asked to mask. */
   masks: string[];
+  /** Every line the action printed, before masking: what a test greps to prove a secret was never printed at all. */
+  rawLog: string[];
 }
 
 /**
@@ -81,26 +85,38 @@ export async function runActionLocally(options: LocalRunOptions): Promise<LocalR
     Object.assign(env, inputEnv(manifest, options.inputs ?? {}, env));
 
     const log: string[] = [];
+    const rawLog: string[] = [];
     const masks: string[] = [];
-    const emit = (line: string) => {
+    // `raw` is the line as printed, workflow command and all; `line` is what the runner shows of it.
+    const emit = (line: string, raw = line) => {
+      rawLog.push(raw);
       const shown = applyMasks(line, masks);
       log.push(shown);
       options.onLine?.(shown);
     };
     const node = options.node?.includes(path.sep) ? path.resolve(options.node) : (options.node ?? process.execPath);
-    const exitCode = await spawnAction(node, main, workspace, env, options.timeoutMs ?? 600_000, {
-      stdout: (line) => {
-        const command = parseWorkflowCommand(line);
-        if (!command) return emit(line);
-        if (command.name === 'add-mask') {
-          if (command.message !== '') masks.push(command.message);
-          return;
-        }
-        const shown = formatCommand(command, options.debug ?? false);
-        if (shown !== undefined) emit(shown);
+    const exitCode = await spawnAction(
+      node,
+      main,
+      workspace,
+      env,
+      options.timeoutMs ?? 600_000,
+      {
+        stdout: (line) => {
+          const command = parseWorkflowCommand(line);
+          if (!command) return emit(line);
+          if (command.name === 'add-mask') {
+            if (command.message !== '') masks.push(command.message);
+            return;
+          }
+          const shown = formatCommand(command, options.debug ?? false);
+          if (shown !== undefined) emit(shown, line);
+          else rawLog.push(line);
+        },
+        stderr: emit,
       },
-      stderr: emit,
-    });
+      options.onStart,
+    );
 
     return {
       exitCode,
@@ -109,6 +125,7 @@ export async function runActionLocally(options: LocalRunOptions): Promise<LocalR
       exportedEnv: parseFileCommand(await readFile(paths.GITHUB_ENV, 'utf8')),
       log,
       masks,
+      rawLog,
     };
   } finally {
     await rm(files, { recursive: true, force: true });
@@ -159,9 +176,11 @@ function spawnAction(
   env: Record<string, string>,
   timeoutMs: number,
   on: { stdout: (line: string) => void; stderr: (line: string) => void },
+  onStart?: (pid: number) => void,
 ): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(node, [main], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) onStart?.(child.pid);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     const flushers = [lines(child.stdout, on.stdout), lines(child.stderr, on.stderr)];
     child.on('error', reject);

@@ -1,0 +1,372 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import * as core from '@actions/core';
+import { parseDocument } from 'yaml';
+import {
+  InputError,
+  InputReader,
+  summaryDetails,
+  summaryFacts,
+  summaryHeading,
+  summaryList,
+  summaryParagraph,
+  summaryTable,
+  writeJobSummary,
+} from '@toolkit/shared';
+import {
+  type ComposeFile,
+  type DeployRequest,
+  type DeployResult,
+  DeployFailedError,
+  type HealthCheck,
+  MANIFEST_FILE,
+  OVERRIDE_FILE,
+  type Operation,
+  runDeployment,
+} from './deploy.js';
+import { type HostTrust, parseFingerprint, parseKnownHosts } from './host-key.js';
+import type { HeldLock } from './lock.js';
+import { connect } from './ssh.js';
+
+export interface Inputs {
+  host: string;
+  port: number;
+  user: string;
+  sshKey: string;
+  keyPassphrase: string;
+  trust: HostTrust;
+  request: DeployRequest;
+}
+
+const OPERATIONS: readonly Operation[] = ['deploy', 'rollback', 'plan'];
+const DEFAULT_COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
+const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
+const RELEASE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const ENV_LINE = /^(export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=/;
+const PINNED_IMAGE = /^[a-z0-9][a-z0-9._\-/:]*@sha256:[a-f0-9]{64}$/;
+
+/** `KEY=VALUE` lines (comments and blank lines allowed); a bad line is named by number, never shown. */
+function checkEnv(name: string, text: string): void {
+  text.split(/\r?\n/).forEach((line, index) => {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#') || ENV_LINE.test(trimmed)) return;
+    throw new InputError(name, `line ${index + 1} is not KEY=VALUE (the value is secret and not shown).`);
+  });
+}
+
+/** Masks each value of an env file, so that the runner hides it wherever it might be printed. */
+function maskEnvValues(text: string, mask: (secret: string) => void): void {
+  for (const line of text.split(/\r?\n/)) {
+    const at = line.indexOf('=');
+    const value =
+      at >= 0
+        ? line
+            .slice(at + 1)
+            .trim()
+            .replace(/^(['"])(.*)\1$/, '$2')
+        : '';
+    if (value.length >= 3) mask(value);
+  }
+}
+
+function readHealth(reader: InputReader): HealthCheck {
+  const value = reader.string('health') || 'compose';
+  if (value === 'compose' || value === 'none') return { kind: value };
+  if (value.startsWith('url:')) {
+    const text = value.slice(4).trim();
+    let url: URL | undefined;
+    try {
+      url = new URL(text);
+    } catch {
+      url = undefined;
+    }
+    if (url && (url.protocol === 'http:' || url.protocol === 'https:')) return { kind: 'url', url: url.href };
+  }
+  throw new InputError('health', `${JSON.stringify(value)} is not allowed; expected compose, none, or url:<http or https URL>.`);
+}
+
+function readImages(reader: InputReader): Record<string, string> {
+  const images: Record<string, string> = {};
+  for (const line of reader.list('images', { separator: 'newline' })) {
+    const at = line.indexOf('=');
+    const service = line.slice(0, at).trim();
+    const image = line.slice(at + 1).trim();
+    if (at < 0 || !PROJECT.test(service) || !PINNED_IMAGE.test(image)) {
+      throw new InputError(
+        'images',
+        `${JSON.stringify(line)} is not allowed; expected service=image@sha256:<64 hex digits>, one per line.`,
+      );
+    }
+    images[service] = image;
+  }
+  return images;
+}
+
+async function readComposeFiles(reader: InputReader, workspace: string, operation: Operation): Promise<ComposeFile[]> {
+  let names = reader.list('compose-files');
+  if (operation === 'rollback') return [];
+  if (names.length === 0) {
+    const found = DEFAULT_COMPOSE_FILES.find((name) => existsSync(path.join(workspace, name)));
+    if (!found) throw new InputError('compose-files', `none given, and the workspace has none of ${DEFAULT_COMPOSE_FILES.join(', ')}.`);
+    names = [found];
+  }
+  const files: ComposeFile[] = [];
+  for (const name of names) {
+    const file = path.resolve(workspace, name);
+    const content = await readFile(file, 'utf8').catch(() => {
+      throw new InputError('compose-files', `${JSON.stringify(name)} cannot be read (looked for ${file}).`);
+    });
+    const base = path.basename(file);
+    if ([OVERRIDE_FILE, MANIFEST_FILE, '.env'].includes(base) || files.some((existing) => existing.name === base)) {
+      throw new InputError(
+        'compose-files',
+        `${JSON.stringify(name)}: the file name ${base} is taken; each compose file needs its own name, other than ${OVERRIDE_FILE}.`,
+      );
+    }
+    const document = parseDocument(content);
+    if (document.errors.length > 0) throw new InputError('compose-files', `${name} is not valid YAML: ${document.errors[0]?.message}`);
+    files.push({ name: base, content });
+  }
+  return files;
+}
+
+/** Service names across the compose files, to check `images` against. */
+function composeServices(files: ComposeFile[]): Set<string> {
+  const services = new Set<string>();
+  for (const file of files) {
+    const value = parseDocument(file.content).toJS() as { services?: Record<string, unknown> } | null;
+    for (const name of Object.keys(value?.services ?? {})) services.add(name);
+  }
+  return services;
+}
+
+export async function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Promise<Inputs> {
+  const workspace = env.GITHUB_WORKSPACE || process.cwd();
+  const operation = reader.enum('operation', OPERATIONS, 'deploy');
+  const host = reader.string('host', { required: true, pattern: /^[A-Za-z0-9._%:[\]-]+$/, expected: 'a host name or IP address' });
+  const port = reader.integer('port', { min: 1, max: 65535, fallback: 22 });
+  const user = reader.string('user', {
+    required: true,
+    pattern: /^[A-Za-z0-9._][A-Za-z0-9._-]*$/,
+    expected: 'a user name (letters, digits, . _ -)',
+  });
+  const sshKey = reader.secret('ssh-key', { required: true });
+  const keyPassphrase = reader.secret('key-passphrase');
+  const knownHosts = reader.string('known-hosts');
+  const fingerprint = reader.string('host-fingerprint');
+  if (!knownHosts && !fingerprint) {
+    throw new InputError(
+      'known-hosts',
+      'a value is required: give known-hosts (from `ssh-keyscan`, checked out of band) or host-fingerprint. The host key is always verified.',
+    );
+  }
+  const trust: HostTrust = knownHosts
+    ? parseKnownHosts(knownHosts, host, port, (message) => core.warning(message))
+    : { kind: 'fingerprint', fingerprint: parseFingerprint(fingerprint) };
+
+  const project = reader.string('project', {
+    required: true,
+    pattern: PROJECT,
+    expected: 'a compose project name: lowercase letters, digits, - and _, starting with a letter or digit',
+  });
+  const shortSha = (env.GITHUB_SHA ?? '').slice(0, 7);
+  const release =
+    reader.string('release', {
+      pattern: RELEASE,
+      expected: 'letters, digits, . _ and -, starting with a letter or digit, at most 128 characters',
+    }) || shortSha;
+  if (!release && operation !== 'rollback')
+    throw new InputError('release', 'a value is required outside a workflow run (there is no GITHUB_SHA to take the short SHA of).');
+  const remoteDir = reader.string('remote-dir') || `~/deployments/${project}`;
+
+  const composeFiles = await readComposeFiles(reader, workspace, operation);
+  const images = readImages(reader);
+  const services = composeServices(composeFiles);
+  for (const service of Object.keys(images)) {
+    if (operation !== 'rollback' && !services.has(service)) {
+      throw new InputError(
+        'images',
+        `service ${JSON.stringify(service)} is in none of the compose files; they define: ${[...services].join(', ') || 'no services'}.`,
+      );
+    }
+  }
+
+  const envText = reader.secret('env');
+  checkEnv('env', envText);
+  const envFileName = reader.string('env-file');
+  let envFileText = '';
+  if (envFileName) {
+    envFileText = await readFile(path.resolve(workspace, envFileName), 'utf8').catch(() => {
+      throw new InputError('env-file', `${JSON.stringify(envFileName)} cannot be read.`);
+    });
+    maskEnvValues(envFileText, (secret) => core.setSecret(secret));
+    checkEnv('env-file', envFileText);
+  }
+  maskEnvValues(envText, (secret) => core.setSecret(secret));
+  // env-file first, so that the env input (later lines win) can override it.
+  const dotEnv = [envFileText, envText]
+    .filter((text) => text.trim() !== '')
+    .map((text) => text.replace(/\s*$/, '\n'))
+    .join('');
+
+  const registryServer = reader.string('registry', {
+    pattern: /^[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._/-]*)?$/,
+    expected: 'a registry host, such as ghcr.io or registry.example.com:5000',
+  });
+  const registryUsername = reader.string('registry-username');
+  const registryPassword = reader.secret('registry-password');
+  if (registryServer && (!registryUsername || !registryPassword)) {
+    throw new InputError('registry-username', `registry is ${registryServer}, so registry-username and registry-password are both needed.`);
+  }
+
+  return {
+    host,
+    port,
+    user,
+    sshKey,
+    keyPassphrase,
+    trust,
+    request: {
+      operation,
+      project,
+      remoteDir,
+      release,
+      composeFiles,
+      env: dotEnv,
+      images,
+      ...(registryServer ? { registry: { server: registryServer, username: registryUsername, password: registryPassword } } : {}),
+      health: readHealth(reader),
+      timeoutMs: reader.duration('timeout', 300_000),
+      keepReleases: reader.integer('keep-releases', { min: 1, max: 100, fallback: 5 }),
+      rollbackOnFailure: reader.boolean('rollback-on-failure', true),
+      lock: {
+        owner: {
+          runUrl: env.GITHUB_RUN_ID
+            ? `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+            : `local run on ${env.HOSTNAME ?? 'this machine'}`,
+          pid: process.pid,
+          startedAt: new Date().toISOString(),
+          id: randomUUID(),
+        },
+        timeoutMs: reader.duration('lock-timeout', 600_000),
+        ttlMs: reader.duration('lock-ttl', 1_800_000),
+      },
+    },
+  };
+}
+
+function summarize(result: DeployResult): string {
+  const title = {
+    deploy: result.failure ? `Release ${result.release} failed` : `Deployed ${result.release}`,
+    rollback: result.failure ? `Rollback to ${result.release} failed` : `Rolled back to ${result.release}`,
+    plan: `Plan for ${result.release}`,
+  }[result.operation];
+  let html = summaryHeading(title);
+  html += summaryFacts([
+    ['Host', result.host.name],
+    ['Host key', { text: result.host.fingerprint, code: true }],
+    ['Compose', result.compose],
+    ['Release', result.release],
+    ['Previous release', result.previousRelease || 'none'],
+    ['Rolled back', result.rolledBack ? 'yes' : 'no'],
+  ]);
+  if (result.plan.length > 0) html += summaryList(result.plan);
+  if (result.services.length > 0) {
+    html += summaryTable(
+      ['Service', 'Image', 'Digest', 'State'],
+      result.services.map((service) => [
+        service.service,
+        { text: service.image, code: true },
+        { text: service.digest || 'none (not from a registry)', code: !!service.digest },
+        service.health
+          ? `${service.status}, ${service.health}`
+          : service.status === 'exited'
+            ? `exited ${service.exitCode}`
+            : service.status,
+      ]),
+    );
+  }
+  if (result.failure) {
+    html += summaryParagraph(result.failure.message);
+    for (const log of result.failure.logs)
+      html += summaryDetails(`Last 50 log lines of ${log.service} (${log.container})`, log.lines || '(no output)', {
+        pre: true,
+        open: true,
+      });
+  }
+  if (result.removedReleases.length > 0) html += summaryParagraph(`Removed old releases: ${result.removedReleases.join(', ')}.`);
+  html += summaryTable(
+    ['Phase', 'Time'],
+    result.phases.map((phase) => [phase.name, `${(phase.ms / 1000).toFixed(1)} s`]),
+  );
+  return html;
+}
+
+function setOutputs(result: DeployResult, started: number): void {
+  core.setOutput('release', result.release);
+  core.setOutput('previous-release', result.previousRelease);
+  core.setOutput('rolled-back', String(result.rolledBack));
+  core.setOutput('duration', ((Date.now() - started) / 1000).toFixed(1));
+}
+
+/**
+ * A cancelled run (the runner sends SIGINT, then SIGTERM) releases the deploy lock over the open
+ * connection before it exits, so that the next deploy need not wait for lock-ttl.
+ */
+function releaseLockOnSignal(getLock: () => HeldLock | undefined): () => void {
+  const handler = (signal: NodeJS.Signals) => {
+    core.warning(`Cancelled (${signal}): releasing the deploy lock. current still points at the last healthy release.`);
+    const lock = getLock();
+    const exit = () => process.exit(signal === 'SIGINT' ? 130 : 143);
+    if (!lock) return exit();
+    const timer = setTimeout(exit, 5000);
+    void lock.release().finally(() => {
+      clearTimeout(timer);
+      exit();
+    });
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}
+
+export async function main(): Promise<void> {
+  const started = Date.now();
+  const inputs = await getInputs();
+  let lock: HeldLock | undefined;
+  const stopHandling = releaseLockOnSignal(() => lock);
+  const host = await connect({
+    host: inputs.host,
+    port: inputs.port,
+    user: inputs.user,
+    privateKey: inputs.sshKey,
+    passphrase: inputs.keyPassphrase,
+    trust: inputs.trust,
+  });
+  core.info(`Connected to ${host.name}; host key ${host.fingerprint} verified.`);
+  try {
+    const result = await runDeployment(host, inputs.request, {
+      log: (message) => core.info(message),
+      warn: (message) => core.warning(message),
+      onLock: (held) => (lock = held),
+    });
+    setOutputs(result, started);
+    await writeJobSummary(summarize(result));
+  } catch (error) {
+    if (error instanceof DeployFailedError) {
+      setOutputs(error.result, started);
+      await writeJobSummary(summarize(error.result));
+    } else {
+      core.setOutput('rolled-back', 'false');
+    }
+    throw error;
+  } finally {
+    stopHandling();
+    host.close();
+  }
+}

@@ -1,0 +1,118 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { freePort } from './net.js';
+
+/**
+ * OpenSSH's real sshd on 127.0.0.1, with its own config, host key and authorized key, running as
+ * the test's user. `env` is set in every session (sshd's SetEnv), which is how a test points the
+ * server's docker at its own dockerd, or puts fake tools first on PATH.
+ */
+export interface SshServer {
+  host: '127.0.0.1';
+  port: number;
+  user: string;
+  /** The client's private key (OpenSSH format), authorized on the server. */
+  clientKey: string;
+  /** The known_hosts line for this server. */
+  knownHosts: string;
+  /** SHA256:… of the host key, as ssh-keygen prints it. */
+  fingerprint: string;
+  /** sshd's log (LogLevel VERBOSE): one "Accepted publickey" per authenticated connection. */
+  log(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function requireTool(name: string, packageName = name): string {
+  for (const dir of ['/usr/sbin', '/usr/bin', ...(process.env.PATH ?? '').split(path.delimiter)]) {
+    if (existsSync(path.join(dir, name))) return path.join(dir, name);
+  }
+  throw new Error(
+    `${name} is not installed: \`npm test\` installs it (apt-get install ${packageName}); these tests need the real one and do not pass without it.`,
+  );
+}
+
+function keygen(args: string[]): string {
+  return execFileSync(requireTool('ssh-keygen', 'openssh-client'), args, { encoding: 'utf8' });
+}
+
+export async function generateKey(file: string, options: { passphrase?: string; type?: 'ed25519' | 'rsa' } = {}): Promise<string> {
+  keygen(['-q', '-t', options.type ?? 'ed25519', '-N', options.passphrase ?? '', '-C', 'toolkit-test', '-f', file]);
+  return readFile(file, 'utf8');
+}
+
+export async function startSshServer(dir: string, options: { env?: Record<string, string> } = {}): Promise<SshServer> {
+  const sshd = requireTool('sshd', 'openssh-server');
+  await mkdir(dir, { recursive: true });
+  // sshd checks that its privilege-separation directory exists, even when it is not used.
+  await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
+  const hostKey = path.join(dir, 'ssh_host_ed25519_key');
+  await generateKey(hostKey);
+  const clientKey = await generateKey(path.join(dir, 'client_key'));
+  await writeFile(path.join(dir, 'authorized_keys'), await readFile(path.join(dir, 'client_key.pub')));
+  const port = await freePort();
+  const setEnv = Object.entries(options.env ?? {})
+    .map(([name, value]) => `${name}="${value}"`)
+    .join(' ');
+  const config = path.join(dir, 'sshd_config');
+  await writeFile(
+    config,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `PidFile ${path.join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
+      'StrictModes no',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      'UsePAM no',
+      'LogLevel VERBOSE',
+      'MaxStartups 100',
+      'MaxSessions 50',
+      'Subsystem sftp internal-sftp',
+      ...(setEnv ? [`SetEnv ${setEnv}`] : []),
+      '',
+    ].join('\n'),
+  );
+  const logFile = path.join(dir, 'sshd.log');
+  const child: ChildProcess = spawn(sshd, ['-D', '-f', config, '-E', logFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  for (let attempt = 0; ; attempt++) {
+    const listening = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (listening) break;
+    if (child.exitCode !== null || attempt > 100) {
+      child.kill('SIGKILL');
+      throw new Error(`sshd did not start on 127.0.0.1:${port}: ${stderr}${existsSync(logFile) ? await readFile(logFile, 'utf8') : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const publicHostKey = (await readFile(`${hostKey}.pub`, 'utf8')).trim().split(' ');
+  const fingerprint = keygen(['-l', '-E', 'sha256', '-f', `${hostKey}.pub`]).split(' ')[1] as string;
+  return {
+    host: '127.0.0.1',
+    port,
+    user: execFileSync('id', ['-un'], { encoding: 'utf8' }).trim(),
+    clientKey,
+    knownHosts: `[127.0.0.1]:${port} ${publicHostKey[0]} ${publicHostKey[1]}\n`,
+    fingerprint,
+    log: () => readFile(logFile, 'utf8').catch(() => ''),
+    close: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
