@@ -194,6 +194,17 @@ describe('deploy-compose: hostile input reaching the server', () => {
         expect(outcome).toBeInstanceOf(ToolkitError);
       }
     }
+    // remote-dir is a path, and any path is allowed but one with a NUL: it arrives unchanged.
+    for (const hostile of INJECTION_CORPUS.map((text) => text.replaceAll('CANARY', canary))) {
+      const values: Record<string, string> = { ...base, 'remote-dir': hostile };
+      const reader = new InputReader({ source: (name) => values[name] ?? '', mask: () => {} });
+      if (hostile.includes('\0')) {
+        await expect(getInputs(reader, { GITHUB_WORKSPACE: workspace })).rejects.toMatchObject({ input: 'remote-dir' });
+      } else {
+        const inputs = await getInputs(reader, { GITHUB_WORKSPACE: workspace });
+        expect(inputs.request.remoteDir).toBe(hostile.trim() || '~/deployments/app');
+      }
+    }
     expect(existsSync(canary)).toBe(false);
   });
 });

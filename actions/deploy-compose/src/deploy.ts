@@ -153,22 +153,28 @@ interface ReleaseManifest {
 
 interface ComposeCli {
   command: string[];
-  major: 1 | 2;
+  /** The v2 plugin waits for health itself (`up --wait`); a `docker-compose` binary is polled. */
+  waits: boolean;
+  /** The plugin's version; for `docker-compose`, read off the containers' labels once they run. */
   version: string;
 }
 
+/**
+ * One cheap command: the v2 plugin answers `docker compose version` at once (Go); `docker-compose`
+ * (v1 is Python, slow to start) is only looked up on PATH, not run. A standalone v2 binary named
+ * docker-compose is polled like v1, which works for both.
+ */
+const DETECT_SCRIPT =
+  'if v=$(docker compose version --short 2>/dev/null); then echo "plugin $v"; elif command -v docker-compose >/dev/null; then echo binary; else docker compose version; exit 127; fi';
+
 async function detectCompose(host: RemoteHost): Promise<ComposeCli> {
-  const v2 = await host.run(['docker', 'compose', 'version', '--short'], { check: false });
-  if (v2.code === 0) return { command: ['docker', 'compose'], major: 2, version: v2.stdout.trim() };
-  const v1 = await host.run(['docker-compose', 'version', '--short'], { check: false });
-  if (v1.code === 0) {
-    const version = v1.stdout.trim();
-    // A standalone v2 binary may be installed as docker-compose: it takes v2's options.
-    return { command: ['docker-compose'], major: /^v?1\./.test(version) ? 1 : 2, version };
-  }
+  const found = await host.run(['sh', '-c', DETECT_SCRIPT], { check: false });
+  const [kind, version = ''] = found.stdout.trim().split(' ');
+  if (found.code === 0 && kind === 'plugin') return { command: ['docker', 'compose'], waits: true, version };
+  if (found.code === 0 && kind === 'binary') return { command: ['docker-compose'], waits: false, version: '' };
   throw new UserError(
     'NOT_FOUND',
-    `Neither \`docker compose\` (v2) nor \`docker-compose\` (v1) runs on ${host.name} for this user:\n${(v2.stderr || v1.stderr).trim()}`,
+    `Neither \`docker compose\` (v2) nor \`docker-compose\` (v1) is on ${host.name} for this user:\n${found.stderr.trim()}`,
   );
 }
 
@@ -178,6 +184,7 @@ class Deployment {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private compose!: ComposeCli;
+  private composeDetected!: Promise<ComposeCli>;
 
   constructor(
     private readonly host: RemoteHost,
@@ -203,7 +210,7 @@ class Deployment {
     return {
       operation: this.request.operation,
       host: { name: this.host.name, fingerprint: this.host.fingerprint },
-      compose: this.compose ? `${this.compose.command.join(' ')} ${this.compose.version}` : '',
+      compose: this.compose ? [...this.compose.command, this.compose.version].join(' ').trim() : '',
       rolledBack: false,
       services: [],
       phases: this.phases,
@@ -211,6 +218,14 @@ class Deployment {
       plan: [],
       ...fields,
     };
+  }
+
+  private async detected(): Promise<ComposeCli> {
+    if (!this.compose) {
+      this.compose = await this.composeDetected;
+      this.deps.log(`${this.host.name}: ${[...this.compose.command, this.compose.version].join(' ').trim()}`);
+    }
+    return this.compose;
   }
 
   private dockerEnv(): Record<string, string> {
@@ -254,7 +269,8 @@ class Deployment {
   }
 
   private async withLock<T>(work: () => Promise<T>): Promise<T> {
-    await this.host.run(['mkdir', '-p', '--', this.dirs.releases, this.dirs.shared]);
+    await this.host.mkdir(this.dirs.releases);
+    await this.host.mkdir(this.dirs.shared);
     const lock = await this.phase('lock', () =>
       acquireLock(this.host, {
         path: this.dirs.lock,
@@ -275,8 +291,10 @@ class Deployment {
   }
 
   async run(): Promise<DeployResult> {
-    this.compose = await this.phase('detect', () => detectCompose(this.host));
-    this.deps.log(`${this.host.name}: ${this.compose.command.join(' ')} ${this.compose.version}`);
+    // Compose's version is asked for while the lock is taken and the files go up (v1 is Python,
+    // slow to start); it is awaited where it is first needed.
+    this.composeDetected = this.phase('detect', () => detectCompose(this.host));
+    this.composeDetected.catch(() => undefined);
     if (this.request.operation === 'plan') return this.plan();
     if (this.request.operation === 'rollback') return this.withLock(() => this.rollbackOperation());
     return this.withLock(() => this.deploy());
@@ -286,6 +304,7 @@ class Deployment {
     const { release } = this.request;
     const previous = await this.currentRelease();
     const manifest = await this.phase('upload', () => this.upload(release, previous));
+    await this.detected();
     if (this.request.registry) await this.phase('login', () => this.login());
     try {
       await this.phase('pull', () => this.composeRun(release, manifest, ['pull', '--quiet']));
@@ -306,8 +325,9 @@ class Deployment {
 
   private async upload(release: string, previous: string): Promise<ReleaseManifest> {
     const dir = this.dirs.release(release);
-    if (previous !== release) await this.host.run(['rm', '-rf', '--', dir]); // a failed attempt at the same release
-    await this.host.run(['mkdir', '-p', '--', dir]);
+    // A failed attempt at the same release left its directory: start it afresh.
+    if (previous !== release && (await this.host.mtime(dir)) !== undefined) await this.host.run(['rm', '-rf', '--', dir]);
+    await this.host.mkdir(dir);
     const files = this.request.composeFiles.map((file) => file.name);
     for (const file of this.request.composeFiles) await this.host.writeFile(path.join(dir, file.name), file.content, 0o644);
     if (Object.keys(this.request.images).length > 0) {
@@ -324,7 +344,7 @@ class Deployment {
 
   private async login(): Promise<void> {
     const registry = this.request.registry as RegistryLogin;
-    await this.host.run(['mkdir', '-p', '-m', '700', '--', this.dirs.dockerConfig]);
+    await this.host.mkdir(this.dirs.dockerConfig, 0o700);
     // The password travels on stdin; argv can be read by any user of the host.
     await this.host.run(['docker', 'login', '--username', registry.username, '--password-stdin', '--', registry.server], {
       stdin: `${registry.password}\n`,
@@ -335,8 +355,7 @@ class Deployment {
   /** Starts the release and waits for it to be healthy; returns why it is not, or undefined. */
   private async startAndCheck(release: string, manifest: ReleaseManifest): Promise<string | undefined> {
     const { health, timeoutMs } = this.request;
-    const wait =
-      health.kind === 'compose' && this.compose.major === 2 ? ['--wait', '--wait-timeout', String(Math.ceil(timeoutMs / 1000))] : [];
+    const wait = health.kind === 'compose' && this.compose.waits ? ['--wait', '--wait-timeout', String(Math.ceil(timeoutMs / 1000))] : [];
     try {
       await this.phase('up', () => this.composeRun(release, manifest, ['up', '-d', '--remove-orphans', ...wait]));
     } catch (error) {
@@ -351,7 +370,7 @@ class Deployment {
     const deadline = this.now() + timeoutMs;
     const interval = this.deps.pollIntervalMs ?? 1000;
     if (health.kind === 'url') return this.probeUrl(health.url, deadline, interval);
-    if (health.kind === 'none' || this.compose.major === 2) return undefined; // v2's --wait has checked
+    if (health.kind === 'none' || this.compose.waits) return undefined; // v2's --wait has checked
     for (;;) {
       const services = await this.inspect();
       if (services.length === 0) return `No containers of project ${this.request.project} are running.`;
@@ -382,36 +401,33 @@ class Deployment {
     }
   }
 
-  /** The project's containers as docker sees them (compose v1 and v2 label them alike). */
+  /**
+   * The project's containers as docker sees them (compose v1 and v2 label them alike), with the
+   * registry digests of their images: one remote command, since each costs a shell start-up on the
+   * server. The script is a constant; the filter and formats reach it as quoted arguments.
+   */
   private async inspect(): Promise<ServiceState[]> {
     const { stdout } = await this.host.run([
-      'docker',
-      'ps',
-      '-aq',
-      '--no-trunc',
-      '--filter',
+      'sh',
+      '-c',
+      INSPECT_SCRIPT,
+      'sh',
       `label=com.docker.compose.project=${this.request.project}`,
-      '--filter',
-      'label=com.docker.compose.oneoff=False',
+      CONTAINER_FORMAT,
+      '{{.Id}}\t{{json .RepoDigests}}',
     ]);
-    const ids = stdout.split('\n').filter(Boolean);
-    if (ids.length === 0) return [];
-    const format =
-      '{{.Id}}\t{{index .Config.Labels "com.docker.compose.service"}}\t{{.State.Status}}\t{{if .State.Health}}{{.State.Health.Status}}{{end}}\t{{.State.ExitCode}}\t{{.Config.Image}}\t{{.Image}}';
-    const inspected = await this.host.run(['docker', 'inspect', '--format', format, ...ids]);
-    const rows = inspected.stdout
+    const [containers = '', images = ''] = stdout.split('\n---\n');
+    const rows = containers
       .split('\n')
       .filter(Boolean)
       .map((line) => line.split('\t'));
-    const imageIds = [...new Set(rows.map((row) => row[6] ?? ''))].filter(Boolean);
     const repoDigests = new Map<string, string[]>();
-    if (imageIds.length > 0) {
-      const images = await this.host.run(['docker', 'image', 'inspect', '--format', '{{.Id}}\t{{json .RepoDigests}}', ...imageIds]);
-      for (const line of images.stdout.split('\n').filter(Boolean)) {
-        const [id = '', digests = 'null'] = line.split('\t');
-        repoDigests.set(id, (JSON.parse(digests) as string[] | null) ?? []);
-      }
+    for (const line of images.split('\n').filter(Boolean)) {
+      const [id = '', digests = 'null'] = line.split('\t');
+      repoDigests.set(id, (JSON.parse(digests) as string[] | null) ?? []);
     }
+    // docker-compose is never run just to ask its version: the containers it made carry it.
+    this.compose.version ||= rows.find((row) => row[7])?.[7] ?? '';
     return rows
       .map(([id = '', service = '', status = '', health = '', exitCode = '0', image = '', imageId = '']) => ({
         container: id.slice(0, 12),
@@ -484,6 +500,7 @@ class Deployment {
   }
 
   private async rollbackOperation(): Promise<DeployResult> {
+    await this.detected();
     const current = await this.currentRelease();
     const target = (await this.deployedReleases()).find((name) => name !== current);
     if (!target) {
@@ -515,7 +532,9 @@ class Deployment {
   /** Connects and checks, and says what a deploy would do; writes nothing. */
   private async plan(): Promise<DeployResult> {
     const { release, project, images, env, registry, health, timeoutMs, keepReleases } = this.request;
+    await this.detected();
     const docker = await this.host.run(['docker', 'version', '--format', '{{.Server.Version}}'], { env: this.dockerEnv() });
+    if (!this.compose.version) this.compose.version = (await this.host.run([...this.compose.command, 'version', '--short'])).stdout.trim();
     const current = await this.currentRelease();
     const lockHolder = await this.host.readFile(this.dirs.lock);
     const existing = (await this.host.list(this.dirs.releases)).filter((entry) => entry.isDirectory && entry.name !== release);
@@ -533,7 +552,7 @@ class Deployment {
       `Upload ${files.join(', ')}${env ? ' and .env (mode 0600)' : ''} to ${this.dirs.release(release)}.`,
       ...Object.entries(images).map(([service, image]) => `Pin ${service} to ${image}.`),
       ...(registry ? [`Log in to ${registry.server} as ${registry.username} (password on stdin).`] : []),
-      `Pull, then ${this.compose.command.join(' ')} -p ${project} up -d --remove-orphans${health.kind === 'compose' && this.compose.major === 2 ? ' --wait' : ''}.`,
+      `Pull, then ${this.compose.command.join(' ')} -p ${project} up -d --remove-orphans${health.kind === 'compose' && this.compose.waits ? ' --wait' : ''}.`,
       `Wait up to ${Math.round(timeoutMs / 1000)}s for ${health.kind === 'url' ? `${health.url} to answer` : health.kind === 'compose' ? 'the healthchecks' : 'nothing (health: none)'}.`,
       `Point current at releases/${release}${current ? `; on failure bring ${current} back` : ''}.`,
       wouldRemove.length > 0 ? `Remove old releases: ${wouldRemove.join(', ')}.` : `Keep every release (keep-releases: ${keepReleases}).`,
@@ -542,6 +561,18 @@ class Deployment {
     return this.result({ release, previousRelease: current, plan });
   }
 }
+
+const CONTAINER_FORMAT =
+  '{{.Id}}\t{{index .Config.Labels "com.docker.compose.service"}}\t{{.State.Status}}\t{{if .State.Health}}{{.State.Health.Status}}{{end}}\t{{.State.ExitCode}}\t{{.Config.Image}}\t{{.Image}}\t{{index .Config.Labels "com.docker.compose.version"}}';
+
+/** $1 the project filter, $2 the container format, $3 the image format; `$ids` are docker's own hex ids. */
+const INSPECT_SCRIPT = [
+  'ids=$(docker ps -aq --no-trunc --filter "$1" --filter label=com.docker.compose.oneoff=False) || exit',
+  '[ -n "$ids" ] || exit 0',
+  'docker inspect --format "$2" $ids || exit',
+  'echo ---',
+  'docker image inspect --format "$3" $(docker inspect --format "{{.Image}}" $ids | sort -u)',
+].join('\n');
 
 type Verdict = 'ready' | 'waiting' | 'failed';
 

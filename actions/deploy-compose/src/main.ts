@@ -180,6 +180,7 @@ export async function getInputs(reader = new InputReader(), env: NodeJS.ProcessE
   if (!release && operation !== 'rollback')
     throw new InputError('release', 'a value is required outside a workflow run (there is no GITHUB_SHA to take the short SHA of).');
   const remoteDir = reader.string('remote-dir') || `~/deployments/${project}`;
+  if (remoteDir.includes('\0')) throw new InputError('remote-dir', 'it contains a NUL byte, which no path can hold.');
 
   const composeFiles = await readComposeFiles(reader, workspace, operation);
   const images = readImages(reader);
@@ -299,7 +300,7 @@ function summarize(result: DeployResult): string {
   if (result.removedReleases.length > 0) html += summaryParagraph(`Removed old releases: ${result.removedReleases.join(', ')}.`);
   html += summaryTable(
     ['Phase', 'Time'],
-    result.phases.map((phase) => [phase.name, `${(phase.ms / 1000).toFixed(1)} s`]),
+    result.phases.map((phase) => [phase.name, `${(phase.ms / 1000).toFixed(2)} s`]),
   );
   return html;
 }
