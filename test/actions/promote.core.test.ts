@@ -141,6 +141,16 @@ describe('promote: the edit', () => {
     ).toThrow('Invalid input "services": service "web" is not in environment "dev"; it has api.');
   });
 
+  it('refuses to promote a version other than the one named, so that PROD-1.4.0 never ships what UAT runs by now', () => {
+    const promote = (spec: { name: string; version?: string; digest?: string }) =>
+      applyRequest(COMMENTED, request({ operation: 'promote', from: 'dev', environment: 'uat', services: [spec] }), 'versions.yaml');
+    expect(() => promote({ name: 'api', version: '1.3.0' })).toThrow(
+      `service "api" in "dev" is 1.4.0 (${D('b')}), not the 1.3.0 asked for: nothing was promoted.`,
+    );
+    expect(() => promote({ name: 'api', version: '1.4.0', digest: D('c') })).toThrow(/not the 1\.4\.0 sha256:c{64} asked for/);
+    expect(promote({ name: 'api', version: '1.4.0' }).changes[0]?.after).toMatchObject({ version: '1.4.0', digest: D('b') });
+  });
+
   it('is a no-op when the environment already runs that release', () => {
     const once = applyRequest(COMMENTED, request({ operation: 'promote', from: 'dev', environment: 'uat' }), 'versions.yaml');
     const twice = applyRequest(

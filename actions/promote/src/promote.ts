@@ -160,6 +160,7 @@ export function planChanges(data: VersionsData, request: PromoteRequest, file: s
     const source = servicesOf(data, from);
     const names = request.services.length > 0 ? request.services.map((spec) => spec.name) : Object.keys(source);
     if (names.length === 0) throw new InputError('from', `environment "${from}" has no services to promote.`);
+    const expected = new Map(request.services.map((spec) => [spec.name, spec]));
     return names.map((name) => {
       const entry = source[name];
       if (!entry)
@@ -167,6 +168,15 @@ export function planChanges(data: VersionsData, request: PromoteRequest, file: s
           'services',
           `service "${name}" is not in environment "${from}"; it has ${Object.keys(source).join(', ') || 'none'}.`,
         );
+      // A PROD-1.4.0 release must promote what UAT released as 1.4.0, not whatever UAT runs by now.
+      const { version, digest } = expected.get(name) ?? {};
+      if ((version && entry.version !== version) || (digest && entry.digest !== digest)) {
+        throw new UserError(
+          'REFUSED',
+          `service "${name}" in "${from}" is ${entry.version}${entry.digest ? ` (${entry.digest})` : ''}, not the ${[version, digest].filter(Boolean).join(' ')} asked for: ` +
+            `nothing was promoted. Release that version to "${from}" first, or promote what it runs without naming a version.`,
+        );
+      }
       const before = current[name];
       const copied = Object.fromEntries(
         IDENTITY_FIELDS.filter((field) => entry[field] !== undefined).map((field) => [field, entry[field]]),
