@@ -1,10 +1,12 @@
 #!/usr/bin/env node
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { UserError, isUserError } from '@toolkit/shared';
 import { updateCatalog } from './catalog.js';
-import { runDemo } from './demo.js';
+import { type DemoServer, runDemo } from './demo.js';
+import { initRepository } from './init.js';
 import { formatRunReport, runActionLocally } from './local-runner.js';
 import { formatProblem, validateRepository } from './validate.js';
 
@@ -15,7 +17,10 @@ const USAGE = `toolkit <command>
       Runs actions/<action>/dist/index.js as GitHub's runner does, then prints its outputs and summary.
   catalog [--check]   Writes action-catalog.md from every actions/*/action.yml (--check: fail if stale).
   validate            Checks every action.yml, workflow and template.
-  demo [--keep]       Rehearses a release locally in a temporary sandbox.
+  demo [--keep] [--host h --known-hosts file --key file [--port n] [--user u] [--deploy]]
+      Rehearses a release locally in a temporary sandbox; with a host, deploy-compose plans (or deploys).
+  init [--dir repo] [--org owner/toolkit] [--ref v1|<sha>] [--env-repo owner/name] [--force]
+      Copies the workflow templates into <repo>/.github/workflows, filled in, and says what is left to set.
 
   --root dir          The toolkit repository (default: the one this CLI belongs to).`;
 
@@ -46,6 +51,17 @@ async function main(argv: string[]): Promise<number> {
       check: { type: 'boolean' },
       keep: { type: 'boolean' },
       root: { type: 'string' },
+      dir: { type: 'string' },
+      org: { type: 'string' },
+      ref: { type: 'string' },
+      'env-repo': { type: 'string' },
+      force: { type: 'boolean' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      user: { type: 'string' },
+      'known-hosts': { type: 'string' },
+      key: { type: 'string' },
+      deploy: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -87,8 +103,37 @@ async function main(argv: string[]): Promise<number> {
       console.log(problems.length === 0 ? 'All actions and workflows are valid.' : `${problems.length} problem(s) found.`);
       return problems.length === 0 ? 0 : 1;
     }
-    case 'demo':
-      return runDemo({ root, keep: values.keep ?? false, log: (line) => console.log(line) });
+    case 'demo': {
+      let server: DemoServer | undefined;
+      if (values.host) {
+        if (!values['known-hosts'] || !values.key) {
+          throw new UserError('INVALID_INPUT', '--host needs --known-hosts <file> and --key <file>: the host key is always verified.');
+        }
+        server = {
+          host: values.host,
+          port: values.port ? Number(values.port) : 22,
+          user: values.user ?? 'deploy',
+          knownHosts: await readFile(path.resolve(values['known-hosts']), 'utf8'),
+          key: await readFile(path.resolve(values.key), 'utf8'),
+          deploy: values.deploy ?? false,
+        };
+      }
+      return runDemo({ root, keep: values.keep ?? false, log: (line) => console.log(line), ...(server ? { server } : {}) });
+    }
+    case 'init': {
+      const result = await initRepository({
+        root,
+        dir: path.resolve(values.dir ?? '.'),
+        org: values.org,
+        ref: values.ref,
+        envRepo: values['env-repo'],
+        force: values.force ?? false,
+      });
+      for (const file of result.written) console.log(`wrote ${file}`);
+      console.log('\nStill to do:');
+      for (const step of result.nextSteps) console.log(`  - ${step}`);
+      return 0;
+    }
     default:
       throw new UserError('INVALID_INPUT', `Unknown command ${JSON.stringify(command)}.\n\n${USAGE}`);
   }

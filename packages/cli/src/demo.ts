@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Git } from '@toolkit/shared';
@@ -13,7 +13,34 @@ export interface DemoOptions {
   /** Work in this directory (kept) instead of a new temporary one. */
   sandbox?: string;
   log: (line: string) => void;
+  /** A server for deploy-compose: planned against (or deployed to, with `deploy`). Without it the step is skipped, said so. */
+  server?: DemoServer;
 }
+
+export interface DemoServer {
+  host: string;
+  port?: number;
+  user?: string;
+  /** The server's known_hosts lines. */
+  knownHosts: string;
+  /** The private key to log in with. */
+  key: string;
+  /** Deploy for real instead of planning. */
+  deploy?: boolean;
+}
+
+/** The compose project the demo deploys: one busybox httpd on the host's port 8080. */
+const DEMO_COMPOSE = `services:
+  app:
+    image: busybox:1.36
+    network_mode: host
+    init: true
+    command: ["sh", "-c", "mkdir -p /tmp/www && echo demo > /tmp/www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /tmp/www"]
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]
+      interval: 2s
+      retries: 5
+`;
 
 const IDENTITY = {
   GIT_AUTHOR_NAME: 'Demo Developer',
@@ -119,6 +146,32 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       ),
     );
     await step('umbrella-chart for uat: the chart Argo CD deploys, committed to the environment repository', true, () => umbrella('uat'));
+
+    const server = options.server;
+    if (server) {
+      await writeFile(path.join(app.cwd, 'compose.yaml'), DEMO_COMPOSE);
+      const operation = server.deploy ? 'deploy' : 'plan';
+      await step(`deploy-compose (${operation}) of app 0.2.0 to ${server.host}`, true, () =>
+        runStep(
+          'deploy-compose',
+          {
+            host: server.host,
+            port: String(server.port ?? 22),
+            user: server.user ?? 'deploy',
+            'ssh-key': server.key,
+            'known-hosts': server.knownHosts,
+            project: 'toolkit-demo',
+            release: '0.2.0',
+            env: 'DEMO_GREETING=hello-from-the-toolkit-demo',
+            operation,
+          },
+          app.cwd,
+        ),
+      );
+    } else {
+      log('');
+      log('== deploy-compose: skipped. Give --host, --known-hosts and --key to plan a deploy against a server (and --deploy to deploy).');
+    }
 
     await app.run(['tag', 'PROD-0.2.0', 'v0.2.0']);
     await app.run(['push', '--quiet', 'origin', 'PROD-0.2.0']);

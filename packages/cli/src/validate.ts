@@ -18,6 +18,8 @@ export interface Problem {
 export interface ValidateOptions {
   /** Calls to `<this>/.github/workflows/x.yml@ref` are checked against the local file (default `org/toolkit`). */
   selfRepository?: string;
+  /** Where that repository's reusable workflows are read from (default: `root`); set when checking a repository `toolkit init` set up. */
+  selfRoot?: string;
 }
 
 export const WORKFLOW_DIRS = ['.github/workflows', 'workflows-templates'];
@@ -56,7 +58,7 @@ export async function validateRepository(root: string, options: ValidateOptions 
 
   for (const file of await listWorkflows(root)) {
     const content = await readFile(path.join(root, file), 'utf8');
-    problems.push(...(await checkWorkflow(root, file, content, options.selfRepository ?? 'org/toolkit')));
+    problems.push(...(await checkWorkflow(root, file, content, options.selfRepository ?? 'org/toolkit', options.selfRoot ?? root)));
     for (const finding of await runLint(content, file)) {
       problems.push({
         file,
@@ -70,7 +72,7 @@ export async function validateRepository(root: string, options: ValidateOptions 
   return problems;
 }
 
-async function checkWorkflow(root: string, file: string, content: string, selfRepository: string): Promise<Problem[]> {
+async function checkWorkflow(root: string, file: string, content: string, selfRepository: string, selfRoot: string): Promise<Problem[]> {
   const trace = new NoOperationTraceWriter();
   const parsed = parseWorkflow({ name: file, content }, trace);
   const problems: Problem[] = parsed.context.errors
@@ -84,7 +86,7 @@ async function checkWorkflow(root: string, file: string, content: string, selfRe
       if (reference.owner !== undefined && `${reference.owner}/${reference.repository}` !== selfRepository) {
         throw new Error(`${reference.owner}/${reference.repository} is not this repository; its workflows are not checked here.`);
       }
-      const local = path.join(root, reference.path);
+      const local = path.join(reference.owner === undefined ? root : selfRoot, reference.path);
       return { name: reference.path, content: await readFile(local, 'utf8') };
     },
   };

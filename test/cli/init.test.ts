@@ -1,0 +1,57 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { initRepository, validateRepository } from '@toolkit/cli';
+import { ROOT } from '../support/harness.js';
+import { commit, makeRepo, tempDir } from '../support/temp.js';
+
+const SHA = '0123456789abcdef0123456789abcdef01234567';
+
+describe('toolkit init', () => {
+  it('copies every template, filled in, and the result validates against the toolkit it calls', async () => {
+    const dir = await tempDir('init-');
+    const git = await makeRepo(dir);
+    await commit(git, 'chore: start');
+    const result = await initRepository({ root: ROOT, dir, org: 'acme/toolkit', ref: SHA, envRepo: 'acme/environments' });
+    expect(result.written.sort()).toEqual([
+      '.github/workflows/ci.yml',
+      '.github/workflows/cut-release.yml',
+      '.github/workflows/release-on-tag.yml',
+    ]);
+    const release = await readFile(path.join(dir, '.github/workflows/release-on-tag.yml'), 'utf8');
+    expect(release).toContain(`uses: acme/toolkit/.github/workflows/release.yml@${SHA}`);
+    expect(release).toContain('environment-repository: acme/environments');
+    expect(release).toContain('toolkit-repository: acme/toolkit');
+    expect(release).toContain(`toolkit-ref: ${SHA}`);
+    expect(release).not.toMatch(/org\/(toolkit|environments)/);
+    expect(await readFile(path.join(dir, '.github/workflows/ci.yml'), 'utf8')).toContain('branches: [main]');
+    expect(result.nextSteps.join('\n')).toMatch(/TOOLKIT_APP_ID[\s\S]*TOOLKIT_APP_PRIVATE_KEY[\s\S]*UAT-1\.0\.0/);
+
+    // GitHub's parser (each caller's inputs against the toolkit's reusable workflows) and actionlint.
+    const problems = await validateRepository(dir, { selfRepository: 'acme/toolkit', selfRoot: ROOT });
+    expect(problems).toEqual([]);
+  });
+
+  it('refuses to overwrite without --force, writing nothing; with --force it replaces', async () => {
+    const dir = await tempDir('init-existing-');
+    await makeRepo(dir);
+    await initRepository({ root: ROOT, dir });
+    const mine = path.join(dir, '.github/workflows/ci.yml');
+    await writeFile(mine, 'name: mine\n');
+    await expect(initRepository({ root: ROOT, dir, ref: 'v2' })).rejects.toThrow(
+      /Not overwriting .github\/workflows\/ci.yml, .github\/workflows\/cut-release.yml, .github\/workflows\/release-on-tag.yml; nothing was written/,
+    );
+    expect(await readFile(mine, 'utf8')).toBe('name: mine\n');
+    await initRepository({ root: ROOT, dir, ref: 'v2', force: true });
+    expect(await readFile(mine, 'utf8')).toContain('uses: org/toolkit/.github/workflows/build-scan-sign.yml@v2');
+  });
+
+  it('refuses a bad --org, --ref or --env-repo, naming it and what is allowed', async () => {
+    const dir = await tempDir('init-bad-');
+    await expect(initRepository({ root: ROOT, dir, org: 'acme' })).rejects.toThrow(/--org "acme" is not allowed; expected owner\/name/);
+    await expect(initRepository({ root: ROOT, dir, ref: 'main; rm -rf /' })).rejects.toThrow(
+      /--ref "main; rm -rf \/" is not allowed; expected a major tag/,
+    );
+    await expect(initRepository({ root: ROOT, dir, envRepo: '../x' })).rejects.toThrow(/--env-repo "..\/x" is not allowed/);
+  });
+});
