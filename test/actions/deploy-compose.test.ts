@@ -284,14 +284,18 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
         inputs: { release: `killed-${signal.toLowerCase()}`, env: 'RELEASE_TEXT=x', timeout: '120s' },
         onStart: (started) => (pid = started),
       });
-      await waitFor(() => existsSync(path.join(remoteDir, 'releases', `killed-${signal.toLowerCase()}`, 'compose.yaml')));
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Killed midway: its container is up (serving "x") but not yet healthy, so current has not moved.
+      await waitForAsync(async () => (await served(webPort).catch(() => '')) === 'x');
       process.kill(pid, signal);
       const result = await killed;
       expect(result.exitCode).not.toBe(0);
       if (signal === 'SIGTERM') {
         expect(result.log.join('\n')).toContain('Cancelled (SIGTERM): releasing the deploy lock');
+        expect(result.log.join('\n')).toContain('Cancelled while starting killed-sigterm: starting r6 again');
         await waitFor(() => !existsSync(lock));
+        // No half-started release is left running: the previous one serves again.
+        expect(await served(webPort)).toBe('six');
+        expect(await readlink(path.join(remoteDir, 'current'))).toBe('releases/r6');
       } else {
         expect(existsSync(lock)).toBe(true);
       }
@@ -357,6 +361,14 @@ describe('toolkit demo with a server', () => {
     expect(log).not.toContain('hello-from-the-toolkit-demo');
   }, 120_000);
 });
+
+async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 async function waitFor(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

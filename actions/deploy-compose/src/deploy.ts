@@ -54,8 +54,11 @@ export interface DeployRequest {
 export interface DeployDependencies {
   log: (message: string) => void;
   warn: (message: string) => void;
-  /** Told of the lock once it is held, so that a cancelled run can release it. */
-  onLock?: (lock: HeldLock | undefined) => void;
+  /**
+   * Given, while the lock is held, what a cancelled run must do before it exits: bring the previous
+   * release back if this one was being started, then release the lock. Undefined once done.
+   */
+  onCancel?: (cleanup: (() => Promise<void>) | undefined) => void;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   pollIntervalMs?: number;
@@ -184,6 +187,8 @@ class Deployment {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private compose!: ComposeCli;
+  /** Set while a release is being started, with the one to bring back if the run is cancelled. */
+  private starting?: { release: string; previous: string };
   private composeDetected!: Promise<ComposeCli>;
 
   constructor(
@@ -268,6 +273,19 @@ class Deployment {
     return deployed.sort((a, b) => b.at - a.at || b.name.localeCompare(a.name)).map((entry) => entry.name);
   }
 
+  /** A cancelled run leaves no half-started release running: the previous one is started again. */
+  private async cancel(lock: HeldLock): Promise<void> {
+    try {
+      const starting = this.starting;
+      if (starting?.previous) {
+        this.deps.warn(`Cancelled while starting ${starting.release}: starting ${starting.previous} again (current still points at it).`);
+        await this.composeRun(starting.previous, await this.readManifest(starting.previous), ['up', '-d', '--remove-orphans']);
+      }
+    } finally {
+      await lock.release();
+    }
+  }
+
   private async withLock<T>(work: () => Promise<T>): Promise<T> {
     await this.host.mkdir(this.dirs.releases);
     await this.host.mkdir(this.dirs.shared);
@@ -281,12 +299,12 @@ class Deployment {
         sleep: this.sleep,
       }),
     );
-    this.deps.onLock?.(lock);
+    this.deps.onCancel?.(() => this.cancel(lock));
     try {
       return await work();
     } finally {
+      this.deps.onCancel?.(undefined);
       await lock.release();
-      this.deps.onLock?.(undefined);
     }
   }
 
@@ -315,7 +333,9 @@ class Deployment {
         this.result({ release, previousRelease: previous }),
       );
     }
+    this.starting = { release, previous };
     const failure = await this.startAndCheck(release, manifest);
+    this.starting = undefined;
     if (failure) return this.recover(release, manifest, previous, failure);
     const services = await this.inspect();
     await this.phase('switch', () => this.makeCurrent(release));
@@ -510,7 +530,9 @@ class Deployment {
       );
     }
     this.deps.log(`Rolling back ${this.request.project} from ${current || 'nothing'} to ${target}`);
+    this.starting = { release: target, previous: current };
     const problem = await this.bringUp(target);
+    this.starting = undefined;
     if (problem) {
       const services = await this.inspect();
       const logs = await this.logsOf(services);

@@ -27,7 +27,6 @@ import {
   runDeployment,
 } from './deploy.js';
 import { type HostTrust, parseFingerprint, parseKnownHosts } from './host-key.js';
-import type { HeldLock } from './lock.js';
 import { connect } from './ssh.js';
 
 export interface Inputs {
@@ -313,23 +312,30 @@ function setOutputs(result: DeployResult, started: number): void {
 }
 
 /**
- * A cancelled run (the runner sends SIGINT, then SIGTERM) releases the deploy lock over the open
- * connection before it exits, so that the next deploy need not wait for lock-ttl.
+ * A cancelled run: the runner sends SIGINT, then SIGTERM 7.5 s later, then SIGKILL. The first
+ * signal starts the clean-up over the open connection (the previous release brought back if this one
+ * was being started, then the lock released); a second one does not cut it short. The lock of a run
+ * killed outright is taken over once it is older than lock-ttl.
  */
-function releaseLockOnSignal(getLock: () => HeldLock | undefined): () => void {
+function cleanUpOnSignal(getCleanup: () => (() => Promise<void>) | undefined): () => void {
+  let handling = false;
   const handler = (signal: NodeJS.Signals) => {
+    if (handling) return;
+    handling = true;
     core.warning(`Cancelled (${signal}): releasing the deploy lock. current still points at the last healthy release.`);
-    const lock = getLock();
+    const cleanup = getCleanup();
     const exit = () => process.exit(signal === 'SIGINT' ? 130 : 143);
-    if (!lock) return exit();
-    const timer = setTimeout(exit, 5000);
-    void lock.release().finally(() => {
-      clearTimeout(timer);
-      exit();
-    });
+    if (!cleanup) return exit();
+    const timer = setTimeout(exit, 9000);
+    void cleanup()
+      .catch((error: Error) => core.warning(`Clean-up after the cancel failed: ${error.message}`))
+      .finally(() => {
+        clearTimeout(timer);
+        exit();
+      });
   };
-  process.once('SIGINT', handler);
-  process.once('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
   return () => {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
@@ -339,8 +345,8 @@ function releaseLockOnSignal(getLock: () => HeldLock | undefined): () => void {
 export async function main(): Promise<void> {
   const started = Date.now();
   const inputs = await getInputs();
-  let lock: HeldLock | undefined;
-  const stopHandling = releaseLockOnSignal(() => lock);
+  let cleanup: (() => Promise<void>) | undefined;
+  const stopHandling = cleanUpOnSignal(() => cleanup);
   const host = await connect({
     host: inputs.host,
     port: inputs.port,
@@ -354,7 +360,7 @@ export async function main(): Promise<void> {
     const result = await runDeployment(host, inputs.request, {
       log: (message) => core.info(message),
       warn: (message) => core.warning(message),
-      onLock: (held) => (lock = held),
+      onCancel: (next) => (cleanup = next),
     });
     setOutputs(result, started);
     await writeJobSummary(summarize(result));
