@@ -24,6 +24,8 @@ interface Rig {
   registry: Registry;
   work: string;
   image: { reference: string; digest: string };
+  /** In the registry, but not on the server: a deploy pinned to it must pull it. */
+  absentImage: { reference: string; digest: string };
   webPort: number;
 }
 
@@ -40,7 +42,9 @@ beforeAll(async () => {
     const daemon = await startDockerd(path.join(work, 'docker'));
     const ssh = await startSshServer(path.join(work, 'sshd'), { env: { DOCKER_HOST: daemon.host } });
     const image = await pushBusyboxImage(daemon, work, `${registry.address}/web:1`, 'image-one');
-    rig = { ssh, daemon, registry, work, image, webPort: await freePort() };
+    const absentImage = await pushBusyboxImage(daemon, work, `${registry.address}/web:2`, 'image-two');
+    await daemon.docker(['rmi', absentImage.reference]);
+    rig = { ssh, daemon, registry, work, image, absentImage, webPort: await freePort() };
   } catch (error) {
     // Loud, never a silent pass: every test below fails with this.
     setupError = error as Error;
@@ -169,6 +173,8 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
     expect(result.summary).toContain(requireRig().ssh.fingerprint);
     expect(result.summary).toContain(image.digest);
     expect(result.summary).toMatch(/running, healthy/);
+    // Every service pinned to an image the server has: no pull.
+    expect(result.log).toContain('Every service is pinned by digest to an image the server has: nothing to pull.');
     // One SSH connection for the whole deploy.
     expect((await acceptedConnections()) - before).toBe(1);
   });
@@ -235,8 +241,15 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
   });
 
   it('keeps only keep-releases release directories, the current one among them', async () => {
-    const result = await deploy(project, remoteDir, { inputs: { release: 'r4', env: 'RELEASE_TEXT=four', 'keep-releases': '2' } });
+    const { absentImage } = requireRig();
+    const pin = `web=${absentImage.reference.replace(/:2$/, '')}@${absentImage.digest}`;
+    const result = await deploy(project, remoteDir, {
+      inputs: { release: 'r4', env: 'RELEASE_TEXT=four', 'keep-releases': '2', images: pin },
+    });
     expectSuccess(result);
+    // Pinned, but not on the server yet: pulled before anything was touched.
+    expect(result.log.join('\n')).not.toContain('nothing to pull');
+    expect(result.summary).toContain(absentImage.digest);
     expect((await readdir(path.join(remoteDir, 'releases'))).length).toBe(2);
     expect(existsSync(path.join(remoteDir, 'releases', 'r4'))).toBe(true);
   });

@@ -53,7 +53,12 @@ export async function startSshServer(dir: string, options: { env?: Record<string
   const clientKey = await generateKey(path.join(dir, 'client_key'));
   await writeFile(path.join(dir, 'authorized_keys'), await readFile(path.join(dir, 'client_key.pub')));
   const port = await freePort();
-  const setEnv = Object.entries(options.env ?? {})
+  // Sessions get a HOME of their own, empty: bash run by sshd sources ~/.bashrc for every command,
+  // and this machine's root has `pyenv init` there (about 100 ms a command), which a deploy user's
+  // server would not have. The account's real home (SFTP's starting directory, `~`) is unchanged.
+  const sessionHome = path.join(dir, 'home');
+  await mkdir(sessionHome, { recursive: true });
+  const setEnv = Object.entries({ HOME: sessionHome, ...options.env })
     .map(([name, value]) => `${name}="${value}"`)
     .join(' ');
   const config = path.join(dir, 'sshd_config');

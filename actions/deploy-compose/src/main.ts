@@ -234,6 +234,7 @@ export async function getInputs(reader = new InputReader(), env: NodeJS.ProcessE
       remoteDir,
       release,
       composeFiles,
+      services: [...services],
       env: dotEnv,
       images,
       ...(registryServer ? { registry: { server: registryServer, username: registryUsername, password: registryPassword } } : {}),
