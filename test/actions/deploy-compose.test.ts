@@ -320,6 +320,20 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
     expect(existsSync(lock)).toBe(false);
   }, 120_000);
 
+  it('a failed redeploy of the current release goes back to the release before it, and current follows', async () => {
+    const { webPort } = requireRig();
+    const current = path.basename(await readlink(path.join(remoteDir, 'current')));
+    const result = await deploy(project, remoteDir, {
+      compose: composeFile({ webPort, healthPort: await freePort() }),
+      inputs: { release: current, env: 'RELEASE_TEXT=broken', timeout: '20s' },
+    });
+    expect(result.exitCode).not.toBe(0);
+    expect(result.outputs['rolled-back']).toBe('true');
+    expect(await served(webPort)).toBe('six');
+    expect(await readlink(path.join(remoteDir, 'current'))).toBe('releases/r6');
+    expect(existsSync(path.join(remoteDir, 'releases', current, '.toolkit-deployed'))).toBe(false);
+  });
+
   it('6. a host-key mismatch is refused before authenticating, showing both fingerprints; nothing reaches the server', async () => {
     const { ssh } = requireRig();
     const otherKeyFile = path.join(await tempDir('other-host-key-'), 'key');

@@ -335,10 +335,12 @@ class Deployment {
         this.result({ release, previousRelease: previous }),
       );
     }
-    this.starting = { release, previous };
+    // Redeploying the current release rewrote it in place: a failure goes back to the one before it.
+    const fallback = previous === release ? ((await this.deployedReleases()).find((name) => name !== release) ?? '') : previous;
+    this.starting = { release, previous: fallback };
     const failure = await this.startAndCheck(release, manifest);
     this.starting = undefined;
-    if (failure) return this.recover(release, manifest, previous, failure);
+    if (failure) return this.recover(release, manifest, fallback, failure);
     const services = await this.inspect();
     await this.phase('switch', () => this.makeCurrent(release));
     const removedReleases = await this.phase('cleanup', () => this.removeOldReleases(release));
@@ -357,7 +359,9 @@ class Deployment {
       files.push(OVERRIDE_FILE);
     }
     const env = this.request.env !== '';
+    // Compose reads a .env it finds in the project directory even unasked: none may be left over.
     if (env) await this.host.writeFile(path.join(dir, ENV_FILE), this.request.env, 0o600);
+    else await this.host.remove(path.join(dir, ENV_FILE));
     const manifest: ReleaseManifest = { release, files, env, uploadedAt: new Date(this.now()).toISOString() };
     await this.host.writeFile(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, 0o644);
     this.deps.log(`Uploaded ${files.length} file(s)${env ? ' and .env (0600)' : ''} to ${dir}`);
@@ -511,6 +515,15 @@ class Deployment {
         );
       rolledBack = true;
       outcome = `Rolled back: ${previous} is running again and healthy.`;
+      if ((await this.currentRelease()) === release) {
+        // A failed redeploy of the current release: its directory no longer holds what ran, so it is
+        // no rollback target any more, and current follows what runs.
+        await this.host.remove(path.join(this.dirs.release(release), DEPLOYED_MARKER));
+        await this.makeCurrent(previous);
+        outcome += ` current points at ${previous} again.`;
+      }
+    } else if ((await this.currentRelease()) === release) {
+      outcome = `It is the only release deployed here, so there is nothing to go back to; it was left as it is.`;
     } else {
       await this.phase('rollback', () => this.composeRun(release, manifest, ['down', '--remove-orphans']).catch(() => undefined));
       outcome = 'It was the first release here, so it was taken down.';
