@@ -134,6 +134,11 @@ function expectSuccess(result: LocalRunResult): void {
   }
 }
 
+/** Everything a run let out: its log before and after masking, its summary and its outputs. */
+function everythingCaptured(result: LocalRunResult): string {
+  return [...result.rawLog, ...result.log, result.summary, ...Object.values(result.outputs)].join('\n');
+}
+
 function failureOf(result: LocalRunResult): string {
   return result.log.filter((line) => line.startsWith('::error') || line.startsWith('Error')).join('\n') || result.log.join('\n');
 }
@@ -151,7 +156,7 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
     if (!setupError) remoteDir = path.join(await tempDir('deploy-server-'), 'deployments', project);
   });
 
-  it('1. deploys a first release: uploaded, healthy, current, .env 0600, pinned by digest', async () => {
+  it('1. deploys a first release: uploaded, healthy, current, .env 0600 holding a secret no log shows, pinned by digest', async () => {
     const { image, webPort } = requireRig();
     const before = await acceptedConnections();
     const result = await deploy(project, remoteDir, {
@@ -175,17 +180,18 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
     expect(result.summary).toMatch(/running, healthy/);
     // Every service pinned to an image the server has: no pull.
     expect(result.log).toContain('Every service is pinned by digest to an image the server has: nothing to pull.');
+    expect(everythingCaptured(result)).not.toContain(secret);
+    expect(result.masks).toContain(secret);
     // One SSH connection for the whole deploy.
     expect((await acceptedConnections()) - before).toBe(1);
   });
 
-  it('9. secrets in env appear in no log line, output or summary (before masking, too)', async () => {
+  it('9. secrets in env appear in no log line, output or summary of a plan either (before masking, too)', async () => {
     const result = await deploy(project, remoteDir, {
       inputs: { release: 'r1b', env: `RELEASE_TEXT=one\nAPI_TOKEN=${secret}`, operation: 'plan' },
     });
     expect(result.exitCode).toBe(0);
-    const captured = [...result.rawLog, ...result.log, result.summary, ...Object.values(result.outputs)].join('\n');
-    expect(captured).not.toContain(secret);
+    expect(everythingCaptured(result)).not.toContain(secret);
     expect(result.masks).toContain(secret);
   });
 
@@ -298,7 +304,7 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
         onStart: (started) => (pid = started),
       });
       // Killed midway: its container is up (serving "x") but not yet healthy, so current has not moved.
-      await waitForAsync(async () => (await served(webPort).catch(() => '')) === 'x');
+      await waitFor(async () => (await served(webPort).catch(() => '')) === 'x');
       process.kill(pid, signal);
       const result = await killed;
       expect(result.exitCode).not.toBe(0);
@@ -389,17 +395,9 @@ describe('toolkit demo with a server', () => {
   }, 120_000);
 });
 
-async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
     if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

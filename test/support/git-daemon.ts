@@ -1,28 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
-import { freePort } from './net.js';
+import { spawn } from 'node:child_process';
+import { freePort, waitForPort } from './net.js';
 
 export interface GitDaemon {
   /** e.g. `git://127.0.0.1:9418/`; append a repository's path under the base. */
   url: string;
   close(): Promise<void>;
-}
-
-async function waitForPort(port: number, child: ChildProcess): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if (child.exitCode !== null) throw new Error(`git daemon exited with ${child.exitCode}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.on('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`git daemon did not listen on ${port}`);
 }
 
 /**
@@ -45,7 +27,7 @@ export async function startGitDaemon(base: string, options: { receivePack?: bool
     ],
     { stdio: 'ignore' },
   );
-  await waitForPort(port, child);
+  await waitForPort(port, child, 'git daemon');
   return {
     url: `git://127.0.0.1:${port}/`,
     close: () =>

@@ -1,9 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { X509Certificate, createHash, randomUUID, sign } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { freePort } from './net.js';
+import { requireTool } from './system-tools.js';
 import path from 'node:path';
 
 /**
@@ -90,13 +90,6 @@ async function startTokenService(
         server.close(() => resolve());
       }),
   };
-}
-
-function requireTool(name: string): string {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) if (existsSync(path.join(dir, name))) return path.join(dir, name);
-  throw new Error(
-    `${name} is not installed: \`npm test\` installs it (apt-get install docker-registry skopeo); these tests need the real registry.`,
-  );
 }
 
 /**

@@ -1,9 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
-import { freePort } from './net.js';
+import { freePort, waitForPort } from './net.js';
+import { requireTool } from './system-tools.js';
 
 /**
  * OpenSSH's real sshd on 127.0.0.1, with its own config, host key and authorized key, running as
@@ -23,15 +22,6 @@ export interface SshServer {
   /** sshd's log (LogLevel VERBOSE): one "Accepted publickey" per authenticated connection. */
   log(): Promise<string>;
   close(): Promise<void>;
-}
-
-export function requireTool(name: string, packageName = name): string {
-  for (const dir of ['/usr/sbin', '/usr/bin', ...(process.env.PATH ?? '').split(path.delimiter)]) {
-    if (existsSync(path.join(dir, name))) return path.join(dir, name);
-  }
-  throw new Error(
-    `${name} is not installed: \`npm test\` installs it (apt-get install ${packageName}); these tests need the real one and do not pass without it.`,
-  );
 }
 
 function keygen(args: string[]): string {
@@ -88,20 +78,12 @@ export async function startSshServer(dir: string, options: { env?: Record<string
   const child: ChildProcess = spawn(sshd, ['-D', '-f', config, '-E', logFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  for (let attempt = 0; ; attempt++) {
-    const listening = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (listening) break;
-    if (child.exitCode !== null || attempt > 100) {
-      child.kill('SIGKILL');
-      throw new Error(`sshd did not start on 127.0.0.1:${port}: ${stderr}${existsSync(logFile) ? await readFile(logFile, 'utf8') : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    await waitForPort(port, child, 'sshd');
+  } catch (error) {
+    child.kill('SIGKILL');
+    const log = await readFile(logFile, 'utf8').catch(() => '');
+    throw new Error(`sshd did not start on 127.0.0.1:${port}: ${(error as Error).message}\n${stderr}${log}`, { cause: error });
   }
   const publicHostKey = (await readFile(`${hostKey}.pub`, 'utf8')).trim().split(' ');
   const fingerprint = keygen(['-l', '-E', 'sha256', '-f', `${hostKey}.pub`]).split(' ')[1] as string;

@@ -545,12 +545,17 @@ class Deployment {
     await this.host.replaceSymlink(path.join('releases', release), this.dirs.current);
   }
 
+  /** The release directories beyond the newest `keep-releases`, counting `kept` (always kept) among them. */
+  private async releasesBeyondKeep(kept: string[]): Promise<string[]> {
+    const others = (await this.host.list(this.dirs.releases))
+      .filter((entry) => entry.isDirectory && !kept.includes(entry.name))
+      .sort((a, b) => b.mtime - a.mtime || b.name.localeCompare(a.name));
+    return others.slice(Math.max(0, this.request.keepReleases - kept.length)).map((entry) => entry.name);
+  }
+
   /** Keeps the newest `keep-releases` release directories (and always the current one). */
   private async removeOldReleases(current: string): Promise<string[]> {
-    const entries = (await this.host.list(this.dirs.releases))
-      .filter((entry) => entry.isDirectory && entry.name !== current)
-      .sort((a, b) => b.mtime - a.mtime || b.name.localeCompare(a.name));
-    const doomed = entries.slice(Math.max(0, this.request.keepReleases - 1)).map((entry) => entry.name);
+    const doomed = await this.releasesBeyondKeep([current]);
     if (doomed.length > 0) await this.host.run(['rm', '-rf', '--', ...doomed.map((name) => this.dirs.release(name))]);
     return doomed;
   }
@@ -595,12 +600,8 @@ class Deployment {
     if (!this.compose.version) this.compose.version = (await this.host.run([...this.compose.command, 'version', '--short'])).stdout.trim();
     const current = await this.currentRelease();
     const lockHolder = await this.host.readFile(this.dirs.lock);
-    const existing = (await this.host.list(this.dirs.releases)).filter((entry) => entry.isDirectory && entry.name !== release);
-    const wouldRemove = existing
-      .filter((entry) => entry.name !== current)
-      .sort((a, b) => b.mtime - a.mtime)
-      .slice(Math.max(0, keepReleases - 1 - (current && current !== release ? 1 : 0)))
-      .map((entry) => entry.name);
+    // After the deploy, the new release and the one current now are the newest two.
+    const wouldRemove = await this.releasesBeyondKeep([...new Set([release, current].filter(Boolean))]);
     const files = [...this.request.composeFiles.map((file) => file.name), ...(Object.keys(images).length > 0 ? [OVERRIDE_FILE] : [])];
     const plan = [
       `Connected to ${this.host.name}; host key ${this.host.fingerprint} verified.`,

@@ -103,9 +103,14 @@ function readImages(reader: InputReader): Record<string, string> {
   return images;
 }
 
-async function readComposeFiles(reader: InputReader, workspace: string, operation: Operation): Promise<ComposeFile[]> {
+async function readComposeFiles(
+  reader: InputReader,
+  workspace: string,
+  operation: Operation,
+): Promise<{ files: ComposeFile[]; services: Set<string> }> {
   let names = reader.list('compose-files');
-  if (operation === 'rollback') return [];
+  const services = new Set<string>();
+  if (operation === 'rollback') return { files: [], services };
   if (names.length === 0) {
     const found = DEFAULT_COMPOSE_FILES.find((name) => existsSync(path.join(workspace, name)));
     if (!found) throw new InputError('compose-files', `none given, and the workspace has none of ${DEFAULT_COMPOSE_FILES.join(', ')}.`);
@@ -126,19 +131,12 @@ async function readComposeFiles(reader: InputReader, workspace: string, operatio
     }
     const document = parseDocument(content);
     if (document.errors.length > 0) throw new InputError('compose-files', `${name} is not valid YAML: ${document.errors[0]?.message}`);
+    // Service names across the files: `images` is checked against them, and with all pinned, pull can be skipped.
+    const value = document.toJS() as { services?: Record<string, unknown> } | null;
+    for (const service of Object.keys(value?.services ?? {})) services.add(service);
     files.push({ name: base, content });
   }
-  return files;
-}
-
-/** Service names across the compose files, to check `images` against. */
-function composeServices(files: ComposeFile[]): Set<string> {
-  const services = new Set<string>();
-  for (const file of files) {
-    const value = parseDocument(file.content).toJS() as { services?: Record<string, unknown> } | null;
-    for (const name of Object.keys(value?.services ?? {})) services.add(name);
-  }
-  return services;
+  return { files, services };
 }
 
 export async function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Promise<Inputs> {
@@ -181,9 +179,8 @@ export async function getInputs(reader = new InputReader(), env: NodeJS.ProcessE
   const remoteDir = reader.string('remote-dir') || `~/deployments/${project}`;
   if (remoteDir.includes('\0')) throw new InputError('remote-dir', 'it contains a NUL byte, which no path can hold.');
 
-  const composeFiles = await readComposeFiles(reader, workspace, operation);
+  const { files: composeFiles, services } = await readComposeFiles(reader, workspace, operation);
   const images = readImages(reader);
-  const services = composeServices(composeFiles);
   for (const service of Object.keys(images)) {
     if (operation !== 'rollback' && !services.has(service)) {
       throw new InputError(
