@@ -1,7 +1,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { runCommand } from '@toolkit/shared';
+import { InputReader, runCommand } from '@toolkit/shared';
+import { getInputs } from '../../actions/scan/src/main.js';
 import { type ScanConfig, ScanToolError, runScan, trivyArgs, withDbCache } from '../../actions/scan/src/scan.js';
 import { fakeTool } from '../support/fake-tools.js';
 import { runBuiltAction } from '../support/harness.js';
@@ -198,6 +199,33 @@ describe('scan core, with fake trivy and syft that replay outputs and record arg
   });
 });
 
+describe('scan inputs', () => {
+  const inputs = (values: Record<string, string>) =>
+    getInputs(new InputReader({ source: (name) => ({ image: 'registry.example/acme/api:1.4.0', ...values })[name] ?? '' }), {
+      GITHUB_WORKSPACE: '/w',
+    });
+
+  it('reads fail-on and severity in upper, lower or mixed case, as Trivy and the verdict spell them', () => {
+    for (const failOn of ['CRITICAL', 'critical', 'Critical', ' High ']) {
+      expect(inputs({ 'fail-on': failOn }).failOn).toBe(failOn.trim().toLowerCase());
+    }
+    expect(inputs({ 'fail-on': 'NONE' }).failOn).toBe('none');
+    expect(inputs({}).failOn).toBe('critical');
+    expect(inputs({ severity: 'critical, High,\nmedium , LOW' }).severities).toEqual(['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']);
+    expect(inputs({}).severities).toEqual([]);
+  });
+
+  it('refuses a severity that is none of them, naming the input, the value as written and what is allowed', () => {
+    expect(() => inputs({ 'fail-on': 'Severe' })).toThrow(
+      'Invalid input "fail-on": "Severe" is not allowed; expected one of: critical, high, medium, low, unknown, none (upper or lower case).',
+    );
+    expect(() => inputs({ 'fail-on': 'critical,high' })).toThrow('Invalid input "fail-on": "critical,high" is not allowed');
+    expect(() => inputs({ severity: 'high, none' })).toThrow(
+      'Invalid input "severity": "none" is not allowed; expected some of: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN (upper or lower case).',
+    );
+  });
+});
+
 describe('scan built dist under Node 24 (tools: system, the fakes on PATH)', () => {
   async function run(inputs: Record<string, string>, behaviour: { trivy: Parameters<typeof fakeTool>[2] }) {
     const { dir, bin } = await setUp();
@@ -233,6 +261,26 @@ describe('scan built dist under Node 24 (tools: system, the fakes on PATH)', () 
     expect(result.log).toContain('The Actions cache service is not available here; the vulnerability DB is not cached.');
   });
 
+  it('judges fail-on: CRITICAL (as build-scan-sign.yml passes it) exactly as fail-on: critical', async () => {
+    const upper = await run({ 'fail-on': 'CRITICAL', 'sbom-format': 'none' }, { trivy: { output: REPORT } });
+    const lower = await run({ 'fail-on': 'critical', 'sbom-format': 'none' }, { trivy: { output: REPORT } });
+    // Two criticals and a medium: only a critical threshold gives this reason (medium would count 3).
+    expect(upper.result.exitCode).toBe(1);
+    expect(upper.result.log).toContain('Error: 2 vulnerabilities at or above CRITICAL (2 critical)');
+    expect(upper.result.outputs).toMatchObject({ passed: 'false', critical: '2', medium: '1', total: '3' });
+    expect(await upper.trivy.calls()).toHaveLength(1);
+    expect([upper.result.exitCode, upper.result.outputs.passed]).toEqual([lower.result.exitCode, lower.result.outputs.passed]);
+    expect(upper.result.log.filter((line) => line.startsWith('Error:'))).toEqual(
+      lower.result.log.filter((line) => line.startsWith('Error:')),
+    );
+
+    // Below the threshold it passes: a HIGH does not fail CRITICAL.
+    const high = await run({ 'fail-on': 'CRITICAL', 'sbom-format': 'none' }, { trivy: { output: REPORT.replace(/CRITICAL/g, 'HIGH') } });
+    expect(high.result.exitCode).toBe(0);
+    expect(high.result.outputs).toMatchObject({ passed: 'true', high: '2' });
+    expect(high.result.log).toContain('No vulnerability at or above CRITICAL (3 in all).');
+  });
+
   it('passes with fail-on: high on a report of lows', async () => {
     const { result } = await run(
       { 'fail-on': 'high', 'sbom-format': 'none' },
@@ -257,7 +305,7 @@ describe('scan built dist under Node 24 (tools: system, the fakes on PATH)', () 
     expect(result.exitCode).toBe(1);
     expect(await trivy.calls()).toEqual([]);
     expect(result.log).toContain(
-      'Error: Invalid input "severity": "SEVERE" is not allowed; expected some of: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN.',
+      'Error: Invalid input "severity": "SEVERE" is not allowed; expected some of: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN (upper or lower case).',
     );
   });
 });

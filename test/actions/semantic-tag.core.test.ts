@@ -11,6 +11,7 @@ import {
   parsePrereleaseIdentifier,
   parseReleaseRules,
   parseTagPrefix,
+  releaseEnvironments,
   renderChangelog,
 } from '../../actions/semantic-tag/src/semantic-tag.js';
 
@@ -147,6 +148,7 @@ describe('inputs', () => {
       paths: 'api/**, shared/**',
       annotate: 'false',
       'environment-tag': 'UAT',
+      'environment-tags': 'UAT, PROD\nQA',
       'dry-run': 'true',
       'github-release': 'true',
       'dispatch-workflow': 'release.yml',
@@ -167,6 +169,7 @@ describe('inputs', () => {
       paths: ['api/**', 'shared/**'],
       annotate: false,
       environmentTag: 'UAT',
+      environmentTags: ['UAT', 'PROD', 'QA'],
       dryRun: true,
       remote: 'origin',
       githubRelease: true,
@@ -179,6 +182,17 @@ describe('inputs', () => {
     expect(() => getInputs(new InputReader({ source: (name) => values[name] ?? '', mask: () => undefined }))).toThrow(
       'Invalid input "environment-tag": "UAT-" is not allowed; expected a tag prefix without the hyphen, such as UAT.',
     );
+    values['environment-tag'] = 'UAT';
+    values['environment-tags'] = 'UAT,PROD-';
+    expect(() => getInputs(new InputReader({ source: (name) => values[name] ?? '', mask: () => undefined }))).toThrow(
+      'Invalid input "environment-tags": "PROD-" is not allowed; expected tag prefixes without the hyphen, separated by commas or newlines, such as UAT,PROD.',
+    );
+  });
+
+  it('counts the environment-tag given among the release environments, once', () => {
+    expect(releaseEnvironments({ environmentTag: 'UAT', environmentTags: ['UAT', 'PROD'] })).toEqual(['UAT', 'PROD']);
+    expect(releaseEnvironments({ environmentTag: 'QA', environmentTags: [] })).toEqual(['QA']);
+    expect(releaseEnvironments({ environmentTag: '', environmentTags: [] })).toEqual([]);
   });
 });
 

@@ -72,6 +72,43 @@ describe('semantic-tag built dist under Node 24', () => {
     }
   });
 
+  it('takes a hand-pushed UAT-1.0.0 as the last release: a feat pushes v1.1.0 and UAT-1.1.0, and no v1.0.0', async () => {
+    const dir = await tempDir();
+    const origin = path.join(dir, 'origin.git');
+    const work = await makeRepo(path.join(dir, 'work'));
+    await work.run(['init', '--quiet', '--bare', '--initial-branch=main', origin]);
+    await work.run(['remote', 'add', 'origin', origin]);
+    await commit(work, 'feat: first screen');
+    await work.run(['tag', 'UAT-1.0.0']);
+    const head = await commit(work, 'feat: export to CSV');
+    await work.run(['push', '--quiet', '--tags', 'origin', 'main']);
+
+    const result = await runBuiltAction('semantic-tag', { workspace: work.cwd, inputs: { 'environment-tag': 'UAT', token: '' } });
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs).toMatchObject({
+      version: '1.1.0',
+      tag: 'v1.1.0',
+      'previous-version': '1.0.0',
+      'previous-tag': 'UAT-1.0.0',
+      bump: 'minor',
+      released: 'true',
+      'environment-tag': 'UAT-1.1.0',
+      commits: '1',
+    });
+    expect(result.log).toContain('v1.1.0 released: a minor bump from 1 commit(s) since UAT-1.0.0.');
+    const remote = new Git({ cwd: origin });
+    expect((await remote.output(['tag', '--list'])).split('\n').sort()).toEqual(['UAT-1.0.0', 'UAT-1.1.0', 'v1.1.0']);
+    expect(await remote.output(['rev-parse', 'v1.1.0^{commit}', 'UAT-1.1.0^{commit}'])).toBe(`${head}\n${head}`);
+  });
+
+  it('counts PROD tags by default (environment-tags: UAT,PROD), with no environment-tag given', async () => {
+    const { work } = await checkout();
+    await work.run(['tag', 'PROD-2.0.0', 'HEAD~1']);
+    const result = await runBuiltAction('semantic-tag', { workspace: work.cwd, inputs: { 'dry-run': 'true' } });
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs).toMatchObject({ version: '2.0.1', 'previous-tag': 'PROD-2.0.0', bump: 'patch', commits: '1' });
+  });
+
   it('reports without writing in a dry run', async () => {
     const { origin, work } = await checkout();
     const result = await runBuiltAction('semantic-tag', { workspace: work.cwd, inputs: { 'dry-run': 'true', 'github-release': 'true' } });

@@ -146,6 +146,70 @@ describe('semantic-tag on real repositories', () => {
     expect(await work.output(['rev-parse', 'v1.0.0'])).toBe(base);
   });
 
+  it('counts a hand-pushed UAT-1.0.0 as the last release: a fix gives 1.0.1, a feat 1.1.0, and v1.0.0 is never created', async () => {
+    const { origin, work } = await project();
+    await commit(work, 'feat: first screen');
+    await work.run(['tag', 'UAT-1.0.0']);
+    const base = await work.output(['rev-parse', 'HEAD']);
+    await commit(work, 'fix: crash on start');
+    await work.run(['push', '--quiet', '--tags', 'origin', 'main']);
+    const fix = await runSemanticTag(config({ dryRun: true, environmentTag: 'UAT' }), { git: work });
+    expect(fix).toMatchObject({ previousTag: 'UAT-1.0.0', previousVersion: '1.0.0', version: '1.0.1', tag: 'v1.0.1', bump: 'patch' });
+
+    const head = await commit(work, 'feat: export to CSV');
+    await work.run(['push', '--quiet', 'origin', 'main']);
+    const feat = await runSemanticTag(config({ environmentTag: 'UAT' }), { git: work });
+    expect(feat).toMatchObject({ previousTag: 'UAT-1.0.0', version: '1.1.0', tag: 'v1.1.0', environmentTag: 'UAT-1.1.0', released: true });
+    // The changelog starts at UAT-1.0.0's commit: the first screen was released with it.
+    expect(feat.commits.map((c) => c.subject)).toEqual(['export to CSV', 'crash on start']);
+    expect(await tagsOf(origin)).toEqual({ 'UAT-1.0.0': base, 'v1.1.0': head, 'UAT-1.1.0': head });
+    expect(Object.keys(await tagsOf(work.cwd))).not.toContain('v1.0.0');
+
+    // v1.1.0 and UAT-1.1.0 mark the same version: the version tag is the one reported.
+    expect(await runSemanticTag(config({ environmentTag: 'UAT' }), { git: work })).toMatchObject({
+      previousTag: 'v1.1.0',
+      version: '1.1.0',
+      bump: 'none',
+      released: false,
+    });
+  });
+
+  it('takes the highest reachable of version and environment tags, counting only the environments it is given', async () => {
+    const { work } = await project();
+    const base = await commit(work, 'feat: base');
+    await work.run(['tag', 'v1.0.0']);
+    await commit(work, 'feat: two');
+    await work.run(['tag', '--annotate', '--message=to production', 'PROD-1.2.0']);
+    await commit(work, 'fix: three');
+    await work.run(['tag', 'QA-1.4.0']);
+    await work.run(['tag', 'UAT-1.5.0-rc.1']);
+    await work.run(['tag', 'UAT-1.5']);
+    await commit(work, 'fix: four');
+    // An environment tag on a branch HEAD never merged is not reachable.
+    await work.run(['checkout', '--quiet', '-b', 'elsewhere', base]);
+    await commit(work, 'feat: elsewhere');
+    await work.run(['tag', 'UAT-5.0.0']);
+    await work.run(['checkout', '--quiet', 'main']);
+    await work.run(['push', '--quiet', '--tags', 'origin', 'main']);
+
+    const byDefault = await runSemanticTag(config({ dryRun: true }), { git: work });
+    expect(byDefault).toMatchObject({ previousTag: 'PROD-1.2.0', version: '1.2.1', bump: 'patch' });
+    expect(byDefault.commits.map((c) => c.subject)).toEqual(['four', 'three']);
+    // The environment-tag given always counts: QA-1.4.0 is then the highest.
+    expect(await runSemanticTag(config({ dryRun: true, environmentTag: 'QA' }), { git: work })).toMatchObject({
+      previousTag: 'QA-1.4.0',
+      version: '1.4.1',
+      environmentTag: 'QA-1.4.1',
+    });
+    expect(await runSemanticTag(config({ dryRun: true, environmentTags: ['QA'] }), { git: work })).toMatchObject({
+      previousTag: 'QA-1.4.0',
+    });
+    // With no environments, only version tags are releases, as before.
+    const versionTagsOnly = await runSemanticTag(config({ dryRun: true, environmentTags: [] }), { git: work });
+    expect(versionTagsOnly).toMatchObject({ previousTag: 'v1.0.0', version: '1.1.0', bump: 'minor' });
+    expect(versionTagsOnly.commits).toHaveLength(3);
+  });
+
   it('versions two components of a monorepo apart, by paths and tag prefix', async () => {
     const { origin, work } = await project();
     await commitFile(work, 'api/server.ts', 'feat(api): server');

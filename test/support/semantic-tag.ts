@@ -12,6 +12,7 @@ export function semanticTagConfig(overrides: Partial<SemanticTagConfig> = {}): S
     paths: [],
     annotate: true,
     environmentTag: '',
+    environmentTags: ['UAT', 'PROD'],
     dryRun: false,
     remote: 'origin',
     githubRelease: false,

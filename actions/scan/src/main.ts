@@ -35,13 +35,38 @@ export const DEFAULT_DB_REPOSITORIES = [
   'public.ecr.aws/aquasecurity/trivy-db',
 ];
 
+const FAIL_ON: readonly FailOn[] = ['critical', 'high', 'medium', 'low', 'unknown', 'none'];
+
+/**
+ * Severities as Trivy spells them (upper case). Workflows write them either way (`CRITICAL`,
+ * `critical`), so the inputs take any case and the error shows the value as it was written.
+ */
+function readSeverities(reader: InputReader): Severity[] {
+  return reader.list('severity').map((item) => {
+    const severity = SEVERITIES.find((known) => known === item.toUpperCase());
+    if (!severity)
+      throw new InputError(
+        'severity',
+        `${JSON.stringify(item)} is not allowed; expected some of: ${SEVERITIES.join(', ')} (upper or lower case).`,
+      );
+    return severity;
+  });
+}
+
+function readFailOn(reader: InputReader): FailOn {
+  const value = reader.string('fail-on');
+  if (value === '') return 'critical';
+  const failOn = FAIL_ON.find((known) => known === value.toLowerCase());
+  if (!failOn)
+    throw new InputError(
+      'fail-on',
+      `${JSON.stringify(value)} is not allowed; expected one of: ${FAIL_ON.join(', ')} (upper or lower case).`,
+    );
+  return failOn;
+}
+
 export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Inputs {
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
-  const severities = reader.list('severity').map((item) => item.toUpperCase());
-  for (const severity of severities) {
-    if (!(SEVERITIES as readonly string[]).includes(severity))
-      throw new InputError('severity', `${JSON.stringify(severity)} is not allowed; expected some of: ${SEVERITIES.join(', ')}.`);
-  }
   const sbomFormat = reader.enum('sbom-format', ['spdx-json', 'cyclonedx-json', 'none'], 'spdx-json');
   const inWorkspace = (input: string, fallback: string) => path.resolve(workspace, reader.string(input) || fallback);
   return {
@@ -50,8 +75,8 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
       pattern: IMAGE,
       expected: 'an image reference such as ghcr.io/acme/api:1.4.0 or ghcr.io/acme/api@sha256:…',
     }),
-    severities: severities as Severity[],
-    failOn: reader.enum<FailOn>('fail-on', ['critical', 'high', 'medium', 'low', 'unknown', 'none'], 'critical'),
+    severities: readSeverities(reader),
+    failOn: readFailOn(reader),
     ignoreUnfixed: reader.boolean('ignore-unfixed', false),
     ignoreFile: reader.string('ignore-file') ? inWorkspace('ignore-file', '') : '',
     reportFile: inWorkspace('report-file', 'trivy-report.json'),

@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import {
   Git,
+  InputError,
   InputReader,
   githubClient,
   parseRepository,
@@ -27,11 +28,22 @@ export interface Inputs extends SemanticTagConfig {
   repositoryPath: string;
 }
 
+/** An environment tag's prefix without its hyphen: UAT for UAT-1.3.0. */
+const ENVIRONMENT_PREFIX = /^[A-Za-z][A-Za-z0-9_]*$/;
+
 export function getInputs(reader = new InputReader()): Inputs {
   const environmentTag = reader.string('environment-tag', {
-    pattern: /^[A-Za-z][A-Za-z0-9_]*$/,
+    pattern: ENVIRONMENT_PREFIX,
     expected: 'a tag prefix without the hyphen, such as UAT',
   });
+  const environmentTags = reader.list('environment-tags');
+  for (const item of environmentTags) {
+    if (!ENVIRONMENT_PREFIX.test(item))
+      throw new InputError(
+        'environment-tags',
+        `${JSON.stringify(item)} is not allowed; expected tag prefixes without the hyphen, separated by commas or newlines, such as UAT,PROD.`,
+      );
+  }
   return {
     tagPrefix: parseTagPrefix(reader.string('tag-prefix')),
     initialVersion: parseInitialVersion(reader.string('initial-version', { required: true })),
@@ -42,6 +54,7 @@ export function getInputs(reader = new InputReader()): Inputs {
     paths: reader.list('paths'),
     annotate: reader.boolean('annotate', true),
     environmentTag,
+    environmentTags,
     dryRun: reader.boolean('dry-run', false),
     remote: reader.string('remote') || 'origin',
     githubRelease: reader.boolean('github-release', false),

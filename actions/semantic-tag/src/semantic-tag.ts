@@ -1,8 +1,10 @@
 /**
  * semantic-tag: the next version from Conventional Commits, tagged and released.
  *
- * 1. The last release is the highest `<tag-prefix>X.Y.Z` tag reachable from HEAD (moving tags such
- *    as `v4`, pre-releases, other prefixes and other components' tags are not releases).
+ * 1. The last release is the highest `<tag-prefix>X.Y.Z` or `<environment>-X.Y.Z` tag reachable
+ *    from HEAD (moving tags such as `v4`, pre-releases, other prefixes and other components' tags
+ *    are not releases). Environment tags count because a team's first release is often a
+ *    hand-pushed `UAT-1.0.0`: without them the next version would go back below it.
  * 2. Every commit since then (merged branches included, filtered by `paths`) is read with one
  *    `git log` and classified: a breaking change is major (minor while 0.x, unless
  *    `major-zero: breaking-is-major`), `feat` minor, `fix`/`perf`/`revert` patch, other types as
@@ -39,6 +41,11 @@ export interface SemanticTagConfig {
   annotate: boolean;
   /** e.g. `UAT`: also push `UAT-<version>`. */
   environmentTag: string;
+  /**
+   * Environment tag prefixes (e.g. UAT, PROD) whose `<prefix>-X.Y.Z` tags are releases too, as
+   * `environmentTag` always is: a version released to an environment has been released.
+   */
+  environmentTags: string[];
   dryRun: boolean;
   remote: string;
   githubRelease: boolean;
@@ -63,6 +70,8 @@ export interface ClassifiedCommit extends ParsedCommit {
 
 export interface ReleaseTag {
   tag: string;
+  /** The environment of an environment tag such as UAT-1.0.0; undefined for a version tag. */
+  environment?: string;
   version: string;
   commit: string;
   semver: SemVer;
@@ -274,18 +283,29 @@ export function renderChangelog(sections: readonly ChangelogSection[], limit = 5
 
 // ─── git ─────────────────────────────────────────────────────────────────────────────────────────
 
+/** The environments whose tags count as releases: `environmentTags` and `environmentTag`, once each. */
+export function releaseEnvironments(config: Pick<SemanticTagConfig, 'environmentTag' | 'environmentTags'>): string[] {
+  return [...new Set([...config.environmentTags, config.environmentTag].filter(Boolean))];
+}
+
 /**
- * Every `<prefix>X.Y.Z[-pre]` tag with the commit it points at; tags that are not semver (moving
- * tags such as `v4` or `v4.1`) are left out. `show-ref -d` reads peeled commits from packed-refs,
- * where `for-each-ref` would open every tag object: 6 ms against 26 ms for 4,000 tags.
+ * Every `<prefix>X.Y.Z[-pre]` tag, and every `<environment>-X.Y.Z[-pre]` tag of `environments`, with
+ * the commit it points at; tags that are not semver (moving tags such as `v4` or `v4.1`) are left
+ * out. `show-ref -d` reads peeled commits from packed-refs, where `for-each-ref` would open every
+ * tag object: 6 ms against 26 ms for 4,000 tags.
  */
-export async function listVersionTags(git: Git, prefix: string): Promise<ReleaseTag[]> {
+export async function listVersionTags(git: Git, prefix: string, environments: readonly string[] = []): Promise<ReleaseTag[]> {
+  // The version tag's prefix first: a tag both could read (prefix UAT-, environment UAT) is a version tag.
+  const prefixes: { prefix: string; environment?: string }[] = [
+    { prefix },
+    ...environments.map((environment) => ({ prefix: `${environment}-`, environment })),
+  ];
   const { stdout } = await git.run(['show-ref', '--tags', '--dereference'], { allowFailure: true });
   const commits = new Map<string, string>();
   for (const line of stdout.split('\n')) {
     const space = line.indexOf(' ');
     const ref = line.slice(space + 1);
-    if (space < 0 || !ref.startsWith(`refs/tags/${prefix}`)) continue;
+    if (space < 0 || !prefixes.some((candidate) => ref.startsWith(`refs/tags/${candidate.prefix}`))) continue;
     const peeled = ref.endsWith('^{}');
     const tag = ref.slice('refs/tags/'.length, peeled ? -3 : undefined);
     // An annotated tag's own line comes first; its ^{} line (the commit) replaces it.
@@ -293,16 +313,32 @@ export async function listVersionTags(git: Git, prefix: string): Promise<Release
   }
   const tags: ReleaseTag[] = [];
   for (const [tag, commit] of commits) {
-    const version = tag.slice(prefix.length);
-    const parsed = /^\d/.test(version) ? parseVersion(version) : null;
-    if (parsed && parsed.raw === version) tags.push({ tag, version: parsed.version, commit, semver: parsed });
+    for (const candidate of prefixes) {
+      if (!tag.startsWith(candidate.prefix)) continue;
+      const version = tag.slice(candidate.prefix.length);
+      const parsed = /^\d/.test(version) ? parseVersion(version) : null;
+      if (!parsed || parsed.raw !== version) continue;
+      tags.push({
+        tag,
+        ...(candidate.environment ? { environment: candidate.environment } : {}),
+        version: parsed.version,
+        commit,
+        semver: parsed,
+      });
+      break;
+    }
   }
   return tags;
 }
 
-/** Full releases, highest first. */
+/**
+ * Full releases, highest first; of one version, the version tag before its environment tags, so
+ * that `v1.3.0` stays the previous tag where `UAT-1.3.0` was pushed with it.
+ */
 function releasesHighestFirst(tags: readonly ReleaseTag[]): ReleaseTag[] {
-  return tags.filter((tag) => tag.semver.prerelease.length === 0).sort((a, b) => b.semver.compare(a.semver));
+  return tags
+    .filter((tag) => tag.semver.prerelease.length === 0)
+    .sort((a, b) => b.semver.compare(a.semver) || Number(a.environment !== undefined) - Number(b.environment !== undefined));
 }
 
 async function isAncestor(git: Git, commit: string, head: string): Promise<boolean> {
@@ -435,8 +471,12 @@ export async function runSemanticTag(config: SemanticTagConfig, deps: SemanticTa
   const { git } = deps;
   const log = deps.log ?? (() => undefined);
   // Tags are listed while the checkout is checked; a shallow one fetches tags, so they are listed again.
-  const [history, listed] = await Promise.all([ensureCompleteHistory(git, config.remote, log), listVersionTags(git, config.tagPrefix)]);
-  const tags = history.fetched ? await listVersionTags(git, config.tagPrefix) : listed;
+  const environments = releaseEnvironments(config);
+  const [history, listed] = await Promise.all([
+    ensureCompleteHistory(git, config.remote, log),
+    listVersionTags(git, config.tagPrefix, environments),
+  ]);
+  const tags = history.fetched ? await listVersionTags(git, config.tagPrefix, environments) : listed;
   const { head } = history;
   const { last, commits: parsed } = await lastReleaseAndCommits(git, tags, head, config.paths);
   // Classified in place: a copy of every commit costs more than the parsing, on a long range.
