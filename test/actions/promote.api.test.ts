@@ -156,6 +156,48 @@ describe('promote, api mode (one commit through the Git Data API)', () => {
     });
   });
 
+  it('writes versions.yaml and the umbrella chart in one tree and one commit', async () => {
+    const trees: { tree: { path: string; content: string }[] }[] = [];
+    const commits: Record<string, unknown>[] = [];
+    let scope = nock(api).get('/repos/acme/env').reply(200, { default_branch: 'main' });
+    scope = readState(scope, 'aaa111');
+    for (const file of ['umbrella/uat/Chart.yaml', 'umbrella/uat/values.yaml'])
+      scope = scope
+        .get(`/repos/acme/env/contents/${file.replace(/\//g, '%2F')}`)
+        .query({ ref: 'aaa111' })
+        .reply(404, { message: 'Not Found' });
+    scope = scope
+      .post('/repos/acme/env/git/trees', (body) => trees.push(body) > 0)
+      .reply(201, { sha: 'tree1' })
+      .post('/repos/acme/env/git/commits', (body) => commits.push(body) > 0)
+      .reply(201, { sha: 'commit1' })
+      .patch('/repos/acme/env/git/refs/heads%2Fmain', { sha: 'commit1', force: false })
+      .reply(200, { object: { sha: 'commit1' } });
+    const request = { ...bump('1.1.0'), chartVersion: '0.2.0', chartRepository: 'https://charts.acme.example' };
+    const umbrella = {
+      versionsFile: 'versions.yaml',
+      environment: 'uat',
+      chartName: 'uat-umbrella',
+      outputDir: 'umbrella/uat',
+      repository: '',
+      chartVersion: 'patch' as const,
+      sourceCommit: '',
+    };
+    const result = await writeWithApi(await githubClient('t'), repository, {
+      ...options(request),
+      edit: promotionEdit(request, 'versions.yaml', umbrella).edit,
+    });
+    expect(scope.isDone()).toBe(true);
+    expect(result).toMatchObject({ changed: true, commit: 'commit1', attempts: 1 });
+    expect(commits).toHaveLength(1);
+    expect(trees[0]?.tree.map((entry) => entry.path).sort()).toEqual([
+      'umbrella/uat/Chart.yaml',
+      'umbrella/uat/values.yaml',
+      'versions.yaml',
+    ]);
+    expect(trees[0]?.tree.find((entry) => entry.path === 'umbrella/uat/Chart.yaml')?.content).toContain('version: 0.2.0');
+  });
+
   it('makes no commit when the file already says it', async () => {
     let scope = nock(api);
     scope = scope.get('/repos/acme/env/git/ref/heads%2Fmain').reply(200, { object: { sha: 'ccc' } });

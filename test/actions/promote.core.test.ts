@@ -1,7 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
-import { InputError, InputReader, UserError, VERSIONS_HEADER, parseVersionsFile } from '@toolkit/shared';
+import { InputError, InputReader, type UmbrellaConfig, UserError, VERSIONS_HEADER, parseVersionsFile } from '@toolkit/shared';
 import { getInputs, repositoryUrl } from '../../actions/promote/src/main.js';
-import { type PromoteRequest, applyRequest, commitMessage, diffMarkdown, parseServices } from '../../actions/promote/src/promote.js';
+import {
+  type PromoteRequest,
+  applyRequest,
+  commitMessage,
+  diffMarkdown,
+  parseServices,
+  promotionBranch,
+  promotionEdit,
+} from '../../actions/promote/src/promote.js';
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
 const meta = { commit: 'abc1234def', actor: 'octocat', runUrl: 'https://github.com/acme/api/actions/runs/7', now: '2026-11-23T05:00:00Z' };
@@ -253,6 +261,140 @@ describe('promote: the edit', () => {
   });
 });
 
+describe('promote: no silent downgrade', () => {
+  const bumpTo = (version: string, overrides: Partial<PromoteRequest> = {}) =>
+    applyRequest(COMMENTED, request({ services: [{ name: 'api', version }], ...overrides }), 'versions.yaml');
+
+  it('refuses a bump to a lower version, naming service, environment, both versions and how to allow it', () => {
+    expect(() => bumpTo('1.2.9')).toThrow(UserError);
+    expect(() => bumpTo('1.2.9')).toThrow(
+      'service "api" in "uat" is at 1.3.0; a bump to 1.2.9 would downgrade it (1.3.0 → 1.2.9), so nothing was written. ' +
+        'To go back to the release before, use operation: rollback; to record the lower version on purpose, set allow-downgrade: true.',
+    );
+    // A pre-release of the same version is lower too.
+    expect(() => bumpTo('1.3.0-rc.1')).toThrow('(1.3.0 → 1.3.0-rc.1)');
+  });
+
+  it('records the lower version with allow-downgrade, keeping what it replaced as previous', () => {
+    const { text, changes } = bumpTo('1.2.9', { allowDowngrade: true });
+    expect(changes.map((change) => [change.before?.version, change.after.version])).toEqual([['1.3.0', '1.2.9']]);
+    expect(parseVersionsFile(text).data.environments.uat?.services?.api).toMatchObject({
+      version: '1.2.9',
+      previous: { version: '1.3.0' },
+    });
+  });
+
+  it('allows higher versions, versions without an order (not semver), a new service, and rollback as before', () => {
+    expect(bumpTo('1.3.1').changes).toHaveLength(1);
+    expect(bumpTo('main-3f2a9c').changes).toHaveLength(1);
+    expect(applyRequest(COMMENTED, request({ services: [{ name: 'web', version: '0.0.1' }] }), 'versions.yaml').changes).toHaveLength(1);
+    const rolledBack = applyRequest(COMMENTED, request({ operation: 'rollback', services: [{ name: 'api' }] }), 'versions.yaml');
+    expect(rolledBack.changes[0]?.after.version).toBe('1.2.0');
+  });
+
+  it('records the same version with another digest as before, and says what it found', () => {
+    const { text, changes, notices } = bumpTo('1.3.0', { services: [{ name: 'api', version: '1.3.0', digest: D('e') }] });
+    expect(changes).toHaveLength(1);
+    expect(parseVersionsFile(text).data.environments.uat?.services?.api).toMatchObject({
+      version: '1.3.0',
+      digest: D('e'),
+      previous: { version: '1.3.0', digest: D('a') },
+    });
+    expect(notices).toEqual([
+      `service "api" in "uat" is already at 1.3.0, with digest ${D('a')}; recording 1.3.0 again with digest ${D('e')} (the same version, another image). ` +
+        'The release before, with the old digest, is kept as previous.',
+    ]);
+    expect(bumpTo('1.3.1', { services: [{ name: 'api', version: '1.3.1', digest: D('e') }] }).notices).toEqual([]);
+    expect(bumpTo('1.3.0', { services: [{ name: 'api', version: '1.3.0', digest: D('a') }] })).toMatchObject({ changes: [], notices: [] });
+  });
+});
+
+describe('promote: the chart of a bump, and the umbrella chart in the same edit', () => {
+  const umbrella: UmbrellaConfig = {
+    versionsFile: 'versions.yaml',
+    environment: 'uat',
+    chartName: 'uat-umbrella',
+    outputDir: 'umbrella/uat',
+    repository: '',
+    repositoryInput: 'umbrella-repository',
+    chartVersion: 'patch',
+    sourceCommit: 'abc1234def',
+  };
+  const files = (map: Record<string, string>) => async (file: string) => map[file];
+
+  it('records chart name, version and repository on a bump, keeping the ones not given', () => {
+    const given = applyRequest(
+      COMMENTED,
+      request({ services: [{ name: 'api', version: '1.4.0' }], chartVersion: '0.5.0', chartRepository: 'oci://ghcr.io/acme/charts' }),
+      'versions.yaml',
+    );
+    expect(parseVersionsFile(given.text).data.environments.uat?.services?.api?.chart).toEqual({
+      name: 'api',
+      version: '0.5.0',
+      repository: 'oci://ghcr.io/acme/charts',
+    });
+    const named = applyRequest(
+      undefined,
+      request({ services: [{ name: 'orders', version: '1.0.0' }], chartName: 'microservice', chartVersion: '4.1.0' }),
+      'versions.yaml',
+    );
+    expect(parseVersionsFile(named.text).data.environments.uat?.services?.orders?.chart).toEqual({
+      name: 'microservice',
+      version: '4.1.0',
+    });
+  });
+
+  it('returns versions.yaml and the chart generated from it as one edit', async () => {
+    const promotion = promotionEdit(
+      request({ services: [{ name: 'api', version: '0.1.0' }], chartVersion: '0.3.0', chartRepository: 'https://charts.acme.example' }),
+      'versions.yaml',
+      umbrella,
+    );
+    const edit = await promotion.edit(files({}));
+    expect(Object.keys(edit?.files ?? {}).sort()).toEqual(['umbrella/uat/Chart.yaml', 'umbrella/uat/values.yaml', 'versions.yaml']);
+    expect(edit?.files['umbrella/uat/Chart.yaml']).toContain(
+      'dependencies:\n  - name: api\n    version: 0.3.0\n    repository: https://charts.acme.example\n    condition: api.enabled\n',
+    );
+    expect(edit?.files['umbrella/uat/values.yaml']).toContain('api:\n  enabled: true\n  image:\n    tag: 0.1.0\n');
+    expect(edit?.message).toBe(
+      'bump(uat): api 0.1.0\n\n- uat/api: (none) -> 0.1.0\n\nChart: uat-umbrella 0.1.0 in umbrella/uat\n- api: (added) -> api 0.3.0\n\nRun: https://github.com/acme/api/actions/runs/7',
+    );
+    expect(promotion.chart()).toMatchObject({ changed: true, chartVersion: '0.1.0' });
+
+    // Everything already says it: no edit at all. Only the chart is behind (a half-done release): the chart alone.
+    const written = { ...(edit?.files ?? {}) };
+    expect(await promotion.edit(files(written))).toBeUndefined();
+    const { 'umbrella/uat/Chart.yaml': _chart, ...withoutChart } = written;
+    const healed = await promotion.edit(files(withoutChart));
+    expect(Object.keys(healed?.files ?? {}).sort()).toEqual(['umbrella/uat/Chart.yaml', 'umbrella/uat/values.yaml']);
+    expect(healed?.message.split('\n')[0]).toBe('chart(uat): uat-umbrella 0.1.0');
+    expect(promotionBranch('uat', promotion.changes(), promotion.chart())).toEqual({
+      branch: 'umbrella/uat/0.1.0',
+      reusePrefix: 'umbrella/uat/',
+    });
+  });
+
+  it('refuses the whole edit when the chart cannot be generated, naming the service, the field and what to set', async () => {
+    const noVersion = promotionEdit(request({ services: [{ name: 'api', version: '0.1.0' }] }), 'versions.yaml', umbrella);
+    await expect(noVersion.edit(files({}))).rejects.toThrow(UserError);
+    await expect(noVersion.edit(files({}))).rejects.toThrow(
+      'The umbrella chart of "uat" cannot be generated, so nothing was committed (versions.yaml and the chart are written together, or not at all): ' +
+        'Service "api" in uat has no chart version (chart.version in versions.yaml); its chart cannot be pinned. ' +
+        `Set environments.uat.services.api.chart.version in versions.yaml, or give promote's chart-version input when bumping "api".`,
+    );
+    const noRepository = promotionEdit(
+      request({ services: [{ name: 'api', version: '0.1.0' }], chartVersion: '0.3.0' }),
+      'versions.yaml',
+      umbrella,
+    );
+    await expect(noRepository.edit(files({}))).rejects.toThrow(
+      'Service "api" in uat names no chart repository, and the umbrella-repository input is empty. Set umbrella-repository (https://… or oci://…, ' +
+        'for every service that names none), or environments.uat.services.api.chart.repository in versions.yaml ' +
+        `(promote's chart-repository input records it when bumping "api").`,
+    );
+  });
+});
+
 describe('promote: inputs', () => {
   const read = (values: Record<string, string>, env: NodeJS.ProcessEnv = {}) =>
     getInputs(new InputReader({ source: (name) => values[name] ?? '', mask: () => undefined }), env);
@@ -300,6 +442,64 @@ describe('promote: inputs', () => {
     expect(() => read({ environment: 'uat', service: 'api', version: '1', repository: 'acme/env', file: '../x.yaml' })).toThrow(
       'Invalid input "file"',
     );
+  });
+
+  it('reads the chart of a bump, allow-downgrade, and the umbrella chart inputs with their umbrella- prefix', () => {
+    const base = { environment: 'uat', service: 'api', version: '1.4.0', repository: 'acme/env' };
+    const plain = read(base);
+    expect(plain.umbrella).toBeUndefined();
+    expect(plain.request).toMatchObject({ allowDowngrade: false, chartName: '', chartVersion: '', chartRepository: '' });
+    const full = read(
+      {
+        ...base,
+        'chart-name': 'microservice',
+        'chart-version': '4.1.0',
+        'chart-repository': 'oci://ghcr.io/acme/charts/',
+        'allow-downgrade': 'true',
+        'source-commit': 'abcdef1',
+        'umbrella-chart': 'true',
+        'umbrella-argocd': 'true',
+        'umbrella-chart-version': 'content-hash',
+      },
+      { GITHUB_SERVER_URL: 'https://git.example' },
+    );
+    expect(full.request).toMatchObject({
+      allowDowngrade: true,
+      chartName: 'microservice',
+      chartVersion: '4.1.0',
+      chartRepository: 'oci://ghcr.io/acme/charts',
+    });
+    expect(full.umbrella).toEqual({
+      versionsFile: 'versions.yaml',
+      environment: 'uat',
+      chartName: 'uat-umbrella',
+      outputDir: 'umbrella/uat',
+      repository: '',
+      repositoryInput: 'umbrella-repository',
+      chartVersion: 'content-hash',
+      sourceCommit: 'abcdef1',
+      argocd: {
+        repoUrl: 'https://git.example/acme/env.git',
+        targetRevision: 'HEAD',
+        namespace: 'uat',
+        project: 'default',
+        destination: 'https://kubernetes.default.svc',
+      },
+    });
+    expect(() => read({ ...base, 'chart-version': 'latest' })).toThrow(
+      'Invalid input "chart-version": "latest" is not allowed; expected a chart version in semantic versioning (such as 0.7.0), as Helm needs.',
+    );
+    expect(() => read({ ...base, 'chart-repository': 'charts.acme.example' })).toThrow(
+      'Invalid input "chart-repository": "charts.acme.example" is not a chart repository',
+    );
+    expect(() => read({ ...base, 'umbrella-chart': 'true', 'umbrella-repository': 'ftp://x' })).toThrow(
+      'Invalid input "umbrella-repository"',
+    );
+    expect(() => read({ ...base, 'umbrella-chart': 'true', 'umbrella-output-dir': '../elsewhere' })).toThrow(
+      'Invalid input "umbrella-output-dir"',
+    );
+    // Without umbrella-chart the umbrella inputs are not read at all.
+    expect(read({ ...base, 'umbrella-repository': 'ftp://x' }).umbrella).toBeUndefined();
   });
 
   it('maps owner/name to GITHUB_SERVER_URL and scopes the token to the host', () => {

@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { Git, type GitOpsOptions, UserError, parseVersionsFile, writeWithGit } from '@toolkit/shared';
+import { Git, type GitOpsOptions, type UmbrellaConfig, UserError, parseVersionsFile, writeWithGit } from '@toolkit/shared';
+import { parse } from 'yaml';
 import { type PromoteRequest, promotionEdit } from '../../actions/promote/src/promote.js';
 import { startGitDaemon } from '../support/git-daemon.js';
 import { commit, makeRepo, tempDir } from '../support/temp.js';
@@ -36,12 +37,23 @@ async function environmentRepo(content: string | null = INITIAL): Promise<{ dir:
   return { dir, bare, git: new Git({ cwd: bare }) };
 }
 
-function options(request: PromoteRequest, overrides: Partial<GitOpsOptions> = {}): GitOpsOptions {
+const UMBRELLA: UmbrellaConfig = {
+  versionsFile: 'versions.yaml',
+  environment: 'uat',
+  chartName: 'uat-umbrella',
+  outputDir: 'umbrella/uat',
+  repository: '',
+  repositoryInput: 'umbrella-repository',
+  chartVersion: 'patch',
+  sourceCommit: '9fceb02d0ae598e95dc970b74767f19372d61af8',
+};
+
+function options(request: PromoteRequest, overrides: Partial<GitOpsOptions> = {}, umbrella?: UmbrellaConfig): GitOpsOptions {
   return {
     maxAttempts: 10,
     author: { name: 'Release Bot', email: 'bot@example.test' },
     authorGiven: true,
-    edit: promotionEdit(request, 'versions.yaml').edit,
+    edit: promotionEdit(request, 'versions.yaml', umbrella).edit,
     log: () => undefined,
     ...overrides,
   };
@@ -109,10 +121,12 @@ describe('promote over real git', () => {
     }
   });
 
-  it('lets the last of two writers of one service win, with both commits in history', async () => {
+  it('lets the last of two writers of one service win with allow-downgrade, with both commits in history', async () => {
     const { dir, bare, git } = await environmentRepo();
     const [first, second] = await Promise.all(
-      ['2.0.0', '3.0.0'].map((version) => writeWithGit(new Git({ cwd: dir }), `file://${bare}`, dir, options(bump('api', version)))),
+      ['2.0.0', '3.0.0'].map((version) =>
+        writeWithGit(new Git({ cwd: dir }), `file://${bare}`, dir, options({ ...bump('api', version), allowDowngrade: true })),
+      ),
     );
     const head = await git.output(['rev-parse', 'main']);
     const last = head === first?.commit ? '2.0.0' : '3.0.0';
@@ -124,6 +138,124 @@ describe('promote over real git', () => {
       'bump(uat): api 2.0.0',
       'bump(uat): api 3.0.0',
     ]);
+  });
+
+  it('never lets a lower version land after a higher one: two writers at once end on the higher', async () => {
+    const { dir, bare, git } = await environmentRepo();
+    const results = await Promise.allSettled(
+      ['2.0.0', '3.0.0'].map((version) => writeWithGit(new Git({ cwd: dir }), `file://${bare}`, dir, options(bump('api', version)))),
+    );
+    expect(parseVersionsFile(await fileOnMain(git)).data.environments.uat?.services?.api?.version).toBe('3.0.0');
+    const [lower, higher] = results;
+    expect(higher?.status).toBe('fulfilled');
+    // 2.0.0 either landed first (and is 3.0.0's previous) or was refused on the file 3.0.0 left.
+    if (lower?.status === 'rejected') expect(String(lower.reason)).toContain('(3.0.0 → 2.0.0)');
+    else expect(parseVersionsFile(await fileOnMain(git)).data.environments.uat?.services?.api?.previous?.version).toBe('2.0.0');
+  });
+
+  it('refuses a bump to a lower version and leaves the branch as it was', async () => {
+    const { dir, bare, git } = await environmentRepo();
+    const before = await git.output(['rev-parse', 'main']);
+    await expect(writeWithGit(new Git({ cwd: dir }), `file://${bare}`, dir, options(bump('api', '0.8.5')))).rejects.toThrow(
+      'service "api" in "uat" is at 0.9.0; a bump to 0.8.5 would downgrade it (0.9.0 → 0.8.5), so nothing was written.',
+    );
+    expect(await git.output(['rev-parse', 'main'])).toBe(before);
+  });
+
+  it('writes versions.yaml and the umbrella chart in one commit on the first release into a new environment repository', async () => {
+    const { dir, bare, git } = await environmentRepo(null);
+    const before = await git.output(['rev-parse', 'main']);
+    const request: PromoteRequest = {
+      ...bump('api', '1.0.0'),
+      services: [{ name: 'api', version: '1.0.0', digest: D('c') }],
+      image: 'ghcr.io/acme/api',
+      chartVersion: '0.3.0',
+      chartRepository: 'oci://ghcr.io/acme/charts',
+    };
+    const result = await writeWithGit(new Git({ cwd: dir }), `file://${bare}`, dir, options(request, {}, UMBRELLA));
+    expect(result).toMatchObject({ changed: true, attempts: 1 });
+    expect(await git.output(['rev-list', '--format=%s', '--no-commit-header', `${before}..main`])).toBe('bump(uat): api 1.0.0');
+    expect((await git.output(['show', '--name-only', '--format=', 'main'])).split('\n')).toEqual([
+      'umbrella/uat/Chart.yaml',
+      'umbrella/uat/values.yaml',
+      'versions.yaml',
+    ]);
+    expect(parse(await git.output(['show', 'main:umbrella/uat/Chart.yaml']))).toMatchObject({
+      name: 'uat-umbrella',
+      version: '0.1.0',
+      dependencies: [{ name: 'api', version: '0.3.0', repository: 'oci://ghcr.io/acme/charts', condition: 'api.enabled' }],
+    });
+    expect(parse(await git.output(['show', 'main:umbrella/uat/values.yaml']))).toEqual({
+      api: { enabled: true, image: { repository: 'ghcr.io/acme/api', tag: '1.0.0', digest: D('c') } },
+    });
+
+    // The next bump moves the chart in the same commit again; nothing left behind to do by hand.
+    const next = await writeWithGit(new Git({ cwd: dir }), `file://${bare}`, dir, options(bump('api', '1.1.0'), {}, UMBRELLA));
+    expect(next.changed).toBe(true);
+    expect(await git.output(['rev-list', '--count', 'main'])).toBe('3');
+    expect((await git.output(['show', '--name-only', '--format=', 'main'])).split('\n')).toEqual([
+      'umbrella/uat/Chart.yaml',
+      'umbrella/uat/values.yaml',
+      'versions.yaml',
+    ]);
+    expect(parse(await git.output(['show', 'main:umbrella/uat/Chart.yaml'])).version).toBe('0.1.1');
+  });
+
+  it('re-applies versions.yaml and the chart together when the push is rejected', async () => {
+    const { dir, bare, git } = await environmentRepo(
+      INITIAL.replace(
+        '      api:\n        version: 0.9.0 # last known good\n',
+        "      api:\n        version: 0.9.0 # last known good\n        chart: {version: 0.1.0, repository: 'https://charts.acme.example'}\n",
+      ),
+    );
+    const promotion = promotionEdit(
+      { ...bump('web', '2.0.0'), chartVersion: '1.0.0', chartRepository: 'https://charts.acme.example' },
+      'versions.yaml',
+      UMBRELLA,
+    );
+    let attempts = 0;
+    const result = await writeWithGit(new Git({ cwd: dir }), `file://${bare}`, dir, {
+      ...options(bump('web', '2.0.0')),
+      sleep: async () => undefined,
+      edit: async (read) => {
+        attempts += 1;
+        // Another release of api lands while the first attempt is being made.
+        if (attempts === 1) {
+          await writeWithGit(new Git({ cwd: dir }), `file://${bare}`, dir, options(bump('api', '1.0.0')));
+        }
+        return promotion.edit(read);
+      },
+    });
+    expect(result).toMatchObject({ changed: true, attempts: 2 });
+    const values = parse(await git.output(['show', 'main:umbrella/uat/values.yaml']));
+    expect(values).toEqual({ api: { enabled: true, image: { tag: '1.0.0' } }, web: { enabled: true, image: { tag: '2.0.0' } } });
+    expect((await git.output(['show', '--name-only', '--format=', 'main'])).split('\n')).toEqual([
+      'umbrella/uat/Chart.yaml',
+      'umbrella/uat/values.yaml',
+      'versions.yaml',
+    ]);
+  });
+
+  it.each([
+    [
+      'a service without a chart version',
+      bump('api', '1.0.0'),
+      'Service "api" in uat has no chart version (chart.version in versions.yaml)',
+    ],
+    [
+      'a chart without a repository',
+      { ...bump('api', '1.0.0'), chartVersion: '0.3.0' },
+      'Service "api" in uat names no chart repository, and the umbrella-repository input is empty.',
+    ],
+  ])('refuses %s with umbrella-chart, pushing neither versions.yaml nor the chart', async (_name, request, message) => {
+    const { dir, bare, git } = await environmentRepo();
+    const before = await git.output(['rev-parse', 'main']);
+    const attempt = writeWithGit(new Git({ cwd: dir }), `file://${bare}`, dir, options(request, {}, UMBRELLA));
+    await expect(attempt).rejects.toThrow(UserError);
+    await expect(attempt).rejects.toThrow(message);
+    expect(await git.output(['rev-parse', 'main'])).toBe(before);
+    expect(`${await fileOnMain(git)}\n`).toBe(INITIAL);
+    expect(await git.output(['ls-tree', '-r', '--name-only', 'main'])).toBe('versions.yaml');
   });
 
   it('gives up after max-attempts with a clear error, and pushes nothing of its own', async () => {

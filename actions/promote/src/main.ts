@@ -7,8 +7,13 @@ import {
   type GitOpsResult,
   InputError,
   InputReader,
+  type UmbrellaConfig,
+  type UmbrellaResult,
   githubClient,
+  isSemanticVersion,
   parseRepository,
+  parseRepositoryInput,
+  readUmbrellaConfig,
   summaryHeading,
   summaryParagraph,
   summaryTable,
@@ -30,6 +35,8 @@ import {
 
 export interface Inputs {
   request: PromoteRequest;
+  /** With umbrella-chart: true, how the environment's chart is generated in the same commit. */
+  umbrella?: UmbrellaConfig;
   repository: string;
   file: string;
   branch: string;
@@ -70,24 +77,45 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
     );
   const authorName = reader.string('author-name');
   const authorEmail = reader.string('author-email');
+  const repository = reader.string('repository', { required: true });
+  const chartVersion = reader.string('chart-version');
+  if (chartVersion && !isSemanticVersion(chartVersion))
+    throw new InputError(
+      'chart-version',
+      `${JSON.stringify(chartVersion)} is not allowed; expected a chart version in semantic versioning (such as 0.7.0), as Helm needs.`,
+    );
+  const sourceCommit = reader.string('source-commit', { pattern: /^[0-9a-f]{7,64}$/, expected: 'a commit SHA' });
+  const umbrella = reader.boolean('umbrella-chart', false)
+    ? readUmbrellaConfig(reader, {
+        prefix: 'umbrella-',
+        environment,
+        versionsFile: file,
+        sourceCommit,
+        defaultRepoUrl: repositoryUrl(repository, env.GITHUB_SERVER_URL || 'https://github.com').url,
+      })
+    : undefined;
   return {
+    ...(umbrella ? { umbrella } : {}),
     request: {
       operation,
       environment,
       ...(operation === 'promote' ? { from: reader.string('from', { required: true, ...name }) } : {}),
       services,
       image: reader.string('image'),
-      chartVersion: reader.string('chart-version'),
+      chartName: reader.string('chart-name', name),
+      chartVersion,
+      chartRepository: parseRepositoryInput(reader.string('chart-repository'), 'chart-repository'),
       promotionOrder: reader.list('promotion-order'),
       allowSkip: reader.boolean('allow-skip', false),
+      allowDowngrade: reader.boolean('allow-downgrade', false),
       meta: {
-        commit: reader.string('source-commit', { pattern: /^[0-9a-f]{7,64}$/, expected: 'a commit SHA' }),
+        commit: sourceCommit,
         actor: reader.string('actor'),
         runUrl,
         now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
       },
     },
-    repository: reader.string('repository', { required: true }),
+    repository,
     file,
     branch: reader.string('branch'),
     token: reader.secret('token'),
@@ -121,7 +149,7 @@ export async function main(): Promise<void> {
     cwd: os.tmpdir(),
     ...(inputs.token && target.authUrl ? { auth: { token: inputs.token, url: target.authUrl } } : {}),
   });
-  const promotion = promotionEdit(request, inputs.file);
+  const promotion = promotionEdit(request, inputs.file, inputs.umbrella);
   const options: GitOpsOptions = {
     ...(inputs.branch ? { branch: inputs.branch } : {}),
     maxAttempts: inputs.maxAttempts,
@@ -147,7 +175,11 @@ export async function main(): Promise<void> {
       git,
       target.url,
       workRoot,
-      { github: await githubClient(inputs.token), repository, naming: () => promotionBranch(request.environment, promotion.changes()) },
+      {
+        github: await githubClient(inputs.token),
+        repository,
+        naming: () => promotionBranch(request.environment, promotion.changes(), promotion.chart()),
+      },
       options,
     );
   } else {
@@ -155,17 +187,32 @@ export async function main(): Promise<void> {
     result = await writeWithApi(await githubClient(inputs.token), repository, options);
   }
 
+  for (const notice of promotion.notices()) core.warning(notice);
   const changes = result.changed ? promotion.changes() : [];
+  const chart = promotion.chart();
   core.setOutput('changed', String(result.changed));
   core.setOutput('commit', result.commit ?? '');
   core.setOutput('pull-request-url', result.pullRequestUrl ?? '');
   core.setOutput('previous-version', changes[0]?.before?.version ?? '');
+  // What the (first) service is recorded as, changed now or already: what a deploy step pins.
+  const [recorded] = promotion.recorded();
+  core.setOutput('version', recorded?.after.version ?? '');
+  core.setOutput('image', recorded?.after.image ?? '');
+  core.setOutput('digest', recorded?.after.digest ?? '');
   core.setOutput('diff', diffMarkdown(changes));
-  core.info(result.changed ? `${inputs.file}: ${changes.length} service(s) changed.` : `${inputs.file} already says this: no commit.`);
-  await writeJobSummary(...summary(inputs, result, changes));
+  core.setOutput('umbrella-chart-dir', inputs.umbrella?.outputDir ?? '');
+  core.setOutput('umbrella-chart-version', chart?.chartVersion ?? '');
+  core.info(
+    result.changed
+      ? `${inputs.file}: ${changes.length} service(s) changed.${chart?.changed ? ` ${inputs.umbrella?.outputDir}: ${inputs.umbrella?.chartName} ${chart.chartVersion}, in the same commit.` : ''}`
+      : inputs.umbrella
+        ? `${inputs.file} and ${inputs.umbrella.outputDir} already say this: no commit.`
+        : `${inputs.file} already says this: no commit.`,
+  );
+  await writeJobSummary(...summary(inputs, result, changes, chart));
 }
 
-function summary(inputs: Inputs, result: GitOpsResult, changes: readonly ServiceChange[]): string[] {
+function summary(inputs: Inputs, result: GitOpsResult, changes: readonly ServiceChange[], chart: UmbrellaResult | undefined): string[] {
   const { request } = inputs;
   const title =
     request.operation === 'promote'
@@ -176,7 +223,14 @@ function summary(inputs: Inputs, result: GitOpsResult, changes: readonly Service
   const rows = changes.map((change) => [change.environment, change.service, describeRelease(change.before), describeRelease(change.after)]);
   return [
     summaryHeading(title),
-    summaryTable(['Environment', 'Service', 'Before', 'After'], rows),
+    ...(rows.length > 0 ? [summaryTable(['Environment', 'Service', 'Before', 'After'], rows)] : []),
+    ...(chart?.changed && inputs.umbrella
+      ? [
+          summaryParagraph(
+            `Umbrella chart ${inputs.umbrella.chartName} ${chart.chartVersion} written to ${inputs.umbrella.outputDir}, in the same commit.`,
+          ),
+        ]
+      : []),
     summaryParagraph(
       result.pullRequestUrl
         ? `Pull request: ${result.pullRequestUrl}`

@@ -9,18 +9,31 @@
  * re-apply it to whatever the file has become: on a rejected push (git), a conflicting ref update
  * (api), nothing is merged as text; the change is computed again on the new file. The file is
  * edited by splicing (comments, order, quoting kept) and validated again before it is written.
+ *
+ * With an umbrella chart configuration, the edit also regenerates the environment's chart from the
+ * edited file (the shared generator of actions/umbrella-chart) and returns both: versions.yaml and
+ * the chart land in one commit, or, when the chart cannot be generated, nothing lands.
  */
 import {
+  type ChartRef,
   type GitOpsOptions,
   InputError,
+  type ReadFile,
   type Release,
   type ServiceEntry,
+  type UmbrellaConfig,
+  type UmbrellaResult,
   UserError,
   VERSIONS_HEADER,
   type VersionsData,
   type YamlValue,
+  compareReleaseVersions,
+  describeChartChanges,
+  generateUmbrella,
   parseVersionsFile,
   readVersionsData,
+  readingEdited,
+  umbrellaCommitMessage,
 } from '@toolkit/shared';
 
 export type Operation = 'bump' | 'promote' | 'rollback';
@@ -40,7 +53,12 @@ export interface PromoteRequest {
   /** bump: name, version and digest; promote and rollback: names (none means every service of `from`, for promote). */
   services: ServiceSpec[];
   image?: string;
+  /** bump: the service's chart, recorded as chart.name, chart.version and chart.repository (each kept from before when unset). */
+  chartName?: string;
   chartVersion?: string;
+  chartRepository?: string;
+  /** bump: record a version lower than the one the environment has (refused otherwise). */
+  allowDowngrade?: boolean;
   /** From the input; else the file's `promotion`; else dev, uat, prod. */
   promotionOrder?: string[];
   allowSkip: boolean;
@@ -58,6 +76,10 @@ export interface ServiceChange {
 export interface EditResult {
   text: string;
   changes: ServiceChange[];
+  /** Every service the request names, changed or not: `after` is what it is recorded as now. */
+  recorded: ServiceChange[];
+  /** What was found and done anyway, worth a warning (the same version with another digest). */
+  notices: string[];
 }
 
 export const DEFAULT_ORDER = ['dev', 'uat', 'prod'];
@@ -100,6 +122,16 @@ function servicesOf(data: VersionsData, environment: string): Record<string, Ser
   return data.environments[environment]?.services ?? {};
 }
 
+/** The service's chart after a bump: what it had, with each chart field the bump gives. */
+function chartOf(before: ChartRef | undefined, request: PromoteRequest): ChartRef | undefined {
+  const given: ChartRef = {
+    ...(request.chartName ? { name: request.chartName } : {}),
+    ...(request.chartVersion ? { version: request.chartVersion } : {}),
+    ...(request.chartRepository ? { repository: request.chartRepository } : {}),
+  };
+  return Object.keys(given).length > 0 ? { ...before, ...given } : before;
+}
+
 /** The releases the request asks for, against the file as it is. */
 export function planChanges(data: VersionsData, request: PromoteRequest, file: string): ServiceChange[] {
   const { environment, meta } = request;
@@ -123,7 +155,14 @@ export function planChanges(data: VersionsData, request: PromoteRequest, file: s
     return request.services.map((spec) => {
       const before = current[spec.name];
       const version = spec.version as string;
-      const chart = request.chartVersion ? { ...before?.chart, version: request.chartVersion } : before?.chart;
+      if (before && !request.allowDowngrade && compareReleaseVersions(version, before.version) === -1) {
+        throw new UserError(
+          'REFUSED',
+          `service "${spec.name}" in "${environment}" is at ${before.version}; a bump to ${version} would downgrade it (${before.version} → ${version}), so nothing was written. ` +
+            `To go back to the release before, use operation: rollback; to record the lower version on purpose, set allow-downgrade: true.`,
+        );
+      }
+      const chart = chartOf(before?.chart, request);
       const after: ServiceEntry = {
         version,
         ...(request.image || before?.image ? { image: request.image || before?.image } : {}),
@@ -205,7 +244,9 @@ export function applyRequest(text: string | undefined, request: PromoteRequest, 
   if (text === undefined && request.operation !== 'bump')
     throw new UserError('NOT_FOUND', `${file} does not exist yet; only a bump can create it.`);
   const { data, editor } = parseVersionsFile(text ?? VERSIONS_HEADER, file);
-  const changes = planChanges(data, request, file).filter((change) => !sameRelease(change.before, change.after));
+  const recorded = planChanges(data, request, file);
+  const changes = recorded.filter((change) => !sameRelease(change.before, change.after));
+  const notices = request.operation === 'bump' ? changes.flatMap(rebuiltNotice) : [];
   for (const { environment, service, before, after } of changes) {
     const entryPath = ['environments', environment, 'services', service];
     const previous = releaseOf(before);
@@ -226,7 +267,17 @@ export function applyRequest(text: string | undefined, request: PromoteRequest, 
   // Never write a file that would not be read back: validate what was written (the fast reader;
   // it falls back to the Document API, with file:line:column, only if there is a problem).
   if (changes.length > 0) readVersionsData(edited, file);
-  return { text: edited, changes };
+  return { text: edited, changes, recorded, notices };
+}
+
+/** A bump of the version already there, with another digest: recorded, but said (the image was rebuilt under the same tag). */
+function rebuiltNotice({ environment, service, before, after }: ServiceChange): string[] {
+  if (!before?.digest || !after.digest || before.version !== after.version || before.digest === after.digest) return [];
+  return [
+    `service "${service}" in "${environment}" is already at ${after.version}, with digest ${before.digest}; ` +
+      `recording ${after.version} again with digest ${after.digest} (the same version, another image). ` +
+      `The release before, with the old digest, is kept as previous.`,
+  ];
 }
 
 // ─── Describing a change ─────────────────────────────────────────────────────────────────────────
@@ -240,13 +291,33 @@ export function describeRelease(release: Release | undefined): string {
   return `${release.version}${release.digest ? ` (${shortDigest(release.digest)})` : ''}`;
 }
 
-export function commitMessage(request: PromoteRequest, changes: readonly ServiceChange[]): string {
+/** The umbrella chart written with a promotion, and how it was generated. */
+export interface ChartWrite {
+  config: UmbrellaConfig;
+  result: UmbrellaResult;
+}
+
+/**
+ * The commit message: the services changed (or, when only the chart changed, the chart), then the
+ * chart written with them, then the run.
+ */
+export function commitMessage(request: PromoteRequest, changes: readonly ServiceChange[], chart?: ChartWrite): string {
+  const run = request.meta.runUrl ? ['', `Run: ${request.meta.runUrl}`] : [];
+  const written = chart?.result.changed ? chart : undefined;
+  if (changes.length === 0 && written) return [umbrellaCommitMessage(written.config, written.result), ...run].join('\n');
   const where = request.operation === 'promote' ? `${request.environment} from ${request.from}` : request.environment;
   const subject = `${request.operation}(${where}): ${changes.map((change) => `${change.service} ${change.after.version}`).join(', ')}`;
   const lines = changes.map(
     (change) => `- ${change.environment}/${change.service}: ${describeRelease(change.before)} -> ${describeRelease(change.after)}`,
   );
-  return [subject, '', ...lines, ...(request.meta.runUrl ? ['', `Run: ${request.meta.runUrl}`] : [])].join('\n');
+  const chartLines = written
+    ? [
+        '',
+        `Chart: ${written.config.chartName} ${written.result.chartVersion} in ${written.config.outputDir}`,
+        ...describeChartChanges(written.result),
+      ]
+    : [];
+  return [subject, '', ...lines, ...chartLines, ...run].join('\n');
 }
 
 /** The changes as a Markdown table: the `diff` output. */
@@ -260,20 +331,60 @@ export function diffMarkdown(changes: readonly ServiceChange[]): string {
 
 // ─── Writing (through the shared GitOps write path) ─────────────────────────────────────────────
 
+export interface PromotionEdit {
+  edit: GitOpsOptions['edit'];
+  /** The services the last attempt changed. */
+  changes: () => ServiceChange[];
+  /** Every service named, changed or not, as the last attempt left it recorded. */
+  recorded: () => ServiceChange[];
+  /** The umbrella chart the last attempt generated, with an umbrella configuration. */
+  chart: () => UmbrellaResult | undefined;
+  /** What the last attempt found and did anyway. */
+  notices: () => string[];
+}
+
 /**
  * A promotion as an edit for the shared write path (packages/shared gitops): each attempt applies
- * the request to versions.yaml as it is then; `changes` are what the last attempt changed.
+ * the request to versions.yaml as it is then and, with `umbrella`, regenerates the environment's
+ * chart from the file so edited, so that both are written in one commit. A chart that cannot be
+ * generated fails the edit before anything is written. The accessors give what the last attempt
+ * found.
  */
-export function promotionEdit(request: PromoteRequest, file: string): { edit: GitOpsOptions['edit']; changes: () => ServiceChange[] } {
-  let last: ServiceChange[] = [];
+export function promotionEdit(request: PromoteRequest, file: string, umbrella?: UmbrellaConfig): PromotionEdit {
+  let last: { changes: ServiceChange[]; recorded: ServiceChange[]; chart?: UmbrellaResult; notices: string[] } = {
+    changes: [],
+    recorded: [],
+    notices: [],
+  };
   return {
     edit: async (read) => {
-      const { text, changes } = applyRequest(await read(file), request, file);
-      last = changes;
-      return changes.length > 0 ? { files: { [file]: text }, message: commitMessage(request, changes) } : undefined;
+      const { text, changes, recorded, notices } = applyRequest(await read(file), request, file);
+      const files: Record<string, string> = changes.length > 0 ? { [file]: text } : {};
+      const chart = umbrella ? await chartOfEdited(readingEdited(read, files), { ...umbrella, versionsFile: file }) : undefined;
+      last = { changes, recorded, ...(chart ? { chart } : {}), notices };
+      Object.assign(files, chart?.files);
+      if (Object.keys(files).length === 0) return undefined;
+      return { files, message: commitMessage(request, changes, umbrella && chart ? { config: umbrella, result: chart } : undefined) };
     },
-    changes: () => last,
+    changes: () => last.changes,
+    recorded: () => last.recorded,
+    chart: () => last.chart,
+    notices: () => last.notices,
   };
+}
+
+/** The chart of the edited versions.yaml; a chart that cannot be made refuses the whole edit. */
+async function chartOfEdited(read: ReadFile, config: UmbrellaConfig): Promise<UmbrellaResult> {
+  try {
+    return await generateUmbrella(read, config);
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    throw new UserError(
+      error.code,
+      `The umbrella chart of "${config.environment}" cannot be generated, so nothing was committed (${config.versionsFile} and the chart are written together, or not at all): ${error.message}`,
+      { cause: error },
+    );
+  }
 }
 
 /**
@@ -281,7 +392,14 @@ export function promotionEdit(request: PromoteRequest, file: string): { edit: Gi
  * (the first service and how many more, when several). An open pull request for the same
  * environment and single service is reused.
  */
-export function promotionBranch(environment: string, changes: readonly ServiceChange[]): { branch: string; reusePrefix?: string } {
+export function promotionBranch(
+  environment: string,
+  changes: readonly ServiceChange[],
+  chart?: UmbrellaResult,
+): { branch: string; reusePrefix?: string } {
+  // Only the chart changed (versions.yaml already said this): the chart's own branch.
+  if (changes.length === 0)
+    return { branch: `umbrella/${environment}/${chart?.chartVersion ?? 'next'}`, reusePrefix: `umbrella/${environment}/` };
   const [first] = changes as [ServiceChange];
   if (changes.length > 1) return { branch: `promote/${environment}/${first.service}-${first.after.version}+${changes.length - 1}` };
   return {

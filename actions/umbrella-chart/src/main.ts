@@ -9,17 +9,23 @@ import {
   InputError,
   InputReader,
   type ReadFile,
+  type UmbrellaConfig,
+  type UmbrellaResult,
+  generateUmbrella,
   githubClient,
   parseRepository,
+  readUmbrellaConfig,
+  repositoryPath,
   summaryHeading,
   summaryParagraph,
   summaryTable,
+  umbrellaCommitMessage,
   writeJobSummary,
   writeWithApi,
   writeWithGit,
   writeWithPullRequest,
 } from '@toolkit/shared';
-import { type UmbrellaConfig, type UmbrellaResult, generateUmbrella, parseRepositoryInput, verifyDependencies } from './umbrella-chart.js';
+import { verifyDependencies } from './umbrella-chart.js';
 
 export interface Inputs {
   config: UmbrellaConfig;
@@ -36,45 +42,21 @@ export interface Inputs {
 }
 
 const NAME = { pattern: /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/, expected: "lower-case letters, digits, '.', '_' and '-'" };
-const RELATIVE = (input: string, value: string) => {
-  if (path.isAbsolute(value) || value.split(/[\\/]/).includes('..')) {
-    throw new InputError(input, `${JSON.stringify(value)} is not allowed; expected a path inside the repository.`);
-  }
-  return value.replace(/\/+$/, '');
-};
 
 export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Inputs {
   const environment = reader.string('environment', { required: true, ...NAME });
-  const chartName = reader.string('chart-name', NAME) || `${environment}-umbrella`;
-  const outputDir = RELATIVE('output-dir', reader.string('output-dir') || `umbrella/${environment}`);
-  const argocd = reader.boolean('argocd', false);
   const serverUrl = env.GITHUB_SERVER_URL || 'https://github.com';
   const environmentRepository = reader.string('environment-repository');
   const authorName = reader.string('author-name');
   const authorEmail = reader.string('author-email');
   return {
-    config: {
-      versionsFile: RELATIVE('versions-file', reader.string('versions-file') || 'versions.yaml'),
+    config: readUmbrellaConfig(reader, {
+      prefix: '',
       environment,
-      chartName,
-      outputDir,
-      repository: parseRepositoryInput(reader.string('repository')),
-      chartVersion: reader.enum('chart-version', ['patch', 'content-hash'], 'patch'),
+      versionsFile: repositoryPath('versions-file', reader.string('versions-file') || 'versions.yaml'),
       sourceCommit: reader.string('source-commit'),
-      ...(argocd
-        ? {
-            argocd: {
-              repoUrl:
-                reader.string('argocd-repo-url') ||
-                `${serverUrl}/${environmentRepository || env.GITHUB_REPOSITORY || 'org/environments'}.git`,
-              targetRevision: reader.string('argocd-target-revision') || 'HEAD',
-              namespace: reader.string('argocd-namespace', NAME) || environment,
-              project: reader.string('argocd-project') || 'default',
-              destination: reader.string('argocd-destination') || 'https://kubernetes.default.svc',
-            },
-          }
-        : {}),
-    },
+      defaultRepoUrl: `${serverUrl}/${environmentRepository || env.GITHUB_REPOSITORY || 'org/environments'}.git`,
+    }),
     verify: reader.boolean('verify', false),
     workingDirectory: reader.string('working-directory') || env.GITHUB_WORKSPACE || process.cwd(),
     commit: reader.boolean('commit', false),
@@ -139,12 +121,7 @@ export async function main(): Promise<void> {
       authorGiven: inputs.author.given,
       edit: async (read) => {
         const result = await generate(read);
-        return result.changed
-          ? {
-              files: result.files,
-              message: `chart(${config.environment}): ${config.chartName} ${result.chartVersion}\n\n${describe(result)}`,
-            }
-          : undefined;
+        return result.changed ? { files: result.files, message: umbrellaCommitMessage(config, result) } : undefined;
       },
       log: (message) => core.info(message),
     };
@@ -204,10 +181,4 @@ export async function main(): Promise<void> {
         ]
       : [summaryParagraph('No dependency changed since the previous chart.')]),
   );
-}
-
-function describe(result: UmbrellaResult): string {
-  return result.differences
-    .map((difference) => `- ${difference.service}: ${difference.before ?? '(added)'} -> ${difference.after ?? '(removed)'}`)
-    .join('\n');
 }

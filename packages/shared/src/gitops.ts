@@ -21,6 +21,14 @@ export interface RepositoryEdit {
 /** Reads a file of the repository as it is now (undefined when it does not exist). */
 export type ReadFile = (file: string) => Promise<string | undefined>;
 
+/**
+ * The repository as it will be once `files` are written: an edit that writes several files, each
+ * derived from the ones before (versions.yaml, then the chart generated from it), reads through it.
+ */
+export function readingEdited(read: ReadFile, files: Readonly<Record<string, string>>): ReadFile {
+  return async (file) => (Object.hasOwn(files, file) ? files[file] : read(file));
+}
+
 export interface GitOpsOptions {
   /** The branch to write to (or to open pull requests against); the default branch when empty. */
   branch?: string;

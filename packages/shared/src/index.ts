@@ -13,5 +13,7 @@ export * from './sbom.js';
 export * from './summary.js';
 export * from './tools.js';
 export * from './trivy-report.js';
+export * from './umbrella-chart.js';
+export * from './umbrella-inputs.js';
 export * from './versions-file.js';
 export * from './yaml-edit.js';

@@ -4,6 +4,7 @@
  */
 import type { ErrorObject } from 'ajv';
 import { CORE_SCHEMA, load } from 'js-yaml';
+import parseVersion from 'semver/functions/parse.js';
 import { type Node, isMap, isScalar } from 'yaml';
 import { UserError } from './errors.js';
 import validateVersions from './generated/validate-versions.js';
@@ -54,6 +55,21 @@ export const VERSIONS_HEADER = `# versions.yaml: what runs where. For every envi
 # docs/versions-yaml.md. Comments and order are kept by every edit.
 environments: {}
 `;
+
+/**
+ * How release version `a` orders against `b` as semantic versions (-1 lower, 0 equal, 1 higher);
+ * undefined when either is not one (a tag such as `main-3f2a`), since then no order is known.
+ */
+export function compareReleaseVersions(a: string, b: string): -1 | 0 | 1 | undefined {
+  const left = parseVersion(a);
+  const right = parseVersion(b);
+  return left && right ? left.compare(right) : undefined;
+}
+
+/** Whether a version is a semantic version (what Helm requires of chart versions). */
+export function isSemanticVersion(text: string): boolean {
+  return parseVersion(text) !== null;
+}
 
 /** The schema's validator, generated at build time (scripts/generate-validators.mjs): no compiling at start-up. */
 const validate = validateVersions as unknown as ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
