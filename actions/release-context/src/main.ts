@@ -15,6 +15,8 @@ export interface Inputs {
   promotionGate: boolean;
   remote: string;
   repositoryPath: string;
+  /** Sent to the remote (GITHUB_SERVER_URL only) when tags are asked for: a private repository wants it. */
+  token: string;
 }
 
 export function getInputs(reader = new InputReader()): Inputs {
@@ -26,12 +28,18 @@ export function getInputs(reader = new InputReader()): Inputs {
     promotionGate: reader.boolean('promotion-gate', true),
     remote: reader.string('remote') || 'origin',
     repositoryPath: reader.string('repository-path') || process.env.GITHUB_WORKSPACE || process.cwd(),
+    token: reader.string('token'),
   };
 }
 
 export async function main(): Promise<void> {
   const inputs = getInputs();
-  const git = new Git({ cwd: inputs.repositoryPath });
+  // A checkout made with persist-credentials: false has no token for the remote; a private
+  // repository refuses an anonymous ls-remote, so the gate sends the job's token (to GitHub only).
+  const git = new Git({
+    cwd: inputs.repositoryPath,
+    ...(inputs.token ? { auth: { token: inputs.token, url: process.env.GITHUB_SERVER_URL || 'https://github.com' } } : {}),
+  });
   const context = await resolveReleaseContext(inputs, (tags) => git.tagCommits(tags, inputs.remote));
   core.setOutput('environment', context.environment);
   core.setOutput('version', context.version);
