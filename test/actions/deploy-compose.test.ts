@@ -3,9 +3,9 @@ import { mkdir, mkdtemp, rm, readFile, readdir, readlink, stat, writeFile } from
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type LocalRunResult, runDemo } from '@toolkit/cli';
+import type { LocalRunResult } from '@toolkit/cli';
 import { type DockerDaemon, pushBusyboxImage, startDockerd } from '../support/dockerd.js';
-import { ROOT, runBuiltAction } from '../support/harness.js';
+import { runBuiltAction } from '../support/harness.js';
 import { freePort } from '../support/net.js';
 import { type Registry, startRegistry } from '../support/registry.js';
 import { type SshServer, generateKey, startSshServer } from '../support/sshd.js';
@@ -375,24 +375,6 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
     const noPassphrase = await deploy('never', untouched, { inputs: { release: 'x1', 'ssh-key': encrypted } });
     expect(failureOf(noPassphrase)).toContain('Invalid input "ssh-key": it is encrypted; give key-passphrase');
   });
-});
-
-describe('toolkit demo with a server', () => {
-  it('plans the deploy of the released version against the server, after the UAT release', async () => {
-    const { ssh } = requireRig();
-    const lines: string[] = [];
-    const code = await runDemo({
-      root: ROOT,
-      keep: false,
-      log: (line) => lines.push(line),
-      server: { host: ssh.host, port: ssh.port, user: ssh.user, knownHosts: ssh.knownHosts, key: ssh.clientKey },
-    });
-    const log = lines.join('\n');
-    expect(code).toBe(0);
-    expect(log).toContain('== deploy-compose (plan) of app 0.2.0 to 127.0.0.1');
-    expect(log).toMatch(/Upload compose\.yaml and \.env \(mode 0600\) to \S+\/deployments\/toolkit-demo\/releases\/0\.2\.0/);
-    expect(log).not.toContain('hello-from-the-toolkit-demo');
-  }, 120_000);
 });
 
 async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {

@@ -1,37 +1,51 @@
-import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { runDemo } from '@toolkit/cli';
-import { Git, parseVersionsFile } from '@toolkit/shared';
-import { parse } from 'yaml';
-import { ROOT } from '../support/harness.js';
+import { demo } from '@toolkit/cli';
+import { parseVersionsFile } from '@toolkit/shared';
+import { ROOT, node24 } from '../support/harness.js';
 import { tempDir } from '../support/temp.js';
 
 describe('toolkit demo', () => {
-  it('rehearses the release chain with the built actions, leaving versions.yaml and the umbrella charts in the environment repository', async () => {
+  it('rehearses UAT-1.0.0, PROD-1.0.0 and a refused PROD tag from the templates toolkit init writes, with only Node and git', async () => {
     const sandbox = await tempDir('toolkit-demo-test-');
     const lines: string[] = [];
-    const code = await runDemo({ root: ROOT, keep: false, sandbox, log: (line) => lines.push(line) });
+    const result = await demo({ root: ROOT, keep: false, sandbox, node: node24(), log: (line) => lines.push(line) });
     const log = lines.join('\n');
-    expect({ code, failed: /Demo FAILED at: (.*)/.exec(log)?.[1] }).toEqual({ code: 0, failed: undefined });
-    expect(log).toMatch(/== semantic-tag[^]*tag=v0\.2\.0[^]*environment-tag=UAT-0\.2\.0[^]*-> done/);
-    expect(log).toMatch(/== release-context for PROD-0\.2\.0[^]*passed: UAT-0\.2\.0 is at the same commit[^]*-> done/);
-    expect(log).toMatch(/== release-context for PROD-0\.3\.0[^]*Error: PROD-0\.3\.0 is refused[^]*-> refused, as it must be/);
+    expect({ code: result.exitCode, failed: /Demo FAILED: (.*)/.exec(log)?.[1] }).toEqual({ code: 0, failed: undefined });
+    const [uat, prod, refused] = result.reports;
 
-    const environments = new Git({ cwd: path.join(sandbox, 'environments.git') });
-    const { data } = parseVersionsFile(await environments.output(['show', 'main:versions.yaml']));
-    const uat = data.environments.uat?.services?.app;
-    expect(uat).toMatchObject({ version: '0.2.0', image: 'ghcr.io/demo/app', chart: { version: '0.1.0' }, deployed_by: 'demo-developer' });
-    expect(data.environments.prod?.services?.app).toMatchObject({ version: '0.2.0', digest: uat?.digest, commit: uat?.commit });
-    const prodChart = parse(await environments.output(['show', 'main:umbrella/prod/Chart.yaml']));
-    expect(prodChart).toMatchObject({
-      apiVersion: 'v2',
-      name: 'prod-umbrella',
-      version: '0.1.0',
-      dependencies: [{ name: 'app', version: '0.1.0', condition: 'app.enabled' }],
+    // UAT: built, scanned, signed and recorded through the reusable workflows, digest carried through.
+    const built = uat?.jobs.find((job) => job.id === 'release/build/build');
+    expect(built).toMatchObject({ result: 'success', workflow: 'acme/toolkit/.github/workflows/build-scan-sign.yml@v1' });
+    const digest = built?.outputs.digest;
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(uat?.jobs.find((job) => job.id === 'release/release')).toMatchObject({
+      result: 'success',
+      environment: 'uat',
+      outputs: { digest },
     });
-    expect(parse(await environments.output(['show', 'main:umbrella/prod/values.yaml']))).toEqual({
-      app: { enabled: true, image: { repository: 'ghcr.io/demo/app', tag: '0.2.0', digest: uat?.digest } },
+
+    // PROD: no build, exactly UAT's digest; the one approval is the release job's.
+    expect(prod?.jobs.find((job) => job.id === 'release/build')).toMatchObject({ result: 'skipped' });
+    expect(prod?.jobs.find((job) => job.id === 'release/release')).toMatchObject({
+      result: 'success',
+      environment: 'prod',
+      outputs: { digest },
     });
-    expect(await environments.output(['show', 'main:umbrella/uat/application.yaml'])).toContain('kind: Application');
+    expect(prod?.approvals).toEqual([{ job: 'release/release', environment: 'prod' }]);
+
+    // The PROD tag UAT never had stops at the gate; nothing after it ran.
+    expect(refused?.jobs.map((job) => [job.id, job.result])).toEqual([
+      ['release/context', 'failure'],
+      ['release/build', 'skipped'],
+      ['release/release', 'skipped'],
+    ]);
+    for (const report of result.reports) expect(report.denials).toEqual([]);
+
+    const { data } = parseVersionsFile(result.versions);
+    expect(data.environments.uat?.services?.shop).toMatchObject({ version: '1.0.0', digest, chart: { version: '0.1.0' } });
+    expect(data.environments.prod?.services?.shop).toMatchObject({ version: '1.0.0', digest });
+    // Named in the output: every part that stood in for a missing real one.
+    expect(log).toMatch(/registry: the in-process OCI registry stand-in/);
+    expect(log).toMatch(/trivy: a replay shim/);
   });
 });

@@ -21,15 +21,29 @@ describe('toolkit init', () => {
     const release = await readFile(path.join(dir, '.github/workflows/release-on-tag.yml'), 'utf8');
     expect(release).toContain(`uses: acme/toolkit/.github/workflows/release.yml@${SHA}`);
     expect(release).toContain('environment-repository: acme/environments');
-    expect(release).toContain('toolkit-repository: acme/toolkit');
-    expect(release).toContain(`toolkit-ref: ${SHA}`);
-    expect(release).not.toMatch(/org\/(toolkit|environments)/);
+    expect(release).not.toMatch(/org\/(toolkit|environments)|\$chart-|\$dev-branch/);
+    expect(release).toContain('chart-repository: oci://ghcr.io/acme/charts');
+    // The one line naming the toolkit and its ref: the reusable workflows take the rest from job.workflow_sha.
+    expect(release.match(/acme\/toolkit/g)).toHaveLength(1);
     expect(await readFile(path.join(dir, '.github/workflows/ci.yml'), 'utf8')).toContain('branches: [main]');
     expect(result.nextSteps.join('\n')).toMatch(/TOOLKIT_APP_ID[\s\S]*TOOLKIT_APP_PRIVATE_KEY[\s\S]*UAT-1\.0\.0/);
 
     // GitHub's parser (each caller's inputs against the toolkit's reusable workflows) and actionlint.
     const problems = await validateRepository(dir, { selfRepository: 'acme/toolkit', selfRoot: ROOT });
     expect(problems).toEqual([]);
+  });
+
+  it('releases pushes of the chosen development branch to dev', async () => {
+    const dir = await tempDir('init-dev-');
+    await makeRepo(dir);
+    await initRepository({ root: ROOT, dir, devBranch: 'develop' });
+    expect(await readFile(path.join(dir, '.github/workflows/ci.yml'), 'utf8')).toContain('branches: [develop]');
+    await expect(initRepository({ root: ROOT, dir, devBranch: '-x', force: true })).rejects.toThrow(
+      /--dev-branch "-x" is not a branch name/,
+    );
+    await expect(initRepository({ root: ROOT, dir, chartRepository: 'ftp://x', force: true })).rejects.toThrow(
+      /--chart-repository "ftp:\/\/x" is not allowed; expected an https:\/\/ or oci:\/\/ URL/,
+    );
   });
 
   it('refuses to overwrite without --force, writing nothing; with --force it replaces', async () => {
@@ -43,7 +57,7 @@ describe('toolkit init', () => {
     );
     expect(await readFile(mine, 'utf8')).toBe('name: mine\n');
     await initRepository({ root: ROOT, dir, ref: 'v2', force: true });
-    expect(await readFile(mine, 'utf8')).toContain('uses: org/toolkit/.github/workflows/build-scan-sign.yml@v2');
+    expect(await readFile(mine, 'utf8')).toContain('uses: org/toolkit/.github/workflows/release.yml@v2');
   });
 
   it('refuses a bad --org, --ref or --env-repo, naming it and what is allowed', async () => {

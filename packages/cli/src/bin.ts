@@ -9,6 +9,7 @@ import { type DemoServer, runDemo } from './demo.js';
 import { initRepository } from './init.js';
 import { formatRunReport, runActionLocally } from './local-runner.js';
 import { formatProblem, validateRepository } from './validate.js';
+import { type EventName, formatReport, namedInWorkflows, prepareRehearsal, reportJson } from './rehearse/index.js';
 
 const USAGE = `toolkit <command>
 
@@ -17,8 +18,13 @@ const USAGE = `toolkit <command>
       Runs actions/<action>/dist/index.js as GitHub's runner does, then prints its outputs and summary.
   catalog [--check]   Writes action-catalog.md from every actions/*/action.yml (--check: fail if stale).
   validate            Checks every action.yml, workflow and template.
-  demo [--keep] [--host h --known-hosts file --key file [--port n] [--user u] [--deploy]]
-      Rehearses a release locally in a temporary sandbox; with a host, deploy-compose plans (or deploys).
+  demo [--keep] [--host h --known-hosts file --key file [--port n] [--user u]]
+      Rehearses UAT-1.0.0, PROD-1.0.0 and a refused PROD tag from the real templates, in a sandbox;
+      with a host, the releases deploy there.
+  rehearse --repo <app repo> --event push|workflow_dispatch|pull_request --ref <ref>
+           [--env-repo <dir>] [--secrets-file F] [--vars-file F] [--input name=value]... [--job id]... [--json] [--keep]
+      Runs the app repository's workflows for the event as GitHub would, on this machine: the reusable
+      workflows of this toolkit, its built actions, stand-ins for third-party actions and GitHub's API.
   init [--dir repo] [--org owner/toolkit] [--ref v1|<sha>] [--env-repo owner/name] [--force]
       Copies the workflow templates into <repo>/.github/workflows, filled in, and says what is left to set.
 
@@ -44,7 +50,6 @@ async function main(argv: string[]): Promise<number> {
     options: {
       input: { type: 'string', multiple: true, short: 'i' },
       env: { type: 'string', multiple: true, short: 'e' },
-      event: { type: 'string' },
       workspace: { type: 'string' },
       node: { type: 'string' },
       debug: { type: 'boolean' },
@@ -61,7 +66,15 @@ async function main(argv: string[]): Promise<number> {
       user: { type: 'string' },
       'known-hosts': { type: 'string' },
       key: { type: 'string' },
-      deploy: { type: 'boolean' },
+      repo: { type: 'string' },
+      event: { type: 'string' },
+      'secrets-file': { type: 'string' },
+      'vars-file': { type: 'string' },
+      job: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      'dev-branch': { type: 'string' },
+      'chart-version': { type: 'string' },
+      'chart-repository': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -98,7 +111,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'validate': {
-      const problems = await validateRepository(root);
+      // A repository toolkit init set up calls this toolkit by its name there: its reusable
+      // workflows are checked against this toolkit's files.
+      const own = root === DEFAULT_ROOT;
+      const named = own ? undefined : await namedInWorkflows(root, DEFAULT_ROOT).catch(() => undefined);
+      const problems = await validateRepository(root, named ? { selfRepository: named.toolkit, selfRoot: DEFAULT_ROOT } : {});
       for (const problem of problems) console.log(formatProblem(problem));
       console.log(problems.length === 0 ? 'All actions and workflows are valid.' : `${problems.length} problem(s) found.`);
       return problems.length === 0 ? 0 : 1;
@@ -115,10 +132,47 @@ async function main(argv: string[]): Promise<number> {
           user: values.user ?? 'deploy',
           knownHosts: await readFile(path.resolve(values['known-hosts']), 'utf8'),
           key: await readFile(path.resolve(values.key), 'utf8'),
-          deploy: values.deploy ?? false,
         };
       }
       return runDemo({ root, keep: values.keep ?? false, log: (line) => console.log(line), ...(server ? { server } : {}) });
+    }
+    case 'rehearse': {
+      if (!values.repo) throw new UserError('INVALID_INPUT', 'toolkit rehearse needs --repo <app repository>.');
+      const event = (values.event ?? 'push') as EventName;
+      if (!['push', 'workflow_dispatch', 'pull_request'].includes(event))
+        throw new UserError(
+          'INVALID_INPUT',
+          `--event ${JSON.stringify(event)} is not allowed; expected push, workflow_dispatch or pull_request.`,
+        );
+      if (!values.ref)
+        throw new UserError('INVALID_INPUT', 'toolkit rehearse needs --ref, such as refs/tags/UAT-1.0.0 or refs/heads/main.');
+      const readPairs = async (file: string | undefined, flag: string) =>
+        file
+          ? pairs(
+              (await readFile(path.resolve(file), 'utf8')).split(/\r?\n/).filter((line) => line.trim() && !line.startsWith('#')),
+              flag,
+            )
+          : {};
+      const rehearsal = await prepareRehearsal({
+        root,
+        appDir: path.resolve(values.repo),
+        ...(values['env-repo'] ? { envDir: path.resolve(values['env-repo']) } : {}),
+        secrets: await readPairs(values['secrets-file'], '--secrets-file'),
+        vars: await readPairs(values['vars-file'], '--vars-file'),
+      });
+      try {
+        const json = values.json ?? false;
+        const report = await rehearsal.run(
+          { name: event, ref: values.ref, inputs: pairs(values.input, '--input') },
+          { ...(values.job ? { jobs: values.job } : {}), log: json ? () => {} : (line) => console.log(line) },
+        );
+        if (json) console.log(reportJson(report));
+        else for (const line of formatReport(report)) console.log(line);
+        return report.conclusion === 'success' ? 0 : 1;
+      } finally {
+        if (values.keep) console.error(`Rehearsal kept at ${rehearsal.world.scratch}`);
+        else await rehearsal.close();
+      }
     }
     case 'init': {
       const result = await initRepository({
@@ -127,6 +181,9 @@ async function main(argv: string[]): Promise<number> {
         org: values.org,
         ref: values.ref,
         envRepo: values['env-repo'],
+        devBranch: values['dev-branch'],
+        chartVersion: values['chart-version'],
+        chartRepository: values['chart-repository'],
         force: values.force ?? false,
       });
       for (const file of result.written) console.log(`wrote ${file}`);

@@ -5,3 +5,4 @@ export * from './init.js';
 export * from './local-runner.js';
 export * from './summary-text.js';
 export * from './validate.js';
+export * from './rehearse/index.js';

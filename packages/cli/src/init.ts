@@ -14,6 +14,11 @@ export interface InitOptions {
   ref?: string;
   /** The environment repository holding versions.yaml, as owner/name. */
   envRepo?: string;
+  /** The branch whose pushes release to dev (default: the repository's default branch). */
+  devBranch?: string;
+  /** The service's own Helm chart: its version and where it is published. */
+  chartVersion?: string;
+  chartRepository?: string;
   force?: boolean;
 }
 
@@ -25,16 +30,33 @@ export interface InitResult {
 
 const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
 const REF = /^(?:v\d+(?:\.\d+){0,2}|[0-9a-f]{40})$/;
+const BRANCH = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}$/;
+const CHART_VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
+const CHART_REPOSITORY = /^(?:https?|oci):\/\/[^\s'"]+$/;
 
 /** The placeholders the templates are written with, and what fills each. */
-function fill(template: string, values: { org: string; ref: string; envRepo: string; defaultBranch: string }): string {
+interface Placeholders {
+  org: string;
+  ref: string;
+  envRepo: string;
+  devBranch: string;
+  chartVersion: string;
+  chartRepository: string;
+}
+
+/**
+ * Fills a template. The toolkit's reusable workflows call each other by `./` (the same commit) and
+ * check the toolkit's actions out at job.workflow_sha, so the one `uses:` line is the only place
+ * the toolkit and its ref are named.
+ */
+export function fillTemplate(template: string, values: Placeholders): string {
   return template
     .replaceAll('org/toolkit/.github/workflows/', `${values.org}/.github/workflows/`)
     .replace(/(\/\.github\/workflows\/[\w.-]+\.yml)@v1\b/g, `$1@${values.ref}`)
-    .replace(/^(\s*toolkit-repository:) org\/toolkit$/gm, `$1 ${values.org}`)
-    .replace(/^(\s*toolkit-ref:) v1$/gm, `$1 ${values.ref}`)
     .replaceAll('org/environments', values.envRepo)
-    .replaceAll('$default-branch', values.defaultBranch);
+    .replaceAll('$dev-branch', values.devBranch)
+    .replaceAll('$chart-version', values.chartVersion)
+    .replaceAll('$chart-repository', values.chartRepository);
 }
 
 /**
@@ -56,8 +78,22 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
   if (!REPOSITORY.test(envRepo))
     throw new UserError('INVALID_INPUT', `--env-repo ${JSON.stringify(envRepo)} is not allowed; expected owner/name.`);
   if (!existsSync(options.dir)) throw new UserError('NOT_FOUND', `--dir ${options.dir} does not exist.`);
+  const chartVersion = options.chartVersion ?? '0.1.0';
+  const chartRepository = options.chartRepository ?? `oci://ghcr.io/${envRepo.split('/')[0] ?? ''}/charts`;
+  if (!CHART_VERSION.test(chartVersion))
+    throw new UserError(
+      'INVALID_INPUT',
+      `--chart-version ${JSON.stringify(chartVersion)} is not allowed; expected a semantic version such as 0.1.0.`,
+    );
+  if (!CHART_REPOSITORY.test(chartRepository))
+    throw new UserError(
+      'INVALID_INPUT',
+      `--chart-repository ${JSON.stringify(chartRepository)} is not allowed; expected an https:// or oci:// URL.`,
+    );
 
   const defaultBranch = await new Git({ cwd: options.dir }).output(['symbolic-ref', '--short', 'HEAD']).catch(() => 'main');
+  const devBranch = options.devBranch ?? defaultBranch;
+  if (!BRANCH.test(devBranch)) throw new UserError('INVALID_INPUT', `--dev-branch ${JSON.stringify(devBranch)} is not a branch name.`);
   const templatesDir = path.join(options.root, 'workflows-templates');
   const templates = (await readdir(templatesDir)).filter((name) => name.endsWith('.yml')).sort();
   const targetDir = path.join(options.dir, '.github', 'workflows');
@@ -70,7 +106,9 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
     );
   }
   const contents = await Promise.all(
-    templates.map(async (name) => fill(await readFile(path.join(templatesDir, name), 'utf8'), { org, ref, envRepo, defaultBranch })),
+    templates.map(async (name) =>
+      fillTemplate(await readFile(path.join(templatesDir, name), 'utf8'), { org, ref, envRepo, devBranch, chartVersion, chartRepository }),
+    ),
   );
   await mkdir(targetDir, { recursive: true });
   for (const [index, target] of targets.entries()) await writeFile(target, contents[index] as string);
@@ -79,7 +117,8 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
     nextSteps: [
       `Set the variable TOOLKIT_APP_ID: the ID of a GitHub App installed on ${envRepo} with contents: write.`,
       "Set the secret TOOLKIT_APP_PRIVATE_KEY: that App's private key.",
-      `Make sure ${envRepo} has a versions.yaml (docs/versions-yaml.md), and GitHub environments UAT and PROD here (PROD with required reviewers).`,
+      `Create the GitHub environments dev, uat and prod here (prod with required reviewers). To deploy one with Compose, give it the variables TOOLKIT_COMPOSE_HOST and TOOLKIT_KNOWN_HOSTS and the secret TOOLKIT_SSH_KEY.`,
+      `Pushes to ${devBranch} release to dev; the service's chart is recorded as version ${chartVersion} from ${chartRepository} (edit chart-version and chart-repository in the workflows to change it).`,
       'Then run "Cut a release", or push a tag: git tag UAT-1.0.0 && git push origin UAT-1.0.0',
       ...(ref.startsWith('v')
         ? [`The workflows call ${org} at ${ref}, a tag that moves; pin a commit SHA with --ref for a fixed version.`]

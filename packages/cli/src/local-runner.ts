@@ -27,6 +27,8 @@ export interface LocalRunOptions {
   timeoutMs?: number;
   /** Called with the action's process id once it has started (tests send it signals, as a cancel does). */
   onStart?: (pid: number) => void;
+  /** `github.token` for inputs whose default is `${{ github.token }}` (else GITHUB_TOKEN of the environment). */
+  githubToken?: string;
 }
 
 export interface LocalRunResult {
@@ -82,7 +84,10 @@ export async function runActionLocally(options: LocalRunOptions): Promise<LocalR
       ...options.env,
       ...paths,
     };
-    Object.assign(env, inputEnv(manifest, options.inputs ?? {}, env));
+    Object.assign(
+      env,
+      inputEnv(manifest, options.inputs ?? {}, options.githubToken === undefined ? env : { ...env, GITHUB_TOKEN: options.githubToken }),
+    );
 
     const log: string[] = [];
     const rawLog: string[] = [];

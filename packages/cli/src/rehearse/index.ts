@@ -1,0 +1,186 @@
+/**
+ * `toolkit rehearse`: a local app repository (as `toolkit init` set it up) and an environment
+ * repository served by the GitHub stand-in, the toolkit those workflows call resolved to this
+ * toolkit, and one event rehearsed through every workflow it triggers.
+ */
+import { readFile } from 'node:fs/promises';
+import { Git, UserError } from '@toolkit/shared';
+import { parse } from 'yaml';
+import { type RehearsalReport, rehearse } from './engine.js';
+import type { EventName, RehearsalEvent } from './events.js';
+import type { Json } from './expressions.js';
+import { standIns } from './stand-ins.js';
+import type { ImageRegistry } from './types.js';
+import { type World, createWorld } from './world.js';
+
+export * from './engine.js';
+export * from './events.js';
+export * from './expressions.js';
+export * from './replay-shims.js';
+export * from './report.js';
+export * from './types.js';
+export * from './world.js';
+
+export interface Rehearsal {
+  world: World;
+  /** owner/name of the app repository in the world. */
+  repository: string;
+  /** owner/name of the environment repository in the world, when there is one. */
+  environmentRepository?: string;
+  /** The world's bare copy of the app repository: push here, as a developer pushes to GitHub. */
+  appRemote: string;
+  /** Rehearses one event (the app repository's refs are pushed to the world first). */
+  run(event: Omit<RehearsalEvent, 'sha' | 'actor'> & { sha?: string; actor?: string }, options?: RunOptions): Promise<RehearsalReport>;
+  close(): Promise<void>;
+}
+
+export interface RunOptions {
+  /** Secrets for this run, over the rehearsal's. */
+  secrets?: Record<string, string>;
+  jobs?: string[];
+  workflows?: string[];
+  log?: (line: string) => void;
+}
+
+export interface RehearsalSetup {
+  /** This toolkit's repository (its working tree is what the workflows call). */
+  root: string;
+  /** The app repository: a git working copy. */
+  appDir: string;
+  /** owner/name of the app (default: acme/<folder name>). */
+  appRepository?: string;
+  /** A git repository (bare or not) holding versions.yaml; an empty one is made when absent. */
+  envDir?: string;
+  secrets?: Record<string, string>;
+  vars?: Record<string, string>;
+  registry?: ImageRegistry;
+  dockerHost?: string;
+  node?: string;
+  /** Real webhook payloads to start from. */
+  basePayloads?: Partial<Record<EventName, Record<string, Json>>>;
+  log?: (line: string) => void;
+  scratch?: string;
+  /** The toolkit as a private repository (a company fork). */
+  toolkitPrivate?: boolean;
+}
+
+interface Named {
+  toolkit: string;
+  refs: string[];
+  environmentRepository?: string;
+}
+
+/** The toolkit and environment repository the app's workflows name (as `toolkit init` wrote them). */
+export async function namedInWorkflows(appDir: string, root: string): Promise<Named> {
+  const git = new Git({ cwd: appDir });
+  const files = (await git.output(['ls-files', '--', '.github/workflows'])).split('\n').filter((file) => /\.ya?ml$/.test(file));
+  const toolkitWorkflows = new Set(
+    (await new Git({ cwd: root }).output(['ls-files', '--', '.github/workflows'])).split('\n').map((file) => file.replace(/^.*\//, '')),
+  );
+  // The toolkit is the repository most calls name; a workflow that names another fails in the
+  // rehearsal itself, at its line.
+  const calls = new Map<string, number>();
+  const refs = new Set<string>();
+  let environmentRepository: string | undefined;
+  for (const file of files) {
+    const text = await readFile(`${appDir}/${file}`, 'utf8');
+    for (const match of text.matchAll(/uses:\s*([^\s/]+\/[^\s/]+)\/\.github\/workflows\/([^@\s]+)@(\S+)/g)) {
+      const [, repository, workflow, ref] = match as unknown as [string, string, string, string];
+      if (!toolkitWorkflows.has(workflow)) continue;
+      calls.set(repository, (calls.get(repository) ?? 0) + 1);
+      refs.add(ref);
+    }
+    const document = parse(text) as { jobs?: Record<string, { with?: Record<string, unknown> }> } | null;
+    for (const job of Object.values(document?.jobs ?? {})) {
+      const named = job.with?.['environment-repository'];
+      if (typeof named === 'string' && !named.includes('${{')) environmentRepository = named;
+    }
+  }
+  const toolkit = [...calls.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+  if (!toolkit)
+    throw new UserError(
+      'NOT_FOUND',
+      `No workflow in ${appDir}/.github/workflows calls this toolkit's reusable workflows; run toolkit init first.`,
+    );
+  return { toolkit, refs: [...refs], ...(environmentRepository ? { environmentRepository } : {}) };
+}
+
+async function pushAll(from: string, to: string): Promise<void> {
+  await new Git({ cwd: from }).run(['push', '--quiet', '--force', to, 'refs/heads/*:refs/heads/*', 'refs/tags/*:refs/tags/*']);
+}
+
+/** The TOOLKIT_* variables that make the workflows use the replay shims where the real tools are missing. */
+function shimVars(world: World): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const line of world.standIns) {
+    const tool = /^(trivy|syft|cosign): a replay shim/.exec(line)?.[1];
+    if (tool) vars[`TOOLKIT_${tool.toUpperCase()}_VERSION`] = 'system';
+  }
+  return vars;
+}
+
+export async function prepareRehearsal(setup: RehearsalSetup): Promise<Rehearsal> {
+  const named = await namedInWorkflows(setup.appDir, setup.root);
+  if (named.refs.some((ref) => /^[0-9a-f]{40}$/.test(ref))) {
+    throw new UserError(
+      'INVALID_CONFIGURATION',
+      `The workflows pin the toolkit by commit (${named.refs.join(', ')}); the rehearsal runs this toolkit's working tree, so initialise with --ref v1 (or another tag) to rehearse.`,
+    );
+  }
+  const world = await createWorld({
+    root: setup.root,
+    toolkitRepository: named.toolkit,
+    toolkitRefs: named.refs,
+    ...(setup.registry ? { registry: setup.registry } : {}),
+    ...(setup.dockerHost ? { dockerHost: setup.dockerHost } : {}),
+    ...(setup.node ? { node: setup.node } : {}),
+    ...(setup.scratch ? { scratch: setup.scratch } : {}),
+    ...(setup.toolkitPrivate ? { toolkitPrivate: true } : {}),
+  });
+  try {
+    const appName = setup.appDir.replace(/\/+$/, '').replace(/^.*\//, '');
+    const repository = setup.appRepository ?? `${named.toolkit.split('/')[0] ?? 'acme'}/${appName}`;
+    const appGit = new Git({ cwd: setup.appDir });
+    const defaultBranch = await appGit.output(['symbolic-ref', '--short', 'HEAD']).catch(() => 'main');
+    const appRemote = await world.addRepository(repository, { defaultBranch });
+    await pushAll(setup.appDir, appRemote);
+    const environmentRepository = named.environmentRepository;
+    if (environmentRepository) {
+      const envRemote = await world.addRepository(environmentRepository);
+      if (setup.envDir) await pushAll(setup.envDir, envRemote);
+    }
+    // Images go to the rehearsal's registry; the templates read its host from this variable.
+    const vars = {
+      ...shimVars(world),
+      TOOLKIT_APP_ID: world.app.appId,
+      ...(world.registry ? { TOOLKIT_IMAGE_REGISTRY: world.registry.address } : {}),
+      ...setup.vars,
+    };
+    const secrets = { TOOLKIT_APP_PRIVATE_KEY: world.app.privateKey, ...setup.secrets };
+    return {
+      world,
+      repository,
+      ...(environmentRepository ? { environmentRepository } : {}),
+      appRemote,
+      async run(event, options = {}) {
+        await pushAll(setup.appDir, appRemote);
+        return rehearse({
+          world,
+          repository,
+          event: { actor: 'rehearsal-developer', sha: '', ...event },
+          secrets: { ...secrets, ...options.secrets },
+          vars,
+          ...(setup.basePayloads ? { basePayloads: setup.basePayloads } : {}),
+          ...(options.jobs ? { jobs: options.jobs } : {}),
+          ...(options.workflows ? { workflows: options.workflows } : {}),
+          standIns: standIns(world.app),
+          log: options.log ?? setup.log ?? (() => {}),
+        });
+      },
+      close: () => world.close(),
+    };
+  } catch (error) {
+    await world.close();
+    throw error;
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * The third-party actions the toolkit's workflows use, each replaced by a stand-in that does the
+ * same job against the rehearsal's local parts: checkout clones through the GitHub stand-in (so
+ * the job's token is checked), the App token is minted with the App's permissions, the build is a
+ * real image pushed to the rehearsal's registry. Every stand-in is named in the report.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Git } from '@toolkit/shared';
+import { buildPushStandIn } from './image-build.js';
+import type { Permissions, StandIn, StepContext, StepResult } from './types.js';
+
+const ok = (outputs: Record<string, string> = {}, summary?: string): StepResult => ({
+  exitCode: 0,
+  outputs,
+  ...(summary ? { summary } : {}),
+});
+const fail = (context: StepContext, message: string): StepResult => {
+  context.log(`Error: ${message}`);
+  return { exitCode: 1, outputs: {} };
+};
+
+/** Git with the token sent only to the GitHub stand-in, as actions/checkout's extraheader does. */
+function authEnv(serverUrl: string, token: string): Record<string, string> {
+  const header = Buffer.from(`x-access-token:${token}`).toString('base64');
+  return {
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: `http.${serverUrl}/.extraheader`,
+    GIT_CONFIG_VALUE_0: `AUTHORIZATION: basic ${header}`,
+  };
+}
+
+/** actions/checkout: the repository at the ref, from the GitHub stand-in with the given token. */
+const checkout: StandIn = {
+  action: 'actions/checkout',
+  description: 'clones the local repository through the GitHub stand-in, with the job token',
+  async run(context) {
+    const { inputs, world } = context;
+    const repository = inputs.repository || context.repository;
+    const token = inputs.token || context.token;
+    const target = path.resolve(context.workspace, inputs.path || '.');
+    if (!target.startsWith(context.workspace)) return fail(context, `path ${inputs.path} is outside the workspace`);
+    const depth = Number.parseInt(inputs['fetch-depth'] || '1', 10);
+    let ref = inputs.ref || (repository === context.repository ? context.ref : '');
+    const sha = repository === context.repository && !inputs.ref ? context.sha : undefined;
+    const url = `${world.github.serverUrl}/${repository}.git`;
+    await mkdir(target, { recursive: true });
+    const git = new Git({ cwd: target, env: authEnv(world.github.serverUrl, token) });
+    await git.run(['init', '--quiet']);
+    await git.run(['remote', 'add', 'origin', url]);
+    const depthArgs = depth > 0 ? [`--depth=${depth}`] : [];
+    let fetched;
+    if (depth === 0) {
+      fetched = await git.run(
+        [
+          'fetch',
+          '--quiet',
+          '--prune',
+          '--no-recurse-submodules',
+          'origin',
+          '+refs/heads/*:refs/remotes/origin/*',
+          '+refs/tags/*:refs/tags/*',
+        ],
+        {
+          allowFailure: true,
+        },
+      );
+    } else if (/^[0-9a-f]{40}$/.test(ref) || (!ref && sha)) {
+      fetched = await git.run(['fetch', '--quiet', ...depthArgs, 'origin', ref || (sha as string)], { allowFailure: true });
+    } else {
+      if (!ref) ref = `refs/heads/${world.repositories.get(repository)?.defaultBranch ?? 'main'}`;
+      const full = ref.startsWith('refs/')
+        ? ref
+        : (await git.run(['ls-remote', '--exit-code', 'origin', `refs/tags/${ref}`], { allowFailure: true })).exitCode === 0
+          ? `refs/tags/${ref}`
+          : `refs/heads/${ref}`;
+      const local = full.startsWith('refs/tags/') ? full : full.replace(/^refs\/heads\//, 'refs/remotes/origin/');
+      fetched = await git.run(['fetch', '--quiet', ...depthArgs, 'origin', `+${full}:${local}`], { allowFailure: true });
+      ref = local;
+    }
+    if (fetched.exitCode !== 0) return fail(context, `fetching ${repository} failed:\n${fetched.stderr.trim()}`);
+    const what = sha && !inputs.ref ? sha : /^[0-9a-f]{40}$/.test(ref) ? ref : ref || 'FETCH_HEAD';
+    const checkedOut = await git.run(['checkout', '--quiet', '--force', '--detach', what], { allowFailure: true });
+    if (checkedOut.exitCode !== 0) return fail(context, `checking out ${what} failed:\n${checkedOut.stderr.trim()}`);
+    if ((inputs['persist-credentials'] || 'true') === 'true') {
+      // As actions/checkout does: the token in the clone's config, for the job's later git commands.
+      const header = Buffer.from(`x-access-token:${token}`).toString('base64');
+      await git.run(['config', '--local', `http.${world.github.serverUrl}/.extraheader`, `AUTHORIZATION: basic ${header}`]);
+    }
+    const commit = await git.output(['rev-parse', 'HEAD']);
+    context.log(`Checked out ${repository} at ${commit.slice(0, 12)} into ${path.relative(context.workspace, target) || '.'}`);
+    return ok({ commit, ref: inputs.ref || context.ref });
+  },
+};
+
+/** The GitHub App a rehearsal's App tokens belong to. */
+export interface RehearsalApp {
+  appId: string;
+  privateKey: string;
+  /** What the App's installation may do. */
+  permissions: Permissions;
+}
+
+/** actions/create-github-app-token: an installation token with the App's permissions, limited to `repositories:` as given. */
+export function createAppTokenStandIn(app: RehearsalApp): StandIn {
+  return {
+    action: 'actions/create-github-app-token',
+    description: `mints an installation token of App ${app.appId} from the GitHub stand-in`,
+    async run(context) {
+      const { inputs } = context;
+      const appId = inputs['app-id'] || inputs.app_id || '';
+      if (!appId) return fail(context, '[@octokit/auth-app] appId option is required');
+      if (appId !== app.appId) return fail(context, `App ${appId} is not known here (the rehearsal's App is ${app.appId})`);
+      if ((inputs['private-key'] || '').trim() !== app.privateKey.trim())
+        return fail(context, 'A JSON web token could not be decoded: the private key does not belong to the App');
+      const owner = inputs.owner || context.repository.split('/')[0] || '';
+      const names = (inputs.repositories || '').split(/[\s,]+/).filter(Boolean);
+      const repositories =
+        names.length > 0
+          ? names.map((name) => (name.includes('/') ? name : `${owner}/${name}`))
+          : [...context.world.repositories.keys()].filter((name) => name.startsWith(`${owner}/`));
+      const permissions: Permissions = { ...app.permissions };
+      for (const [key, value] of Object.entries(inputs)) {
+        if (key.startsWith('permission-') && value) {
+          const scope = key.slice('permission-'.length);
+          if ((app.permissions[scope] ?? 'none') === 'none' || (value === 'write' && app.permissions[scope] !== 'write')) {
+            return fail(context, `The permissions requested are not granted to this installation: ${scope}: ${value}`);
+          }
+          permissions[scope] = value as Permissions[string];
+        }
+      }
+      const token = context.world.github.issueToken({
+        holder: `App ${app.appId} installation (${repositories.join(', ')})`,
+        repositories,
+        permissions,
+      });
+      context.mask(token);
+      context.log(`Created an installation token for ${repositories.join(', ')}`);
+      return ok({ token, 'installation-id': '1', 'app-slug': 'toolkit-rehearsal' });
+    },
+  };
+}
+
+const setupBuildx: StandIn = {
+  action: 'docker/setup-buildx-action',
+  description: 'nothing to set up: the build stand-in uses the local Docker engine, or writes the image itself',
+  async run() {
+    return ok({ name: 'rehearsal', driver: 'docker', platforms: 'linux/amd64' });
+  },
+};
+
+const login: StandIn = {
+  action: 'docker/login-action',
+  description: "checks the registry is the rehearsal's and that credentials were given",
+  async run(context) {
+    const registry = context.inputs.registry || 'docker.io';
+    const address = context.world.registry?.address;
+    if (!address) return fail(context, 'the rehearsal has no registry');
+    if (registry !== address)
+      return fail(context, `login to ${registry}: the rehearsal's only registry is ${address}, so image names must start with it`);
+    if (!context.inputs.username || !context.inputs.password) return fail(context, 'Username and password required');
+    context.mask(context.inputs.password);
+    context.log(`Login Succeeded (${registry})`);
+    return ok();
+  },
+};
+
+const uploadSarif: StandIn = {
+  action: 'github/codeql-action/upload-sarif',
+  description: "checks the SARIF file and the token's permissions as code scanning does",
+  async run(context) {
+    const file = path.resolve(context.workspace, context.inputs.sarif_file || '../results');
+    if (!existsSync(file)) return fail(context, `Path does not exist: ${context.inputs.sarif_file}`);
+    let sarif: { version?: string; runs?: unknown[] };
+    try {
+      sarif = JSON.parse(await readFile(file, 'utf8')) as typeof sarif;
+    } catch {
+      return fail(context, `${context.inputs.sarif_file} is not valid JSON`);
+    }
+    if (sarif.version !== '2.1.0' || !Array.isArray(sarif.runs)) return fail(context, `${context.inputs.sarif_file} is not SARIF 2.1.0`);
+    const permissions = context.grant.permissions;
+    if (permissions['security-events'] !== 'write')
+      return fail(context, 'Resource not accessible by integration: uploading SARIF needs security-events: write');
+    // Code scanning reads the workflow run to attribute the upload; in a private repository the token needs actions: read.
+    const isPrivate = context.world.repositories.get(context.repository) !== undefined;
+    if (isPrivate && (permissions.actions ?? 'none') === 'none')
+      return fail(context, 'Resource not accessible by integration: in a private repository uploading SARIF also needs actions: read');
+    context.log(`Uploaded ${path.basename(file)} (${sarif.runs.length} run(s)) as category ${context.inputs.category || '(default)'}`);
+    return ok({ 'sarif-id': `rehearsal-${Date.now()}` });
+  },
+};
+
+/** Every stand-in, with the App the world's App tokens come from. */
+export function standIns(app: RehearsalApp): StandIn[] {
+  return [checkout, createAppTokenStandIn(app), setupBuildx, login, buildPushStandIn, uploadSarif];
+}

@@ -1,0 +1,225 @@
+/**
+ * The release chain rehearsed from the templates `toolkit init` writes, against the real parts
+ * that run here: docker-registry (the build pushes a real image, sign resolves its digest there),
+ * dockerd (docker build) and sshd + dockerd (the releases are deployed and curl sees them); trivy,
+ * syft and cosign are replay shims. A rig that cannot start fails every test, loudly.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { demo, initRepository, prepareRehearsal, shimCalls } from '@toolkit/cli';
+import { Git, parseVersionsFile } from '@toolkit/shared';
+import { parse } from 'yaml';
+import { type DockerDaemon, pushBusyboxImage, startDockerd } from '../support/dockerd.js';
+import { ROOT, node24 } from '../support/harness.js';
+import { freePort } from '../support/net.js';
+import { type Registry, inspectDigest, startRegistry } from '../support/registry.js';
+import { type SshServer, startSshServer } from '../support/sshd.js';
+import { makeRepo, tempDir } from '../support/temp.js';
+
+interface Rig {
+  registry: Registry;
+  daemon: DockerDaemon;
+  ssh: SshServer;
+}
+
+let rig: Rig | undefined;
+let workDir: string | undefined;
+let setupError: Error | undefined;
+
+beforeAll(async () => {
+  try {
+    const work = await mkdtemp(path.join(os.tmpdir(), 'rehearse-'));
+    workDir = work;
+    await mkdir(path.join(work, 'registry'));
+    const registry = await startRegistry(path.join(work, 'registry'));
+    const daemon = await startDockerd(path.join(work, 'docker'));
+    const ssh = await startSshServer(path.join(work, 'sshd'), { env: { DOCKER_HOST: daemon.host } });
+    // The app's Dockerfile says FROM busybox: the engine has it locally, as nothing can be pulled here.
+    const base = await pushBusyboxImage(daemon, work, `${registry.address}/busybox:base`, 'base');
+    await daemon.docker(['tag', base.reference, 'busybox:latest']);
+    rig = { registry, daemon, ssh };
+  } catch (error) {
+    setupError = error as Error;
+    console.error(`rehearsal rig could not start: ${setupError.message}`);
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await rig?.daemon.close();
+  await rig?.ssh.close();
+  await rig?.registry.close();
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+}, 60_000);
+
+function requireRig(): Rig {
+  if (!rig) throw setupError ?? new Error('the rehearsal rig did not start');
+  return rig;
+}
+
+describe('the release chain, rehearsed against the real parts', () => {
+  it('UAT-1.0.0 builds, records and deploys one digest; PROD-1.0.0 releases exactly it; an untested PROD tag writes nothing', async () => {
+    const { registry, daemon, ssh } = requireRig();
+    const sandbox = await tempDir('rehearse-demo-');
+    const appPort = await freePort();
+    const lines: string[] = [];
+    const result = await demo({
+      root: ROOT,
+      keep: false,
+      sandbox,
+      node: node24(),
+      registry: { address: registry.address, kind: 'docker-registry', close: async () => {} },
+      dockerHost: daemon.host,
+      server: { host: ssh.host, port: ssh.port, user: ssh.user, knownHosts: ssh.knownHosts, key: ssh.clientKey, appPort },
+      log: (line) => lines.push(line),
+    });
+    const log = lines.join('\n');
+    expect({ code: result.exitCode, failed: /Demo FAILED: (.*)/.exec(log)?.[1] }).toEqual({ code: 0, failed: undefined });
+    const [uat, prod, refused] = result.reports;
+
+    // The digest the build pushed is the registry's, and the one every later step used.
+    const digest = uat?.jobs.find((job) => job.id === 'release/build/build')?.outputs.digest ?? '';
+    expect(digest).toBe(await inspectDigest(registry, 'acme/shop', '1.0.0'));
+    const { data } = parseVersionsFile(result.versions);
+    expect(data.environments.uat?.services?.shop).toMatchObject({ version: '1.0.0', image: `${registry.address}/acme/shop`, digest });
+    expect(data.environments.prod?.services?.shop).toMatchObject({ version: '1.0.0', digest });
+
+    // The uat umbrella chart pins it (same commit as versions.yaml).
+    const environments = new Git({ cwd: path.join(sandbox, 'rehearsal', 'repos', 'acme', 'environments.git') });
+    const values = parse(await environments.output(['show', 'main:umbrella/uat/values.yaml'])) as Record<
+      string,
+      { image?: { digest?: string } }
+    >;
+    expect(values.shop?.image?.digest).toBe(digest);
+
+    // Deployed: the server runs exactly that digest, and serves the page the Dockerfile copied in.
+    const container = (await daemon.docker(['ps', '-q', '--filter', 'label=com.docker.compose.service=shop'])).trim();
+    expect(container).toMatch(/^[0-9a-f]+$/);
+    const runningImage = (await daemon.docker(['inspect', '--format', '{{.Image}}', container])).trim();
+    const builtImage = (await daemon.docker(['image', 'inspect', '--format', '{{.Id}}', `${registry.address}/acme/shop@${digest}`])).trim();
+    expect(runningImage).toBe(builtImage);
+    expect(execFileSync('curl', ['-sf', `http://127.0.0.1:${appPort}/`], { encoding: 'utf8' })).toBe('shop 1.0.0\n');
+
+    // Sign was given the digest, never a tag.
+    const signs = (await shimCalls(path.join(sandbox, 'rehearsal', 'bin'), 'cosign')).filter((call) => call.args[0] === 'sign');
+    expect(signs.map((call) => call.args.at(-1))).toEqual([`${registry.address}/acme/shop@${digest}`]);
+
+    expect(prod?.approvals).toEqual([{ job: 'release/release', environment: 'prod' }]);
+    expect(refused?.jobs.find((job) => job.id === 'release/release')?.result).toBe('skipped');
+    for (const report of result.reports) expect(report.denials).toEqual([]);
+    // No step had more than its job was granted: the build job's token is exactly its permissions:.
+    expect(uat?.jobs.find((job) => job.id === 'release/build/build')?.permissions).toMatchObject({
+      contents: 'read',
+      packages: 'write',
+      'id-token': 'write',
+      'security-events': 'write',
+      actions: 'read',
+      deployments: 'none',
+    });
+  }, 300_000);
+});
+
+/** An app repository set up by toolkit init, with one commit of a Dockerfile and a page. */
+async function initApp(options: { devBranch?: string } = {}): Promise<{ dir: string; git: Git }> {
+  const dir = path.join(await tempDir('rehearse-app-'), 'shop');
+  const git = await makeRepo(dir);
+  await writeFile(path.join(dir, 'Dockerfile'), 'FROM busybox\nCOPY index.html /www/index.html\n');
+  await writeFile(path.join(dir, 'index.html'), 'shop\n');
+  await initRepository({
+    root: ROOT,
+    dir,
+    org: 'acme/toolkit',
+    ref: 'v1',
+    envRepo: 'acme/environments',
+    chartRepository: 'https://charts.acme.example',
+    ...options,
+  });
+  await git.run(['add', '--all']);
+  await git.run(['commit', '--quiet', '-m', 'feat: the shop']);
+  return { dir, git };
+}
+
+describe('the rehearsal engine on the toolkit workflows', () => {
+  it('a push to the development branch records dev with the digest it built', async () => {
+    const { registry } = requireRig();
+    const { dir } = await initApp({ devBranch: 'main' });
+    const rehearsal = await prepareRehearsal({
+      root: ROOT,
+      appDir: dir,
+      node: node24(),
+      registry: { address: registry.address, kind: 'docker-registry', close: async () => {} },
+    });
+    try {
+      const report = await rehearsal.run({ name: 'push', ref: 'refs/heads/main' });
+      expect(report.runs.map((run) => run.workflow)).toEqual(['acme/shop/.github/workflows/ci.yml@refs/heads/main']);
+      const digest = report.jobs.find((job) => job.id === 'dev/build/build')?.outputs.digest;
+      expect(digest).toMatch(/^sha256:/);
+      const versions = await new Git({ cwd: rehearsal.world.repositories.get('acme/environments')?.bareDir ?? '' }).output([
+        'show',
+        'main:versions.yaml',
+      ]);
+      const shop = parseVersionsFile(versions).data.environments.dev?.services?.shop;
+      expect(shop?.digest).toBe(digest);
+      expect(shop?.version).toMatch(/^0\.0\.0-dev\.\d+\.g[0-9a-f]{12}$/);
+      // dev has no compose host here: the deploy said so and did not run.
+      expect(report.jobs.find((job) => job.id === 'dev/release')?.summary).toContain(
+        'No deploy: the dev environment has no TOOLKIT_COMPOSE_HOST variable.',
+      );
+      expect(report.denials).toEqual([]);
+    } finally {
+      await rehearsal.close();
+    }
+  }, 240_000);
+
+  it('a private toolkit cannot be checked out with the caller GITHUB_TOKEN, and can with TOOLKIT_READ_TOKEN', async () => {
+    const { dir, git } = await initApp();
+    await git.run(['tag', 'UAT-1.0.0']);
+    const refusedRun = await prepareRehearsal({ root: ROOT, appDir: dir, node: node24(), toolkitPrivate: true });
+    try {
+      const report = await refusedRun.run({ name: 'push', ref: 'refs/tags/UAT-1.0.0' }, { jobs: ['release'] });
+      expect(report.conclusion).toBe('failure');
+      expect(report.denials[0]).toMatchObject({ needed: expect.stringContaining('contents: read on acme/toolkit') });
+      // The token for the toolkit: an App installation token that reads it (as a company sets up).
+      const readToken = refusedRun.world.github.issueToken({
+        holder: 'toolkit reader',
+        repositories: ['acme/toolkit'],
+        permissions: { contents: 'read' },
+      });
+      const allowed = await refusedRun.run(
+        { name: 'push', ref: 'refs/tags/UAT-1.0.0' },
+        { jobs: ['release'], secrets: { TOOLKIT_READ_TOKEN: readToken } },
+      );
+      expect(allowed.jobs.find((job) => job.id === 'release/context')).toMatchObject({
+        result: 'success',
+        outputs: { environment: 'uat', version: '1.0.0' },
+      });
+      expect(allowed.denials).toEqual([]);
+    } finally {
+      await refusedRun.close();
+    }
+  }, 240_000);
+
+  it('fails, naming it, when a workflow calls a repository the rehearsal does not have', async () => {
+    const { dir, git } = await initApp();
+    const file = path.join(dir, '.github', 'workflows', 'release-on-tag.yml');
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace(
+        'acme/toolkit/.github/workflows/release.yml@v1',
+        'somebody/else/.github/workflows/release.yml@v1',
+      ),
+    );
+    await git.run(['commit', '--quiet', '--all', '-m', 'ci: call another toolkit']);
+    await git.run(['tag', 'UAT-1.0.0']);
+    const rehearsal = await prepareRehearsal({ root: ROOT, appDir: dir, node: node24() });
+    try {
+      await expect(rehearsal.run({ name: 'push', ref: 'refs/tags/UAT-1.0.0' })).rejects.toThrow(
+        /release-on-tag\.yml@refs\/tags\/UAT-1\.0\.0:\d+: uses: somebody\/else\/\.github\/workflows\/release\.yml@v1 names somebody\/else, which this rehearsal does not have/,
+      );
+    } finally {
+      await rehearsal.close();
+    }
+  }, 120_000);
+});
