@@ -74,6 +74,7 @@ describe('release-context core', () => {
       'promotion-order': 'dev, uat, prod',
       'promotion-gate': 'false',
       'repository-path': '/checkout',
+      token: 'ghs_job_token',
     };
     const reader = () => new InputReader({ source: (name) => values[name] ?? '', mask: () => undefined });
     expect(getInputs(reader())).toEqual({
@@ -83,6 +84,7 @@ describe('release-context core', () => {
       promotionGate: false,
       remote: 'origin',
       repositoryPath: '/checkout',
+      token: 'ghs_job_token',
     });
     values['promotion-gate'] = 'maybe';
     expect(() => getInputs(reader())).toThrow('Invalid input "promotion-gate": "maybe" is not a boolean');
