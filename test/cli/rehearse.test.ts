@@ -201,6 +201,36 @@ describe('the rehearsal engine on the toolkit workflows', () => {
     }
   }, 240_000);
 
+  it('"Cut a release" tags the next version, and the release workflow it dispatches releases it to UAT', async () => {
+    const { dir, git } = await initApp();
+    await git.run(['commit', '--quiet', '--allow-empty', '-m', 'fix: an empty basket']);
+    await git.run(['tag', 'UAT-1.0.0', 'HEAD~1']); // the README's first step, by hand
+    const rehearsal = await prepareRehearsal({ root: ROOT, appDir: dir, node: node24() });
+    try {
+      const report = await rehearsal.run(
+        { name: 'workflow_dispatch', ref: 'main', inputs: { 'dry-run': 'false' } },
+        { workflows: ['.github/workflows/cut-release.yml'] },
+      );
+      expect(report.runs.map((run) => [run.workflow, run.event, run.conclusion])).toEqual([
+        ['acme/shop/.github/workflows/cut-release.yml@refs/heads/main', 'workflow_dispatch', 'success'],
+        ['acme/shop/.github/workflows/release-on-tag.yml@refs/tags/UAT-1.0.1', 'workflow_dispatch', 'success'],
+      ]);
+      // After the hand-pushed UAT-1.0.0, a fix is 1.0.1: the environment tag counted as the last release.
+      expect(report.jobs.find((job) => job.id === 'cut/tag')?.outputs).toMatchObject({ version: '1.0.1' });
+      const app = new Git({ cwd: rehearsal.appRemote });
+      expect((await app.output(['tag', '--list'])).split('\n')).toEqual(['UAT-1.0.0', 'UAT-1.0.1', 'v1.0.1']);
+      expect(rehearsal.world.github.releases('acme/shop').map((release) => release.tag_name)).toEqual(['v1.0.1']);
+      const versions = await new Git({ cwd: rehearsal.world.repositories.get('acme/environments')?.bareDir ?? '' }).output([
+        'show',
+        'main:versions.yaml',
+      ]);
+      expect(parseVersionsFile(versions).data.environments.uat?.services?.shop?.version).toBe('1.0.1');
+      expect(report.denials).toEqual([]);
+    } finally {
+      await rehearsal.close();
+    }
+  }, 240_000);
+
   it('fails, naming it, when a workflow calls a repository the rehearsal does not have', async () => {
     const { dir, git } = await initApp();
     const file = path.join(dir, '.github', 'workflows', 'release-on-tag.yml');

@@ -22,7 +22,8 @@ const USAGE = `toolkit <command>
       Rehearses UAT-1.0.0, PROD-1.0.0 and a refused PROD tag from the real templates, in a sandbox;
       with a host, the releases deploy there.
   rehearse --repo <app repo> --event push|workflow_dispatch|pull_request --ref <ref>
-           [--env-repo <dir>] [--secrets-file F] [--vars-file F] [--input name=value]... [--job id]... [--json] [--keep]
+           [--workflow file] [--env-repo <dir>] [--secrets-file F] [--vars-file F] [--input name=value]...
+           [--job id]... [--json] [--keep]
       Runs the app repository's workflows for the event as GitHub would, on this machine: the reusable
       workflows of this toolkit, its built actions, stand-ins for third-party actions and GitHub's API.
   init [--dir repo] [--org owner/toolkit] [--ref v1|<sha>] [--env-repo owner/name] [--force]
@@ -71,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
       'secrets-file': { type: 'string' },
       'vars-file': { type: 'string' },
       job: { type: 'string', multiple: true },
+      workflow: { type: 'string' },
       json: { type: 'boolean' },
       'dev-branch': { type: 'string' },
       'chart-version': { type: 'string' },
@@ -164,7 +166,13 @@ async function main(argv: string[]): Promise<number> {
         const json = values.json ?? false;
         const report = await rehearsal.run(
           { name: event, ref: values.ref, inputs: pairs(values.input, '--input') },
-          { ...(values.job ? { jobs: values.job } : {}), log: json ? () => {} : (line) => console.log(line) },
+          {
+            ...(values.job ? { jobs: values.job } : {}),
+            ...(values.workflow
+              ? { workflows: [values.workflow.includes('/') ? values.workflow : `.github/workflows/${values.workflow}`] }
+              : {}),
+            log: json ? () => {} : (line) => console.log(line),
+          },
         );
         if (json) console.log(reportJson(report));
         else for (const line of formatReport(report)) console.log(line);

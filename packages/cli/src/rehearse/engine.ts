@@ -121,9 +121,62 @@ function readPermissions(token: TemplateToken | undefined, file: string): Permis
   return result;
 }
 
+/**
+ * This machine's environment, as a runner's own, less what a runner sets per job or step: a
+ * GITHUB_TOKEN or INPUT_ in the shell that started the rehearsal must not reach a step.
+ */
+function machineEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && !/^(GITHUB_|ACTIONS_|INPUT_|STATE_|RUNNER_)/.test(name)) env[name] = value;
+  }
+  return env;
+}
+
 function permissionsText(permissions: Permissions): string {
   const granted = Object.entries(permissions).filter(([, level]) => level !== 'none');
   return granted.length === 0 ? 'none' : granted.map(([scope, level]) => `${scope}: ${level}`).join(', ');
+}
+
+/**
+ * The keys the rehearsal runs. Others change what a run does (`container:`, `services:`,
+ * `defaults:`, a job's `continue-on-error:`), so a file using one fails rather than being run as if
+ * it were absent. `runs-on`, `timeout-minutes` and strategy's `fail-fast`/`max-parallel` do not
+ * change what the jobs compute: jobs run one after another here.
+ */
+const RUN_KEYS = {
+  workflow: new Set(['name', 'run-name', 'on', 'permissions', 'env', 'concurrency', 'jobs']),
+  job: new Set([
+    'name',
+    'needs',
+    'if',
+    'runs-on',
+    'permissions',
+    'environment',
+    'concurrency',
+    'outputs',
+    'env',
+    'steps',
+    'strategy',
+    'timeout-minutes',
+    'uses',
+    'with',
+    'secrets',
+  ]),
+  step: new Set(['id', 'name', 'if', 'uses', 'run', 'with', 'env', 'shell', 'working-directory', 'continue-on-error', 'timeout-minutes']),
+};
+
+function refuseUnknownKeys(token: TemplateToken, allowed: Set<string>, what: string, file: string): void {
+  if (!isMapping(token)) return;
+  for (const { key } of token) {
+    if (isString(key) && !allowed.has(key.value)) {
+      throw new UnsupportedConstruct(
+        file,
+        key.line,
+        `${what} ${key.value}: is not run by the rehearsal (it runs: ${[...allowed].join(', ')})`,
+      );
+    }
+  }
 }
 
 /** Jobs in an order where every job comes after what it needs; a cycle or unknown need fails. */
@@ -167,15 +220,14 @@ export function expandMatrix(matrix: Json, file: string, line?: number): Record<
   const original = combinations.map((combination) => ({ ...combination }));
   for (const entry of Array.isArray(include) ? (include as Record<string, Json>[]) : []) {
     let merged = false;
-    combinations.forEach((combination, index) => {
-      const base = original[index] as Record<string, Json>;
-      // An include entry extends every original combination none of whose original values it overwrites.
+    // An include entry extends every original combination none of whose original values it overwrites.
+    original.forEach((base, index) => {
       if (Object.entries(entry).every(([key, value]) => !(key in base) || JSON.stringify(base[key]) === JSON.stringify(value))) {
-        Object.assign(combination, entry);
+        Object.assign(combinations[index] as Record<string, Json>, entry);
         merged = true;
       }
     });
-    if (!merged || original.length === 0) combinations.push({ ...entry });
+    if (!merged) combinations.push({ ...entry });
   }
   return combinations.length === 0 ? [{}] : combinations;
 }
@@ -203,42 +255,54 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
   const report: RehearsalReport = { conclusion: 'success', runs: [], jobs: [], approvals: [], standIns: [...world.standIns], denials: [] };
   const standIns = new Map(options.standIns.map((standIn) => [standIn.action, standIn]));
   for (const standIn of options.standIns) report.standIns.push(`${standIn.action}: ${standIn.description}`);
+  if (options.event.name === 'workflow_dispatch' && options.workflows?.length !== 1) {
+    throw new UnsupportedConstruct(
+      options.repository,
+      undefined,
+      'a workflow_dispatch event starts one workflow: name it (--workflow .github/workflows/<file>)',
+    );
+  }
   const queue: { event: RehearsalEvent; workflows?: string[] }[] = [{ event: options.event, workflows: options.workflows }];
+  const { event } = options;
   const dispatched = (dispatch: WorkflowDispatch) => {
     if (dispatch.repository !== options.repository) return;
-    const ref = dispatch.ref.startsWith('refs/') ? dispatch.ref : dispatch.ref;
     queue.push({
-      event: { name: 'workflow_dispatch', ref, sha: '', inputs: dispatch.inputs, actor: dispatch.holder },
+      event: { name: 'workflow_dispatch', ref: dispatch.ref, sha: '', inputs: dispatch.inputs, actor: event.actor },
       workflows: [dispatch.workflow.includes('/') ? dispatch.workflow : `.github/workflows/${dispatch.workflow}`],
     });
   };
-  world.github.onDispatch(dispatched);
+  const stopListening = world.github.onDispatch(dispatched);
   const deniedBefore = world.github.denials.length;
   const repo = world.repositories.get(options.repository);
   if (!repo) throw new UnsupportedConstruct(options.repository, undefined, 'is not a repository of this rehearsal');
   const git = new Git({ cwd: repo.bareDir });
 
-  for (let next = queue.shift(); next; next = queue.shift()) {
-    const event = { ...next.event };
-    if (!event.ref.startsWith('refs/')) {
-      const isTag = (await git.run(['rev-parse', '--verify', '--quiet', `refs/tags/${event.ref}`], { allowFailure: true })).exitCode === 0;
-      event.ref = `refs/${isTag ? 'tags' : 'heads'}/${event.ref}`;
+  try {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const event = { ...next.event };
+      if (!event.ref.startsWith('refs/')) {
+        const isTag =
+          (await git.run(['rev-parse', '--verify', '--quiet', `refs/tags/${event.ref}`], { allowFailure: true })).exitCode === 0;
+        event.ref = `refs/${isTag ? 'tags' : 'heads'}/${event.ref}`;
+      }
+      if (!event.sha) event.sha = await git.output(['rev-parse', `${event.ref}^{commit}`]);
+      const source: WorkflowSource = { repository: options.repository, gitDir: repo.bareDir, ref: event.ref, sha: event.sha };
+      const files =
+        next.workflows ??
+        (await git.output(['ls-tree', '--name-only', event.sha, '.github/workflows/']).catch(() => ''))
+          .split('\n')
+          .filter((file) => /\.ya?ml$/.test(file));
+      for (const file of files) {
+        const workflow = await loadWorkflow(source, file);
+        if (!triggers(workflow.template, event)) continue;
+        options.log(`▶ ${workflow.display}: ${event.name} ${event.ref}`);
+        const run = await runWorkflow(options, report, standIns, workflow, event);
+        report.runs.push(run);
+        if (run.conclusion === 'failure') report.conclusion = 'failure';
+      }
     }
-    if (!event.sha) event.sha = await git.output(['rev-parse', `${event.ref}^{commit}`]);
-    const source: WorkflowSource = { repository: options.repository, gitDir: repo.bareDir, ref: event.ref, sha: event.sha };
-    const files =
-      next.workflows ??
-      (await git.output(['ls-tree', '--name-only', event.sha, '.github/workflows/']).catch(() => ''))
-        .split('\n')
-        .filter((file) => /\.ya?ml$/.test(file));
-    for (const file of files) {
-      const workflow = await loadWorkflow(source, file);
-      if (!triggers(workflow.template, event)) continue;
-      options.log(`▶ ${workflow.display}: ${event.name} ${event.ref}`);
-      const run = await runWorkflow(options, report, standIns, workflow, event);
-      report.runs.push(run);
-      if (run.conclusion === 'failure') report.conclusion = 'failure';
-    }
+  } finally {
+    stopListening();
   }
   report.denials.push(...world.github.denials.slice(deniedBefore));
   return report;
@@ -337,6 +401,7 @@ async function runJobs(
 ): Promise<Record<string, NeedResult>> {
   const { workflow } = frame;
   const results: Record<string, NeedResult> = {};
+  refuseUnknownKeys(workflow.root, RUN_KEYS.workflow, 'the workflow key', workflow.display);
   const workflowPermissions = readPermissions(child(workflow.root, 'permissions'), workflow.display);
   for (const job of jobOrder(workflow.template.jobs, workflow.display)) {
     const id = job.id.value;
@@ -377,8 +442,13 @@ async function runJobs(
       results[id] = skip(`if: ${job.if?.expression ?? ''} is false`);
       continue;
     }
+    refuseUnknownKeys(rawJob(workflow, id), RUN_KEYS.job, `job ${id}:`, workflow.display);
+    // A called workflow's job that declares nothing gets what its caller has, as on GitHub.
     const declared =
-      readPermissions(child(rawJob(workflow, id), 'permissions'), workflow.display) ?? workflowPermissions ?? DEFAULT_PERMISSIONS;
+      readPermissions(child(rawJob(workflow, id), 'permissions'), workflow.display) ??
+      workflowPermissions ??
+      frame.ceiling ??
+      DEFAULT_PERMISSIONS;
     const resolved = { ...allPermissions('none'), ...declared };
     if (frame.ceiling) {
       for (const [scope, level] of Object.entries(resolved)) {
@@ -522,7 +592,8 @@ function stepName(
   const name = child(step, 'name');
   if (name) return asString(evaluateToken(name, scope));
   if (spec.kind === 'uses') return spec.uses.replace(/@[0-9a-f]{40}$/, '');
-  return `Run ${spec.script.split('\n')[0] ?? ''}`.slice(0, 80) || `step ${index + 1}`;
+  const firstLine = spec.script.trim().split('\n')[0] ?? '';
+  return firstLine ? `Run ${firstLine}`.slice(0, 80) : `step ${index + 1}`;
 }
 
 async function runStepJob(
@@ -660,6 +731,7 @@ async function runStepJob(
     };
     const stepScope = scope(stepContexts);
     const where = `${file}:${raw.line ?? ''}`;
+    refuseUnknownKeys(raw, RUN_KEYS.step, 'the step key', file);
     const uses = child(raw, 'uses');
     const spec: RunStepSpec | UsesStepSpec =
       uses && isString(uses)
@@ -673,7 +745,8 @@ async function runStepJob(
               : {}),
           };
     if (!('run' in step) && !('uses' in step)) throw new UnsupportedConstruct(where, undefined, 'a step that is neither run: nor uses:');
-    const title = stepName(raw, index, spec, stepScope);
+    // A title shows the script as written, secrets evaluated into it: masked like the log.
+    const title = applyMasks(stepName(raw, index, spec, stepScope), masks);
     const condition = evaluateToken(step.if, { ...stepScope, status: { success: !failed, cancelled: false } });
     const stepId = step.id;
     if (!isTruthy(condition)) {
@@ -689,7 +762,7 @@ async function runStepJob(
       continue;
     }
     log(`▸ ${title}`);
-    const stepEnv = { ...(process.env as Record<string, string>), ...runnerEnv, ...env, ...evaluateStringMap(step.env, stepScope) };
+    const stepEnv = { ...machineEnv(), ...runnerEnv, ...env, ...evaluateStringMap(step.env, stepScope) };
     stepEnv.PATH = [...extraPath, process.env.PATH ?? ''].join(':');
     const outcome = await runStep(spec, {
       world,

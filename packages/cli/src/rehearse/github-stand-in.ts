@@ -297,8 +297,12 @@ class StandIn implements GitHubStandIn {
     return this.tokens.get(token);
   }
 
-  onDispatch(handler: (dispatch: WorkflowDispatch) => void): void {
+  onDispatch(handler: (dispatch: WorkflowDispatch) => void): () => void {
     this.dispatchHandlers.push(handler);
+    return () => {
+      const index = this.dispatchHandlers.indexOf(handler);
+      if (index >= 0) this.dispatchHandlers.splice(index, 1);
+    };
   }
 
   releases(fullName: string): GitHubRelease[] {

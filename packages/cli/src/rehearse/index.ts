@@ -4,6 +4,7 @@
  * toolkit, and one event rehearsed through every workflow it triggers.
  */
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Git, UserError } from '@toolkit/shared';
 import { parse } from 'yaml';
 import { type RehearsalReport, rehearse } from './engine.js';
@@ -11,6 +12,7 @@ import type { EventName, RehearsalEvent } from './events.js';
 import type { Json } from './expressions.js';
 import { standIns } from './stand-ins.js';
 import type { ImageRegistry } from './types.js';
+import { parseWorkflowReference } from './workflow.js';
 import { type World, createWorld } from './world.js';
 
 export * from './engine.js';
@@ -18,6 +20,7 @@ export * from './events.js';
 export * from './expressions.js';
 export * from './replay-shims.js';
 export * from './report.js';
+export * from './stand-ins.js';
 export * from './types.js';
 export * from './world.js';
 
@@ -74,24 +77,24 @@ interface Named {
 export async function namedInWorkflows(appDir: string, root: string): Promise<Named> {
   const git = new Git({ cwd: appDir });
   const files = (await git.output(['ls-files', '--', '.github/workflows'])).split('\n').filter((file) => /\.ya?ml$/.test(file));
-  const toolkitWorkflows = new Set(
-    (await new Git({ cwd: root }).output(['ls-files', '--', '.github/workflows'])).split('\n').map((file) => file.replace(/^.*\//, '')),
-  );
+  const toolkitWorkflows = new Set((await new Git({ cwd: root }).output(['ls-files', '--', '.github/workflows'])).split('\n'));
   // The toolkit is the repository most calls name; a workflow that names another fails in the
   // rehearsal itself, at its line.
   const calls = new Map<string, number>();
   const refs = new Set<string>();
   let environmentRepository: string | undefined;
   for (const file of files) {
-    const text = await readFile(`${appDir}/${file}`, 'utf8');
-    for (const match of text.matchAll(/uses:\s*([^\s/]+\/[^\s/]+)\/\.github\/workflows\/([^@\s]+)@(\S+)/g)) {
-      const [, repository, workflow, ref] = match as unknown as [string, string, string, string];
-      if (!toolkitWorkflows.has(workflow)) continue;
-      calls.set(repository, (calls.get(repository) ?? 0) + 1);
-      refs.add(ref);
-    }
-    const document = parse(text) as { jobs?: Record<string, { with?: Record<string, unknown> }> } | null;
+    const document = parse(await readFile(`${appDir}/${file}`, 'utf8')) as {
+      jobs?: Record<string, { uses?: unknown; with?: Record<string, unknown> }>;
+    } | null;
     for (const job of Object.values(document?.jobs ?? {})) {
+      if (typeof job.uses === 'string' && !job.uses.startsWith('./')) {
+        const reference = parseWorkflowReference(job.uses, file);
+        if (!reference.local && toolkitWorkflows.has(reference.path)) {
+          calls.set(reference.repository, (calls.get(reference.repository) ?? 0) + 1);
+          refs.add(reference.ref);
+        }
+      }
       const named = job.with?.['environment-repository'];
       if (typeof named === 'string' && !named.includes('${{')) environmentRepository = named;
     }
@@ -120,7 +123,11 @@ function shimVars(world: World): Record<string, string> {
 }
 
 export async function prepareRehearsal(setup: RehearsalSetup): Promise<Rehearsal> {
-  const named = await namedInWorkflows(setup.appDir, setup.root);
+  // The toolkit rehearsing its own workflows: the app is the toolkit's snapshot itself.
+  const self = path.resolve(setup.appDir) === path.resolve(setup.root);
+  const named: Named = self
+    ? { toolkit: setup.appRepository ?? 'org/toolkit', refs: [] }
+    : await namedInWorkflows(setup.appDir, setup.root);
   if (named.refs.some((ref) => /^[0-9a-f]{40}$/.test(ref))) {
     throw new UserError(
       'INVALID_CONFIGURATION',
@@ -138,12 +145,13 @@ export async function prepareRehearsal(setup: RehearsalSetup): Promise<Rehearsal
     ...(setup.toolkitPrivate ? { toolkitPrivate: true } : {}),
   });
   try {
-    const appName = setup.appDir.replace(/\/+$/, '').replace(/^.*\//, '');
-    const repository = setup.appRepository ?? `${named.toolkit.split('/')[0] ?? 'acme'}/${appName}`;
-    const appGit = new Git({ cwd: setup.appDir });
-    const defaultBranch = await appGit.output(['symbolic-ref', '--short', 'HEAD']).catch(() => 'main');
-    const appRemote = await world.addRepository(repository, { defaultBranch });
-    await pushAll(setup.appDir, appRemote);
+    const appName = path.basename(path.resolve(setup.appDir));
+    const repository = self ? named.toolkit : (setup.appRepository ?? `${named.toolkit.split('/')[0] ?? 'acme'}/${appName}`);
+    const defaultBranch = await new Git({ cwd: setup.appDir }).output(['symbolic-ref', '--short', 'HEAD']).catch(() => 'main');
+    const appRemote = self ? world.toolkit.dir : await world.addRepository(repository, { defaultBranch });
+    // A developer's push: the app's branches and tags, as they are now (the toolkit's snapshot is already there).
+    const push = () => (self ? Promise.resolve() : pushAll(setup.appDir, appRemote));
+    await push();
     const environmentRepository = named.environmentRepository;
     if (environmentRepository) {
       const envRemote = await world.addRepository(environmentRepository);
@@ -163,7 +171,7 @@ export async function prepareRehearsal(setup: RehearsalSetup): Promise<Rehearsal
       ...(environmentRepository ? { environmentRepository } : {}),
       appRemote,
       async run(event, options = {}) {
-        await pushAll(setup.appDir, appRemote);
+        await push();
         return rehearse({
           world,
           repository,

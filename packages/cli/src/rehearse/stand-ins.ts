@@ -41,7 +41,8 @@ const checkout: StandIn = {
     const repository = inputs.repository || context.repository;
     const token = inputs.token || context.token;
     const target = path.resolve(context.workspace, inputs.path || '.');
-    if (!target.startsWith(context.workspace)) return fail(context, `path ${inputs.path} is outside the workspace`);
+    const inside = path.relative(context.workspace, target);
+    if (inside.startsWith('..') || path.isAbsolute(inside)) return fail(context, `path ${inputs.path} is outside the workspace`);
     const depth = Number.parseInt(inputs['fetch-depth'] || '1', 10);
     let ref = inputs.ref || (repository === context.repository ? context.ref : '');
     const sha = repository === context.repository && !inputs.ref ? context.sha : undefined;
@@ -184,7 +185,7 @@ const uploadSarif: StandIn = {
     if (permissions['security-events'] !== 'write')
       return fail(context, 'Resource not accessible by integration: uploading SARIF needs security-events: write');
     // Code scanning reads the workflow run to attribute the upload; in a private repository the token needs actions: read.
-    const isPrivate = context.world.repositories.get(context.repository) !== undefined;
+    const isPrivate = context.world.repositories.get(context.repository)?.private ?? true;
     if (isPrivate && (permissions.actions ?? 'none') === 'none')
       return fail(context, 'Resource not accessible by integration: in a private repository uploading SARIF also needs actions: read');
     context.log(`Uploaded ${path.basename(file)} (${sarif.runs.length} run(s)) as category ${context.inputs.category || '(default)'}`);

@@ -87,8 +87,8 @@ export interface GitHubStandIn {
   grantOf(token: string): TokenGrant | undefined;
   /** What the token was refused, in order. */
   readonly denials: Denial[];
-  /** Called for every accepted workflow dispatch, after the 204 has been sent. */
-  onDispatch(handler: (dispatch: WorkflowDispatch) => void): void;
+  /** Called for every accepted workflow dispatch, after the 204 has been sent; returns the way to stop. */
+  onDispatch(handler: (dispatch: WorkflowDispatch) => void): () => void;
   /** The releases of a repository, as the API holds them. */
   releases(fullName: string): GitHubRelease[];
   /**
@@ -112,7 +112,7 @@ export interface ImageRegistry {
 export interface RehearsalWorld {
   github: GitHubStandIn;
   /** Local bare repositories by owner/name. */
-  repositories: Map<string, { bareDir: string; defaultBranch: string }>;
+  repositories: Map<string, { bareDir: string; defaultBranch: string; private: boolean }>;
   /** The toolkit repository as workflows name it (`acme/toolkit`), and its local clone. */
   toolkit: { repository: string; dir: string };
   registry?: ImageRegistry;

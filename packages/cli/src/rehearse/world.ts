@@ -92,7 +92,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
   const scratch = options.scratch ?? (await mkdtemp(path.join(os.tmpdir(), 'toolkit-rehearsal-')));
   await mkdir(scratch, { recursive: true });
   const github = await startGitHubStandIn({ scratch: path.join(scratch, 'github') });
-  const repositories = new Map<string, { bareDir: string; defaultBranch: string }>();
+  const repositories = new Map<string, { bareDir: string; defaultBranch: string; private: boolean }>();
   const standIns: string[] = [];
   const addRepository = async (fullName: string, repoOptions: { defaultBranch?: string; private?: boolean } = {}) => {
     const bareDir = path.join(scratch, 'repos', `${fullName}.git`);
@@ -103,8 +103,9 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     }
     // actions/checkout fetches a commit by its SHA (job.workflow_sha, github.sha).
     await new Git({ cwd: bareDir }).run(['config', 'uploadpack.allowAnySHA1InWant', 'true']);
-    repositories.set(fullName, { bareDir, defaultBranch });
-    github.addRepository(fullName, bareDir, { private: repoOptions.private ?? true });
+    const isPrivate = repoOptions.private ?? true;
+    repositories.set(fullName, { bareDir, defaultBranch, private: isPrivate });
+    github.addRepository(fullName, bareDir, { private: isPrivate });
     return bareDir;
   };
 

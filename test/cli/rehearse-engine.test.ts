@@ -1,0 +1,345 @@
+/**
+ * The rehearsal engine on workflows written for the purpose (only `run:` steps, so no image or
+ * toolkit action is involved): the job graph, conditions, matrices, outputs, permissions and what
+ * it refuses; and the toolkit's own ci.yml.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  type World,
+  createWorld,
+  expandMatrix,
+  filterPatternToRegExp,
+  matchesFilters,
+  prepareRehearsal,
+  rehearse,
+  standIns,
+} from '@toolkit/cli';
+import { Git } from '@toolkit/shared';
+import { ROOT, node24 } from '../support/harness.js';
+import { commit, makeRepo, tempDir } from '../support/temp.js';
+
+let world: World;
+
+beforeAll(async () => {
+  world = await createWorld({
+    root: ROOT,
+    toolkitRepository: 'acme/toolkit',
+    toolkitRefs: ['v1'],
+    node: node24(),
+    scratch: await tempDir('engine-world-'),
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await world?.close();
+});
+
+let counter = 0;
+/** A repository holding one workflow file; returns its name in the world. */
+async function repositoryWith(workflow: string, options: { tag?: string } = {}): Promise<string> {
+  const name = `acme/engine-${++counter}`;
+  const dir = path.join(await tempDir('engine-app-'), 'app');
+  const git = await makeRepo(dir);
+  await mkdir(path.join(dir, '.github', 'workflows'), { recursive: true });
+  await writeFile(path.join(dir, '.github', 'workflows', 'test.yml'), workflow);
+  await git.run(['add', '--all']);
+  await commit(git, 'ci: the workflow under test');
+  if (options.tag) await git.run(['tag', options.tag]);
+  const bare = await world.addRepository(name);
+  await git.run(['push', '--quiet', bare, 'refs/heads/*:refs/heads/*', 'refs/tags/*:refs/tags/*']);
+  return name;
+}
+
+function run(repository: string, event: { name: 'push' | 'workflow_dispatch'; ref: string; inputs?: Record<string, string> }) {
+  const workflows = event.name === 'workflow_dispatch' ? { workflows: ['.github/workflows/test.yml'] } : {};
+  const lines: string[] = [];
+  return rehearse({
+    world,
+    repository,
+    event: { sha: '', actor: 'tester', ...event },
+    secrets: { A_SECRET: 'hunter2-not-in-logs' },
+    vars: { GREETING: 'hello' },
+    standIns: standIns(world.app),
+    ...workflows,
+    log: (line) => lines.push(line),
+  }).then((report) => ({ report, log: lines.join('\n') }));
+}
+
+describe('filter patterns and matrices, as GitHub documents them', () => {
+  it('matches branch and tag filters with *, **, ? and +, and ! exclusions', () => {
+    expect(filterPatternToRegExp('UAT-*').test('UAT-1.0.0')).toBe(true);
+    expect(filterPatternToRegExp('feature/*').test('feature/a/b')).toBe(false);
+    expect(filterPatternToRegExp('feature/**').test('feature/a/b')).toBe(true);
+    expect(filterPatternToRegExp('v[12].[0-9]+.[0-9]+').test('v1.10.3')).toBe(true);
+    expect(filterPatternToRegExp('v[12].[0-9]+.[0-9]+').test('v3.1.0')).toBe(false);
+    expect(filterPatternToRegExp('colou?r').test('color')).toBe(true);
+    expect(filterPatternToRegExp('a.b').test('axb')).toBe(false);
+    expect(matchesFilters('release/1.0-rc', ['release/**', '!release/**-rc'])).toBe(false);
+    expect(matchesFilters('release/1.0', ['release/**', '!release/**-rc'])).toBe(true);
+  });
+
+  it('crosses axes, removes exclude, and merges or adds include', () => {
+    expect(
+      expandMatrix(
+        {
+          os: ['linux', 'mac'],
+          node: [20, 24],
+          exclude: [{ os: 'mac', node: 20 }],
+          include: [{ os: 'linux', experimental: true }, { os: 'bsd' }],
+        },
+        'f',
+      ),
+    ).toEqual([
+      { os: 'linux', node: 20, experimental: true },
+      { os: 'linux', node: 24, experimental: true },
+      { os: 'mac', node: 24 },
+      { os: 'bsd' },
+    ]);
+    expect(expandMatrix({ include: [{ service: 'a' }, { service: 'b' }] }, 'f')).toEqual([{ service: 'a' }, { service: 'b' }]);
+    expect(() => expandMatrix({ os: 'linux' }, 'f.yml', 3)).toThrow('f.yml:3: strategy.matrix.os must be a list');
+  });
+});
+
+describe('the engine', () => {
+  it('runs jobs in needs order with outputs, a fromJSON matrix, status functions, env, vars and masked secrets', async () => {
+    const repository = await repositoryWith(`name: graph
+on:
+  push:
+    branches: [main]
+permissions:
+  contents: read
+jobs:
+  plan:
+    runs-on: ubuntu-latest
+    outputs:
+      services: \${{ steps.list.outputs.services }}
+    steps:
+      - id: list
+        run: echo 'services=["api","web"]' >> "$GITHUB_OUTPUT"
+  build:
+    needs: plan
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        service: \${{ fromJSON(needs.plan.outputs.services) }}
+    env:
+      WHO: \${{ vars.GREETING }}
+    steps:
+      - run: echo "building $SERVICE for $WHO with \${{ secrets.A_SECRET }}"
+        env:
+          SERVICE: \${{ matrix.service }}
+      - if: matrix.service == 'web'
+        run: exit 3
+  after-failure:
+    needs: build
+    if: failure()
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "build failed; cleaning up" >> "$GITHUB_STEP_SUMMARY"
+  on-success:
+    needs: build
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo never
+  always:
+    needs: [build, on-success]
+    if: always()
+    runs-on: ubuntu-latest
+    steps:
+      - id: seen
+        run: |
+          echo "build=\${{ needs.build.result }}" >> "$GITHUB_OUTPUT"
+          echo "on-success=\${{ needs.on-success.result }}" >> "$GITHUB_OUTPUT"
+    outputs:
+      build: \${{ steps.seen.outputs.build }}
+      on-success: \${{ steps.seen.outputs.on-success }}
+`);
+    const { report, log } = await run(repository, { name: 'push', ref: 'refs/heads/main' });
+    const result = (id: string) => report.jobs.filter((job) => job.id === id).map((job) => job.result);
+    expect(result('plan')).toEqual(['success']);
+    expect(report.jobs.filter((job) => job.id === 'build').map((job) => [job.matrix, job.result])).toEqual([
+      [{ service: 'api' }, 'success'],
+      [{ service: 'web' }, 'failure'],
+    ]);
+    expect(result('after-failure')).toEqual(['success']);
+    expect(report.jobs.find((job) => job.id === 'after-failure')?.summary).toBe('build failed; cleaning up\n');
+    expect(result('on-success')).toEqual(['skipped']);
+    expect(report.jobs.find((job) => job.id === 'always')?.outputs).toEqual({ build: 'failure', 'on-success': 'skipped' });
+    expect(log).toContain('building api for hello with ***');
+    expect(log).not.toContain('hunter2-not-in-logs');
+    expect(report.conclusion).toBe('failure');
+  });
+
+  it('gives each job a token with exactly its permissions: a push without contents: write is refused and recorded', async () => {
+    const repository = await repositoryWith(`on: push
+jobs:
+  reader:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+    steps:
+      - uses: actions/checkout@v4
+      - run: git -c user.name=t -c user.email=t@t.invalid tag not-allowed && git push origin not-allowed
+  writer:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: write
+    steps:
+      - uses: actions/checkout@v4
+      - run: git -c user.name=t -c user.email=t@t.invalid tag allowed && git push origin allowed
+  no-oidc:
+    runs-on: ubuntu-latest
+    steps:
+      - run: test -z "$ACTIONS_ID_TOKEN_REQUEST_URL"
+  oidc:
+    runs-on: ubuntu-latest
+    permissions:
+      id-token: write
+    steps:
+      - run: |
+          test -n "$ACTIONS_ID_TOKEN_REQUEST_URL" && curl -sf -H "Authorization: Bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN" "$ACTIONS_ID_TOKEN_REQUEST_URL&audience=sigstore" | grep -q '"value"'
+`);
+    const { report } = await run(repository, { name: 'push', ref: 'refs/heads/main' });
+    expect(Object.fromEntries(report.jobs.map((job) => [job.id, job.result]))).toEqual({
+      reader: 'failure',
+      writer: 'success',
+      'no-oidc': 'success',
+      oidc: 'success',
+    });
+    expect(report.denials).toEqual([
+      expect.objectContaining({ holder: expect.stringContaining('reader (GITHUB_TOKEN)'), needed: `contents: write on ${repository}` }),
+    ]);
+    const tags = await new Git({ cwd: world.repositories.get(repository)?.bareDir ?? '' }).output(['tag']);
+    expect(tags.split('\n')).toEqual(['allowed']);
+  });
+
+  it('passes with:, secrets: and outputs: through a called workflow, and refuses a called job asking for more than its caller', async () => {
+    const callable = `on:
+  workflow_dispatch:
+    inputs:
+      name:
+        type: string
+        required: true
+  workflow_call:
+    inputs:
+      name:
+        type: string
+        required: true
+      called:
+        type: boolean
+        default: false
+    secrets:
+      token:
+        required: true
+    outputs:
+      greeting:
+        value: \${{ jobs.inner.outputs.greeting }}
+jobs:
+  call:
+    if: \${{ !inputs.called }}
+    permissions:
+      contents: read
+    uses: ./.github/workflows/test.yml
+    with:
+      name: \${{ inputs.name }}
+      called: true
+    secrets:
+      token: \${{ secrets.A_SECRET }}
+  show:
+    if: \${{ !inputs.called }}
+    needs: call
+    runs-on: ubuntu-latest
+    steps:
+      - run: test "\${{ needs.call.outputs.greeting }}" = "hello \${{ inputs.name }}"
+  inner:
+    if: \${{ inputs.called }}
+    runs-on: ubuntu-latest
+    outputs:
+      greeting: \${{ steps.say.outputs.greeting }}
+    steps:
+      - id: say
+        run: |
+          test "$TOKEN" = "hunter2-not-in-logs"
+          echo "greeting=hello \${{ inputs.name }}" >> "$GITHUB_OUTPUT"
+        env:
+          TOKEN: \${{ secrets.token }}
+`;
+    const repository = await repositoryWith(callable);
+    const bare = world.repositories.get(repository)?.bareDir ?? '';
+    const dir = path.join(await tempDir('engine-call-'), 'app');
+    await new Git({ cwd: path.dirname(dir) }).run(['clone', '--quiet', bare, dir]);
+    const file = path.join(dir, '.github', 'workflows', 'test.yml');
+    const git = new Git({
+      cwd: dir,
+      env: { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t.invalid' },
+    });
+    const { report } = await run(repository, { name: 'workflow_dispatch', ref: 'main', inputs: { name: 'shop' } });
+    expect(report.jobs.filter((job) => job.result !== 'skipped').map((job) => [job.id, job.result])).toEqual([
+      ['call/inner', 'success'],
+      ['show', 'success'],
+    ]);
+
+    await writeFile(
+      file,
+      callable.replace(
+        '    if: ${{ inputs.called }}\n    runs-on: ubuntu-latest\n',
+        '    if: ${{ inputs.called }}\n    runs-on: ubuntu-latest\n    permissions:\n      contents: write\n',
+      ),
+    );
+    await git.run(['commit', '--quiet', '--all', '-m', 'ci: inner asks for more']);
+    await git.run(['push', '--quiet', 'origin', 'HEAD:main']);
+    await expect(run(repository, { name: 'workflow_dispatch', ref: 'main', inputs: { name: 'shop' } })).rejects.toThrow(
+      /the nested job 'inner' is requesting 'contents: write', but is only allowed 'contents: read' by the calling job call/,
+    );
+  });
+
+  it('refuses what it does not run, naming the file and line, and triggers only matching workflows', async () => {
+    const repository = await repositoryWith(
+      `on:
+  push:
+    tags: ['UAT-*']
+jobs:
+  db:
+    runs-on: ubuntu-latest
+    services:
+      postgres:
+        image: postgres
+    steps:
+      - run: echo hi
+`,
+      { tag: 'UAT-1.0.0' },
+    );
+    // A branch push does not match tags: UAT-*, so nothing runs.
+    expect((await run(repository, { name: 'push', ref: 'refs/heads/main' })).report.runs).toEqual([]);
+    await expect(run(repository, { name: 'push', ref: 'refs/tags/UAT-1.0.0' })).rejects.toThrow(
+      /test\.yml@refs\/tags\/UAT-1\.0\.0:7: job db: services: is not run by the rehearsal/,
+    );
+  });
+});
+
+describe("the toolkit's own ci.yml", () => {
+  it('runs its release-context job: the gate passes UAT and PROD on one commit and refuses a PROD tag UAT lacks', async () => {
+    const rehearsal = await prepareRehearsal({ root: ROOT, appDir: ROOT, node: node24(), appRepository: 'acme/toolkit' });
+    try {
+      const report = await rehearsal.run({ name: 'push', ref: 'refs/heads/main' }, { jobs: ['release-context'] });
+      expect(report.runs.map((run) => run.workflow)).toEqual(['acme/toolkit/.github/workflows/ci.yml@refs/heads/main']);
+      expect(Object.fromEntries(report.jobs.map((job) => [job.id, job.result]))).toEqual({
+        verify: 'skipped',
+        'release-context': 'success',
+      });
+      const steps = report.jobs.find((job) => job.id === 'release-context')?.steps ?? [];
+      expect(steps.map((step) => [step.name, step.outcome])).toEqual([
+        ['actions/checkout', 'success'],
+        ['Tag HEAD for UAT and PROD, and tag a child commit for PROD only', 'success'],
+        ['./actions/release-context', 'success'],
+        ['./actions/release-context', 'success'],
+        ['./actions/release-context', 'failure'],
+        ['Check what the action said', 'success'],
+      ]);
+    } finally {
+      await rehearsal.close();
+    }
+  }, 120_000);
+});
