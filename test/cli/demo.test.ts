@@ -38,12 +38,24 @@ describe('toolkit demo', () => {
       ['release/context', 'failure'],
       ['release/build', 'skipped'],
       ['release/release', 'skipped'],
+      ['release/publish', 'skipped'],
     ]);
     for (const report of result.reports) expect(report.denials).toEqual([]);
 
     const { data } = parseVersionsFile(result.versions);
     expect(data.environments.uat?.services?.shop).toMatchObject({ version: '1.0.0', digest, chart: { version: '0.1.0' } });
     expect(data.environments.prod?.services?.shop).toMatchObject({ version: '1.0.0', digest });
+    // The UAT release's GitHub Release (on the hand-pushed tag: there is no v1.0.0) carries the
+    // digest, the scan summary, the SBOM and the SARIF.
+    expect(result.releases.map((release) => release.tag_name)).toEqual(['UAT-1.0.0']);
+    const [release] = result.releases;
+    expect(release?.body).toContain(`127.0.0.1`);
+    expect(release?.body).toContain(digest);
+    expect(release?.body).toMatch(/Trivy found 0 critical, 0 high, 0 medium and 0 low vulnerabilities/);
+    expect(release?.assets.map((asset) => asset.name).sort()).toEqual(['sbom.spdx.json', 'trivy.sarif']);
+    expect(JSON.parse(release?.assets.find((asset) => asset.name === 'sbom.spdx.json')?.data.toString() ?? '{}')).toMatchObject({
+      spdxVersion: 'SPDX-2.3',
+    });
     // Named in the output: every part that stood in for a missing real one.
     expect(log).toMatch(/registry: the in-process OCI registry stand-in/);
     expect(log).toMatch(/trivy: a replay shim/);

@@ -219,7 +219,11 @@ describe('the rehearsal engine on the toolkit workflows', () => {
       expect(report.jobs.find((job) => job.id === 'cut/tag')?.outputs).toMatchObject({ version: '1.0.1' });
       const app = new Git({ cwd: rehearsal.appRemote });
       expect((await app.output(['tag', '--list'])).split('\n')).toEqual(['UAT-1.0.0', 'UAT-1.0.1', 'v1.0.1']);
-      expect(rehearsal.world.github.releases('acme/shop').map((release) => release.tag_name)).toEqual(['v1.0.1']);
+      // semantic-tag's release of v1.0.1, its changelog kept, with the release's evidence attached.
+      const releases = rehearsal.world.github.releases('acme/shop');
+      expect(releases.map((release) => release.tag_name)).toEqual(['v1.0.1']);
+      expect(releases[0]?.body).toMatch(/an empty basket[\s\S]*sha256:[0-9a-f]{64}/);
+      expect(releases[0]?.assets.map((asset) => asset.name).sort()).toEqual(['sbom.spdx.json', 'trivy.sarif']);
       const versions = await new Git({ cwd: rehearsal.world.repositories.get('acme/environments')?.bareDir ?? '' }).output([
         'show',
         'main:versions.yaml',

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Git } from '@toolkit/shared';
 import { initRepository } from './init.js';
 import { type RehearsalReport, type Rehearsal, formatJobLine, formatReport, prepareRehearsal } from './rehearse/index.js';
-import type { ImageRegistry } from './rehearse/types.js';
+import type { GitHubRelease, ImageRegistry } from './rehearse/types.js';
 
 export interface DemoOptions {
   /** The toolkit repository, whose workflows and built actions are rehearsed. */
@@ -61,6 +61,8 @@ export interface DemoResult {
   reports: RehearsalReport[];
   /** versions.yaml of the environment repository at the end. */
   versions: string;
+  /** The app's GitHub Releases at the end, as the GitHub stand-in holds them. */
+  releases: GitHubRelease[];
   sandbox: string;
 }
 
@@ -170,7 +172,8 @@ export async function demo(options: DemoOptions): Promise<DemoResult> {
         ? 'Demo finished: UAT and PROD released from the real templates, and the untested PROD tag was refused.'
         : `Demo FAILED: ${failures.join('; ')}`,
     );
-    return { exitCode: failures.length === 0 ? 0 : 1, reports, versions, sandbox };
+    const releases = world.world.github.releases('acme/shop');
+    return { exitCode: failures.length === 0 ? 0 : 1, reports, versions, releases, sandbox };
   } finally {
     await rehearsal?.close();
     if (options.keep || options.sandbox) log(`Sandbox kept at ${sandbox}`);

@@ -403,6 +403,30 @@ async function runJobs(
   const results: Record<string, NeedResult> = {};
   refuseUnknownKeys(workflow.root, RUN_KEYS.workflow, 'the workflow key', workflow.display);
   const workflowPermissions = readPermissions(child(workflow.root, 'permissions'), workflow.display);
+  // Every job's token, settled before any job runs: GitHub refuses a called workflow whose job asks
+  // for more than its caller has at the start, whether or not that job would run.
+  const permissions = new Map<string, Permissions>();
+  for (const job of workflow.template.jobs) {
+    const id = job.id.value;
+    // A called workflow's job that declares nothing gets what its caller has, as on GitHub.
+    const declared =
+      readPermissions(child(rawJob(workflow, id), 'permissions'), workflow.display) ??
+      workflowPermissions ??
+      frame.ceiling ??
+      DEFAULT_PERMISSIONS;
+    const resolved = { ...allPermissions('none'), ...declared };
+    for (const [scope, level] of Object.entries(frame.ceiling ? resolved : {})) {
+      const allowed = frame.ceiling?.[scope] ?? 'none';
+      if (LEVEL[level] > LEVEL[allowed]) {
+        throw new UnsupportedConstruct(
+          `${workflow.display}:${job.id.line ?? ''}`,
+          undefined,
+          `the nested job '${id}' is requesting '${scope}: ${level}', but is only allowed '${scope}: ${allowed}' by the calling job ${frame.path.join('/')}`,
+        );
+      }
+    }
+    permissions.set(id, resolved);
+  }
   for (const job of jobOrder(workflow.template.jobs, workflow.display)) {
     const id = job.id.value;
     const jobPath = [...frame.path, id];
@@ -444,24 +468,7 @@ async function runJobs(
     }
     refuseUnknownKeys(rawJob(workflow, id), RUN_KEYS.job, `job ${id}:`, workflow.display);
     // A called workflow's job that declares nothing gets what its caller has, as on GitHub.
-    const declared =
-      readPermissions(child(rawJob(workflow, id), 'permissions'), workflow.display) ??
-      workflowPermissions ??
-      frame.ceiling ??
-      DEFAULT_PERMISSIONS;
-    const resolved = { ...allPermissions('none'), ...declared };
-    if (frame.ceiling) {
-      for (const [scope, level] of Object.entries(resolved)) {
-        const allowed = frame.ceiling[scope] ?? 'none';
-        if (LEVEL[level] > LEVEL[allowed]) {
-          throw new UnsupportedConstruct(
-            `${workflow.display}:${job.id.line ?? ''}`,
-            undefined,
-            `the nested job '${id}' is requesting '${scope}: ${level}', but is only allowed '${scope}: ${allowed}' by the calling job ${frame.path.join('/')}`,
-          );
-        }
-      }
-    }
+    const resolved = permissions.get(id) as Permissions;
     const strategy = evaluateToken(job.strategy, { contexts: baseContexts, file: workflow.display });
     const matrix = strategy && typeof strategy === 'object' && !Array.isArray(strategy) ? (strategy.matrix ?? null) : null;
     const combinations = expandMatrix(matrix, workflow.display, job.strategy?.line);

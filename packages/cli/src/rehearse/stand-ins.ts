@@ -5,7 +5,7 @@
  * real image pushed to the rehearsal's registry. Every stand-in is named in the report.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { cp, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Git } from '@toolkit/shared';
 import { buildPushStandIn } from './image-build.js';
@@ -193,7 +193,69 @@ const uploadSarif: StandIn = {
   },
 };
 
+/** Where a run's artifacts are kept: one folder per run and artifact name. */
+function artifactDir(context: StepContext, name: string): string {
+  return path.join(context.world.scratch, 'artifacts', context.env.GITHUB_RUN_ID ?? 'run', name);
+}
+
+const ARTIFACT_NAME = /^[^"\\:<>|*?\r\n/]+$/;
+
+/** actions/upload-artifact: the named files, kept for later jobs of the same run. */
+const uploadArtifact: StandIn = {
+  action: 'actions/upload-artifact',
+  description: "keeps the files for the run's later jobs, in the rehearsal's folder",
+  async run(context) {
+    const name = context.inputs.name || 'artifact';
+    if (!ARTIFACT_NAME.test(name)) return fail(context, `The artifact name is not valid: ${name}`);
+    const paths = (context.inputs.path ?? '')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean);
+    if (paths.some((entry) => /[*?[]/.test(entry) || entry.startsWith('!'))) {
+      return fail(context, `path: patterns are not run by the rehearsal's upload-artifact; name each file (${paths.join(', ')})`);
+    }
+    const target = artifactDir(context, name);
+    if (existsSync(target) && context.inputs.overwrite !== 'true') {
+      return fail(context, `An artifact with the name ${name} already exists in this run (overwrite: true replaces it)`);
+    }
+    const found = paths.filter((entry) => existsSync(path.resolve(context.workspace, entry)));
+    if (found.length === 0) {
+      const how = context.inputs['if-no-files-found'] || 'warn';
+      if (how === 'error')
+        return fail(context, `No files were found with the provided path: ${paths.join(', ')}. No artifacts will be uploaded.`);
+      context.log(`Warning: No files were found with the provided path: ${paths.join(', ')}. No artifacts will be uploaded.`);
+      return ok();
+    }
+    await mkdir(target, { recursive: true });
+    // As upload-artifact does for plain files: each under its name (the paths' common folder dropped).
+    for (const entry of found)
+      await cp(path.resolve(context.workspace, entry), path.join(target, path.basename(entry)), { recursive: true });
+    context.log(`Artifact ${name} has ${found.length} file(s): ${found.join(', ')}`);
+    return ok({
+      'artifact-id': String(Date.now()),
+      'artifact-url': `${context.world.github.serverUrl}/${context.repository}/actions/runs/${context.env.GITHUB_RUN_ID ?? ''}`,
+    });
+  },
+};
+
+/** actions/download-artifact: a named artifact of the same run, into path. */
+const downloadArtifact: StandIn = {
+  action: 'actions/download-artifact',
+  description: "copies an artifact of the same run from the rehearsal's folder",
+  async run(context) {
+    const name = context.inputs.name;
+    if (!name) return fail(context, 'download-artifact without name (every artifact of the run) is not run by the rehearsal; name one');
+    const source = artifactDir(context, name);
+    if (!existsSync(source)) return fail(context, `Unable to download artifact(s): Artifact not found for name: ${name}`);
+    const target = path.resolve(context.workspace, context.inputs.path || '.');
+    await mkdir(target, { recursive: true });
+    await cp(source, target, { recursive: true });
+    context.log(`Artifact ${name} downloaded to ${path.relative(context.workspace, target) || '.'}`);
+    return ok({ 'download-path': target });
+  },
+};
+
 /** Every stand-in, with the App the world's App tokens come from. */
 export function standIns(app: RehearsalApp): StandIn[] {
-  return [checkout, createAppTokenStandIn(app), setupBuildx, login, buildPushStandIn, uploadSarif];
+  return [checkout, createAppTokenStandIn(app), setupBuildx, login, buildPushStandIn, uploadSarif, uploadArtifact, downloadArtifact];
 }
