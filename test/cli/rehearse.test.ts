@@ -1,62 +1,56 @@
 /**
  * The release chain rehearsed from the templates `toolkit init` writes, against the real parts
- * that run here: docker-registry (the build pushes a real image, sign resolves its digest there),
- * dockerd (docker build) and sshd + dockerd (the releases are deployed and curl sees them); trivy,
- * syft and cosign are replay shims. A rig that cannot start fails every test, loudly.
+ * that run here, started as `npm run demo` starts them: docker-registry (the build pushes a real
+ * image, sign resolves its digest there), dockerd (docker build) and sshd + dockerd (the releases
+ * are deployed and curl sees them); trivy, syft and cosign are replay shims. A part that cannot
+ * start fails every test that needs it, loudly.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { demo, initRepository, prepareRehearsal, shimCalls } from '@toolkit/cli';
+import {
+  type DockerDaemon,
+  type DockerRegistry,
+  type LocalParts,
+  type SshServer,
+  demo,
+  freePort,
+  initRepository,
+  prepareRehearsal,
+  shimCalls,
+  startLocalParts,
+} from '@toolkit/cli';
 import { Git, parseVersionsFile } from '@toolkit/shared';
 import { parse } from 'yaml';
-import { type DockerDaemon, pushBusyboxImage, startDockerd } from '../support/dockerd.js';
 import { ROOT, node24 } from '../support/harness.js';
-import { freePort } from '../support/net.js';
-import { type Registry, inspectDigest, startRegistry } from '../support/registry.js';
-import { type SshServer, startSshServer } from '../support/sshd.js';
+import { inspectDigest } from '../support/registry.js';
 import { makeRepo, tempDir } from '../support/temp.js';
 
 interface Rig {
-  registry: Registry;
+  registry: DockerRegistry;
   daemon: DockerDaemon;
   ssh: SshServer;
 }
 
-let rig: Rig | undefined;
-let workDir: string | undefined;
-let setupError: Error | undefined;
+let parts: LocalParts | undefined;
 
+// The parts `npm run demo` starts where the machine has them, started the same way.
 beforeAll(async () => {
-  try {
-    const work = await mkdtemp(path.join(os.tmpdir(), 'rehearse-'));
-    workDir = work;
-    await mkdir(path.join(work, 'registry'));
-    const registry = await startRegistry(path.join(work, 'registry'));
-    const daemon = await startDockerd(path.join(work, 'docker'));
-    const ssh = await startSshServer(path.join(work, 'sshd'), { env: { DOCKER_HOST: daemon.host } });
-    // The app's Dockerfile says FROM busybox: the engine has it locally, as nothing can be pulled here.
-    const base = await pushBusyboxImage(daemon, work, `${registry.address}/busybox:base`, 'base');
-    await daemon.docker(['tag', base.reference, 'busybox:latest']);
-    rig = { registry, daemon, ssh };
-  } catch (error) {
-    setupError = error as Error;
-    console.error(`rehearsal rig could not start: ${setupError.message}`);
-  }
+  parts = await startLocalParts(await mkdtemp(path.join(os.tmpdir(), 'rehearse-')));
+  if (parts.missing.length > 0) console.error(`rehearsal rig is missing parts: ${parts.missing.join('; ')}`);
 }, 180_000);
 
 afterAll(async () => {
-  await rig?.daemon.close();
-  await rig?.ssh.close();
-  await rig?.registry.close();
-  if (workDir) await rm(workDir, { recursive: true, force: true });
+  await parts?.close();
 }, 60_000);
 
+/** Every real part, or a loud failure naming what is missing: never a silent pass. */
 function requireRig(): Rig {
-  if (!rig) throw setupError ?? new Error('the rehearsal rig did not start');
-  return rig;
+  if (!parts?.registry || !parts.daemon || !parts.ssh)
+    throw new Error(`the rehearsal rig did not start: ${parts?.missing.join('; ') ?? 'not started'}`);
+  return { registry: parts.registry, daemon: parts.daemon, ssh: parts.ssh };
 }
 
 describe('the release chain, rehearsed against the real parts', () => {
@@ -82,6 +76,7 @@ describe('the release chain, rehearsed against the real parts', () => {
     // The digest the build pushed is the registry's, and the one every later step used.
     const digest = uat?.jobs.find((job) => job.id === 'release/build/build')?.outputs.digest ?? '';
     expect(digest).toBe(await inspectDigest(registry, 'acme/shop', '1.0.0'));
+    expect(log).toMatch(/deployed: http:\/\/127\.0\.0\.1:\d+\/ answers "shop 1\.0\.0\\n"/);
     const { data } = parseVersionsFile(result.versions);
     expect(data.environments.uat?.services?.shop).toMatchObject({ version: '1.0.0', image: `${registry.address}/acme/shop`, digest });
     expect(data.environments.prod?.services?.shop).toMatchObject({ version: '1.0.0', digest });

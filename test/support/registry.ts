@@ -1,8 +1,8 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { X509Certificate, createHash, randomUUID, sign } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { freePort } from './net.js';
+import { startDockerRegistry } from '@toolkit/cli';
 import { requireTool } from './system-tools.js';
 import path from 'node:path';
 
@@ -97,34 +97,17 @@ async function startTokenService(
  * with `tokenAuth`, it wants bearer tokens from a token service the test runs.
  */
 export async function startRegistry(dir: string, options: { tokenAuth?: TokenAuth } = {}): Promise<Registry> {
-  const binary = requireTool('docker-registry');
-  const port = await freePort();
   const tokens = options.tokenAuth ? await startTokenService(dir, options.tokenAuth) : undefined;
-  const config = path.join(dir, 'registry.yml');
   const auth = tokens
     ? `auth:\n  token:\n    realm: ${tokens.realm}\n    service: toolkit-test-registry\n    issuer: toolkit-test-issuer\n    rootcertbundle: ${tokens.certificate}\n`
     : '';
-  await writeFile(
-    config,
-    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'storage')}\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`,
-  );
-  const child: ChildProcess = spawn(binary, ['serve', config], { stdio: 'ignore' });
-  for (let attempt = 0; ; attempt++) {
-    const response = await fetch(`http://127.0.0.1:${port}/v2/`).catch(() => undefined);
-    if (response && (response.ok || response.status === 401)) break;
-    if (attempt > 100 || child.exitCode !== null) throw new Error(`docker-registry did not start on 127.0.0.1:${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const registry = await startDockerRegistry(dir, { auth });
   return {
-    address: `127.0.0.1:${port}`,
+    address: registry.address,
     ...(options.tokenAuth ? { credentials: options.tokenAuth } : {}),
     close: async () => {
       await tokens?.close();
-      await new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.on('exit', () => resolve());
-        child.kill('SIGTERM');
-      });
+      await registry.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -9,6 +10,7 @@ import { type DemoServer, runDemo } from './demo.js';
 import { initRepository } from './init.js';
 import { formatRunReport, runActionLocally } from './local-runner.js';
 import { formatProblem, validateRepository } from './validate.js';
+import { freePort, startLocalParts } from './rig/index.js';
 import { type EventName, formatReport, namedInWorkflows, prepareRehearsal, reportJson } from './rehearse/index.js';
 
 const USAGE = `toolkit <command>
@@ -18,8 +20,9 @@ const USAGE = `toolkit <command>
       Runs actions/<action>/dist/index.js as GitHub's runner does, then prints its outputs and summary.
   catalog [--check]   Writes action-catalog.md from every actions/*/action.yml (--check: fail if stale).
   validate            Checks every action.yml, workflow and template.
-  demo [--keep] [--host h --known-hosts file --key file [--port n] [--user u]]
-      Rehearses UAT-1.0.0, PROD-1.0.0 and a refused PROD tag from the real templates, in a sandbox;
+  demo [--keep] [--stand-ins-only] [--host h --known-hosts file --key file [--port n] [--user u]]
+      Rehearses UAT-1.0.0, PROD-1.0.0 and a refused PROD tag from the real templates, in a sandbox,
+      on docker-registry, dockerd and sshd where this machine has them (stand-ins elsewhere);
       with a host, the releases deploy there.
   rehearse --repo <app repo> --event push|workflow_dispatch|pull_request --ref <ref>
            [--workflow file] [--env-repo <dir>] [--secrets-file F] [--vars-file F] [--input name=value]...
@@ -74,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
       job: { type: 'string', multiple: true },
       workflow: { type: 'string' },
       json: { type: 'boolean' },
+      'stand-ins-only': { type: 'boolean' },
       'dev-branch': { type: 'string' },
       'chart-version': { type: 'string' },
       'chart-repository': { type: 'string' },
@@ -136,7 +140,40 @@ async function main(argv: string[]): Promise<number> {
           key: await readFile(path.resolve(values.key), 'utf8'),
         };
       }
-      return runDemo({ root, keep: values.keep ?? false, log: (line) => console.log(line), ...(server ? { server } : {}) });
+      // Where this machine has docker-registry, dockerd and sshd (and we are root), the demo uses
+      // them: a real registry, docker build, and a deploy to a local compose host.
+      const parts =
+        server || values['stand-ins-only']
+          ? undefined
+          : await startLocalParts(await mkdtemp(path.join(os.tmpdir(), 'toolkit-demo-parts-')));
+      try {
+        if (parts) {
+          const real = [parts.registry && 'docker-registry', parts.daemon && 'dockerd', parts.ssh && 'sshd (a local compose host)'].filter(
+            Boolean,
+          );
+          console.log(`Real parts: ${real.join(', ') || 'none'}${parts.missing.length ? `; not used: ${parts.missing.join('; ')}` : ''}`);
+        }
+        const local = parts?.ssh
+          ? {
+              host: parts.ssh.host,
+              port: parts.ssh.port,
+              user: parts.ssh.user,
+              knownHosts: parts.ssh.knownHosts,
+              key: parts.ssh.clientKey,
+              appPort: await freePort(),
+            }
+          : undefined;
+        return await runDemo({
+          root,
+          keep: values.keep ?? false,
+          log: (line) => console.log(line),
+          ...(server || local ? { server: server ?? local } : {}),
+          ...(parts?.registry ? { registry: { ...parts.registry, kind: 'docker-registry' as const } } : {}),
+          ...(parts?.daemon ? { dockerHost: parts.daemon.host } : {}),
+        });
+      } finally {
+        await parts?.close();
+      }
     }
     case 'rehearse': {
       if (!values.repo) throw new UserError('INVALID_INPUT', 'toolkit rehearse needs --repo <app repository>.');

@@ -143,6 +143,16 @@ export async function demo(options: DemoOptions): Promise<DemoResult> {
       );
       for (const job of report.jobs) log(`  ${formatJobLine(job)}`);
       reports.push(report);
+      const port = options.server?.appPort;
+      if (port !== undefined && expect === 'success') {
+        // The compose host is this machine: what it serves now is what was released.
+        const page = await fetch(`http://127.0.0.1:${port}/`).then(
+          (response) => (response.ok ? response.text() : `HTTP ${response.status}`),
+          (error: Error) => error.message,
+        );
+        log(`  deployed: http://127.0.0.1:${port}/ answers ${JSON.stringify(page)}`);
+        if (page !== 'shop 1.0.0\n') failures.push(`after ${tag} the compose host answered ${JSON.stringify(page)}`);
+      }
       if (report.conclusion !== expect) failures.push(`${tag} ended in ${report.conclusion}, not ${expect}`);
       log(
         report.conclusion === expect

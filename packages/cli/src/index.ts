@@ -6,3 +6,4 @@ export * from './local-runner.js';
 export * from './summary-text.js';
 export * from './validate.js';
 export * from './rehearse/index.js';
+export * from './rig/index.js';
