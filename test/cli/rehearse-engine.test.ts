@@ -38,7 +38,7 @@ afterAll(async () => {
 
 let counter = 0;
 /** A repository holding one workflow file; returns its name in the world. */
-async function repositoryWith(workflow: string, options: { tag?: string } = {}): Promise<string> {
+async function repositoryWith(workflow: string, options: { tag?: string; branch?: string } = {}): Promise<string> {
   const name = `acme/engine-${++counter}`;
   const dir = path.join(await tempDir('engine-app-'), 'app');
   const git = await makeRepo(dir);
@@ -47,12 +47,25 @@ async function repositoryWith(workflow: string, options: { tag?: string } = {}):
   await git.run(['add', '--all']);
   await commit(git, 'ci: the workflow under test');
   if (options.tag) await git.run(['tag', options.tag]);
+  if (options.branch) {
+    await git.run(['checkout', '--quiet', '-b', options.branch]);
+    await writeFile(path.join(dir, 'feature.txt'), 'a change\n');
+    await git.run(['add', '--all']);
+    await commit(git, 'feat: on a branch');
+  }
   const bare = await world.addRepository(name);
   await git.run(['push', '--quiet', bare, 'refs/heads/*:refs/heads/*', 'refs/tags/*:refs/tags/*']);
   return name;
 }
 
-function run(repository: string, event: { name: 'push' | 'workflow_dispatch'; ref: string; inputs?: Record<string, string> }) {
+interface TestEvent {
+  name: 'push' | 'workflow_dispatch' | 'pull_request';
+  ref: string;
+  inputs?: Record<string, string>;
+  pullRequest?: { number: number; base: string; baseSha: string; head: string; headSha: string };
+}
+
+function run(repository: string, event: TestEvent) {
   const workflows = event.name === 'workflow_dispatch' ? { workflows: ['.github/workflows/test.yml'] } : {};
   const lines: string[] = [];
   return rehearse({
@@ -317,6 +330,94 @@ jobs:
       /test\.yml@refs\/tags\/UAT-1\.0\.0:7: job db: services: is not run by the rehearsal/,
     );
   });
+});
+
+describe('pull requests and the runner files', () => {
+  it('runs a pull_request workflow on the test merge, with GITHUB_ENV and GITHUB_PATH carried to later steps', async () => {
+    const repository = await repositoryWith(
+      `on:
+  pull_request:
+    branches: [main]
+jobs:
+  check:
+    runs-on: ubuntu-latest
+    outputs:
+      head: \${{ steps.facts.outputs.head }}
+      merged: \${{ steps.facts.outputs.merged }}
+    steps:
+      - uses: actions/checkout@v4
+      - run: |
+          echo "GREETING=from an earlier step" >> "$GITHUB_ENV"
+          mkdir -p "$RUNNER_TEMP/bin" && printf '#!/bin/sh\\necho tool-on-path\\n' > "$RUNNER_TEMP/bin/pr-tool" && chmod +x "$RUNNER_TEMP/bin/pr-tool"
+          echo "$RUNNER_TEMP/bin" >> "$GITHUB_PATH"
+      # A script with an expression is the block's value, not its indented source: the heredoc ends.
+      - run: |
+          cat > event.txt <<EOF
+          \${{ github.event_name }} into '\${{ github.base_ref }}' from '\${{ github.head_ref }}'
+          EOF
+      - run: test "$(cat event.txt)" = "pull_request into 'main' from 'feature'"
+      - id: facts
+        run: |
+          test "$GREETING" = "from an earlier step"
+          test "$(pr-tool)" = tool-on-path
+          test "$GITHUB_HEAD_REF" = feature && test "$GITHUB_BASE_REF" = main
+          echo "head=\${{ github.event.pull_request.head.ref }}" >> "$GITHUB_OUTPUT"
+          echo "merged=$(test -f feature.txt && git cat-file -p HEAD | grep -c '^parent ')" >> "$GITHUB_OUTPUT"
+`,
+      { branch: 'feature' },
+    );
+    const result = await run(repository, {
+      name: 'pull_request',
+      ref: '',
+      pullRequest: { number: 4, base: 'main', baseSha: '', head: 'feature', headSha: '' },
+    });
+    const { report } = result;
+    expect(report.runs.map((one) => one.ref)).toEqual(['refs/pull/4/merge']);
+    // The checkout is the test merge: the branch's file, and a commit with two parents.
+    expect(report.jobs.find((job) => job.id === 'check')).toMatchObject({ result: 'success', outputs: { head: 'feature', merged: '2' } });
+  });
+
+  it('toolkit rehearse --json prints the conclusion and every job, and exits non-zero when a job failed', async () => {
+    const dir = path.join(await tempDir('engine-cli-'), 'app');
+    const git = await makeRepo(dir);
+    await mkdir(path.join(dir, '.github', 'workflows'), { recursive: true });
+    await writeFile(
+      path.join(dir, '.github', 'workflows', 'ci.yml'),
+      'on: push\njobs:\n  ok:\n    runs-on: ubuntu-latest\n    steps:\n      - id: say\n        run: echo "word=$WORD" >> "$GITHUB_OUTPUT"\n        env:\n          WORD: ${{ vars.WORD }}\n    outputs:\n      word: ${{ steps.say.outputs.word }}\n  broken:\n    needs: ok\n    runs-on: ubuntu-latest\n    steps:\n      - run: exit 1\n',
+    );
+    await writeFile(path.join(dir, 'vars.env'), '# one per line\nWORD=hello\n');
+    await git.run(['add', '.github']);
+    await commit(git, 'ci: a workflow');
+    const { spawnSync } = await import('node:child_process');
+    const cli = spawnSync(
+      process.execPath,
+      [
+        path.join(ROOT, 'packages/cli/lib/bin.js'),
+        'rehearse',
+        '--repo',
+        dir,
+        '--event',
+        'push',
+        '--ref',
+        'refs/heads/main',
+        '--vars-file',
+        path.join(dir, 'vars.env'),
+        '--json',
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(cli.status).toBe(1);
+    const printed = JSON.parse(cli.stdout) as {
+      conclusion: string;
+      jobs: { id: string; workflow: string; result: string; outputs: Record<string, string> }[];
+    };
+    expect(printed.conclusion).toBe('failure');
+    expect(printed.jobs.map((job) => [job.id, job.result, job.outputs])).toEqual([
+      ['ok', 'success', { word: 'hello' }],
+      ['broken', 'failure', {}],
+    ]);
+    expect(printed.jobs[0]?.workflow).toBe('org/app/.github/workflows/ci.yml@refs/heads/main');
+  }, 60_000);
 });
 
 describe("the toolkit's own ci.yml", () => {

@@ -11,7 +11,7 @@ import { initRepository } from './init.js';
 import { formatRunReport, runActionLocally } from './local-runner.js';
 import { formatProblem, validateRepository } from './validate.js';
 import { freePort, startLocalParts } from './rig/index.js';
-import { type EventName, formatReport, namedInWorkflows, prepareRehearsal, reportJson } from './rehearse/index.js';
+import { type EventName, type Json, formatReport, namedInWorkflows, prepareRehearsal, reportJson } from './rehearse/index.js';
 
 const USAGE = `toolkit <command>
 
@@ -25,7 +25,7 @@ const USAGE = `toolkit <command>
       on docker-registry, dockerd and sshd where this machine has them (stand-ins elsewhere);
       with a host, the releases deploy there.
   rehearse --repo <app repo> --event push|workflow_dispatch|pull_request --ref <ref>
-           [--workflow file] [--env-repo <dir>] [--secrets-file F] [--vars-file F] [--input name=value]...
+           [--workflow file] [--base branch (pull_request; --ref is the head)] [--payload webhook.json] [--env-repo <dir>] [--secrets-file F] [--vars-file F] [--input name=value]...
            [--job id]... [--json] [--keep]
       Runs the app repository's workflows for the event as GitHub would, on this machine: the reusable
       workflows of this toolkit, its built actions, stand-ins for third-party actions and GitHub's API.
@@ -78,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
       workflow: { type: 'string' },
       json: { type: 'boolean' },
       'stand-ins-only': { type: 'boolean' },
+      base: { type: 'string' },
+      payload: { type: 'string' },
       'dev-branch': { type: 'string' },
       'chart-version': { type: 'string' },
       'chart-repository': { type: 'string' },
@@ -198,11 +200,16 @@ async function main(argv: string[]): Promise<number> {
         ...(values['env-repo'] ? { envDir: path.resolve(values['env-repo']) } : {}),
         secrets: await readPairs(values['secrets-file'], '--secrets-file'),
         vars: await readPairs(values['vars-file'], '--vars-file'),
+        ...(values.payload
+          ? { basePayloads: { [event]: JSON.parse(await readFile(path.resolve(values.payload), 'utf8')) as Record<string, Json> } }
+          : {}),
       });
       try {
         const json = values.json ?? false;
         const report = await rehearsal.run(
-          { name: event, ref: values.ref, inputs: pairs(values.input, '--input') },
+          event === 'pull_request'
+            ? { name: event, ref: values.ref, pullRequest: { base: values.base ?? 'main', head: values.ref.replace(/^refs\/heads\//, '') } }
+            : { name: event, ref: values.ref, inputs: pairs(values.input, '--input') },
           {
             ...(values.job ? { jobs: values.job } : {}),
             ...(values.workflow

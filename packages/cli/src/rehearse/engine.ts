@@ -280,6 +280,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
   try {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const event = { ...next.event };
+      if (event.name === 'pull_request') Object.assign(event, await pullRequestMerge(git, event));
       if (!event.ref.startsWith('refs/')) {
         const isTag =
           (await git.run(['rev-parse', '--verify', '--quiet', `refs/tags/${event.ref}`], { allowFailure: true })).exitCode === 0;
@@ -306,6 +307,40 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
   }
   report.denials.push(...world.github.denials.slice(deniedBefore));
   return report;
+}
+
+/**
+ * A pull request's refs as GitHub makes them: refs/pull/<n>/head at the head branch, and
+ * refs/pull/<n>/merge at a test merge of it into the base (the commit the run is for). A pull
+ * request that does not merge cleanly fails, as GitHub then runs no workflow.
+ */
+async function pullRequestMerge(git: Git, event: RehearsalEvent): Promise<Pick<RehearsalEvent, 'ref' | 'sha' | 'pullRequest'>> {
+  const pr = event.pullRequest;
+  if (!pr) throw new UnsupportedConstruct('pull_request', undefined, 'a pull_request event needs its base and head branches');
+  const baseSha = await git.output(['rev-parse', '--verify', `refs/heads/${pr.base}^{commit}`]);
+  const headSha = await git.output(['rev-parse', '--verify', `refs/heads/${pr.head}^{commit}`]);
+  const merged = await git.run(['merge-tree', '--write-tree', baseSha, headSha], { allowFailure: true });
+  if (merged.exitCode !== 0) throw new UnsupportedConstruct('pull_request', undefined, `${pr.head} does not merge cleanly into ${pr.base}`);
+  const tree = merged.stdout.split('\n')[0] ?? '';
+  const identity = {
+    GIT_AUTHOR_NAME: 'GitHub',
+    GIT_AUTHOR_EMAIL: 'noreply@github.invalid',
+    GIT_COMMITTER_NAME: 'GitHub',
+    GIT_COMMITTER_EMAIL: 'noreply@github.invalid',
+  };
+  const merge = await new Git({ cwd: git.cwd, env: identity }).output([
+    'commit-tree',
+    tree,
+    '-p',
+    baseSha,
+    '-p',
+    headSha,
+    '-m',
+    `Merge ${headSha} into ${baseSha}`,
+  ]);
+  await git.run(['update-ref', `refs/pull/${pr.number}/head`, headSha]);
+  await git.run(['update-ref', `refs/pull/${pr.number}/merge`, merge]);
+  return { ref: `refs/pull/${pr.number}/merge`, sha: merge, pullRequest: { ...pr, baseSha, headSha } };
 }
 
 async function runWorkflow(

@@ -32,9 +32,30 @@ export interface Rehearsal {
   environmentRepository?: string;
   /** The world's bare copy of the app repository: push here, as a developer pushes to GitHub. */
   appRemote: string;
-  /** Rehearses one event (the app repository's refs are pushed to the world first). */
-  run(event: Omit<RehearsalEvent, 'sha' | 'actor'> & { sha?: string; actor?: string }, options?: RunOptions): Promise<RehearsalReport>;
+  /**
+   * Rehearses one event (the app repository's refs are pushed to the world first). A pull_request
+   * names its base and head branches; its refs and test merge are made as GitHub makes them.
+   */
+  run(event: EventSpec, options?: RunOptions): Promise<RehearsalReport>;
   close(): Promise<void>;
+}
+
+export type EventSpec = Omit<RehearsalEvent, 'sha' | 'actor' | 'pullRequest'> & {
+  sha?: string;
+  actor?: string;
+  pullRequest?: { base: string; head: string; number?: number };
+};
+
+function eventOf(spec: EventSpec): RehearsalEvent {
+  const { pullRequest, ...rest } = spec;
+  return {
+    actor: 'rehearsal-developer',
+    sha: '',
+    ...rest,
+    ...(pullRequest
+      ? { pullRequest: { number: pullRequest.number ?? 1, baseSha: '', headSha: '', base: pullRequest.base, head: pullRequest.head } }
+      : {}),
+  };
 }
 
 export interface RunOptions {
@@ -59,7 +80,7 @@ export interface RehearsalSetup {
   registry?: ImageRegistry;
   dockerHost?: string;
   node?: string;
-  /** Real webhook payloads to start from. */
+  /** Real webhook payloads to start from (octokit/webhooks' examples, say): their fields are kept where the rehearsal has none. */
   basePayloads?: Partial<Record<EventName, Record<string, Json>>>;
   log?: (line: string) => void;
   scratch?: string;
@@ -99,13 +120,10 @@ export async function namedInWorkflows(appDir: string, root: string): Promise<Na
       if (typeof named === 'string' && !named.includes('${{')) environmentRepository = named;
     }
   }
-  const toolkit = [...calls.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
-  if (!toolkit)
-    throw new UserError(
-      'NOT_FOUND',
-      `No workflow in ${appDir}/.github/workflows calls this toolkit's reusable workflows; run toolkit init first.`,
-    );
-  return { toolkit, refs: [...refs], ...(environmentRepository ? { environmentRepository } : {}) };
+  // A repository whose workflows call none of the toolkit's still rehearses; the toolkit is then
+  // served under the templates' own placeholder name.
+  const toolkit = [...calls.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'org/toolkit';
+  return { toolkit, refs: refs.size > 0 ? [...refs] : ['v1'], ...(environmentRepository ? { environmentRepository } : {}) };
 }
 
 async function pushAll(from: string, to: string): Promise<void> {
@@ -175,7 +193,7 @@ export async function prepareRehearsal(setup: RehearsalSetup): Promise<Rehearsal
         return rehearse({
           world,
           repository,
-          event: { actor: 'rehearsal-developer', sha: '', ...event },
+          event: eventOf(event),
           secrets: { ...secrets, ...options.secrets },
           vars,
           ...(setup.basePayloads ? { basePayloads: setup.basePayloads } : {}),
