@@ -32,6 +32,8 @@ describe('toolkit demo', () => {
       outputs: { digest },
     });
     expect(prod?.approvals).toEqual([{ job: 'release/release', environment: 'prod' }]);
+    // One release per environment at a time, as the workflow's concurrency group says.
+    expect(prod?.jobs.find((job) => job.id === 'release/release')?.concurrency).toBe('release-prod');
 
     // The PROD tag UAT never had stops at the gate; nothing after it ran.
     expect(refused?.jobs.map((job) => [job.id, job.result])).toEqual([

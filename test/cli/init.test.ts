@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
@@ -31,6 +32,9 @@ describe('toolkit init', () => {
     // GitHub's parser (each caller's inputs against the toolkit's reusable workflows) and actionlint.
     const problems = await validateRepository(dir, { selfRepository: 'acme/toolkit', selfRoot: ROOT });
     expect(problems).toEqual([]);
+    // The CLI finds the toolkit the workflows call by itself: no false "Unable to find reusable workflow".
+    const cli = spawnSync(process.execPath, [path.join(ROOT, 'packages/cli/lib/bin.js'), 'validate', '--root', dir], { encoding: 'utf8' });
+    expect({ status: cli.status, stdout: cli.stdout }).toEqual({ status: 0, stdout: 'All actions and workflows are valid.\n' });
   });
 
   it('releases pushes of the chosen development branch to dev', async () => {

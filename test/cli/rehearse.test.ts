@@ -168,6 +168,54 @@ describe('the rehearsal engine on the toolkit workflows', () => {
     }
   }, 240_000);
 
+  it('with a dev compose host, a push deploys there; a repository named Acme/MyShop gives lower-case names', async () => {
+    const { registry, daemon, ssh } = requireRig();
+    const { dir, git } = await initApp({ devBranch: 'main' });
+    const port = await freePort();
+    await writeFile(
+      path.join(dir, 'compose.yaml'),
+      `services:\n  myshop:\n    image: busybox\n    network_mode: host\n    command: ["httpd", "-f", "-p", "127.0.0.1:${port}", "-h", "/www"]\n    healthcheck:\n      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:${port}/"]\n      interval: 1s\n      retries: 10\n`,
+    );
+    await git.run(['add', 'compose.yaml']);
+    await git.run(['commit', '--quiet', '-m', 'feat: run with compose']);
+    const rehearsal = await prepareRehearsal({
+      root: ROOT,
+      appDir: dir,
+      appRepository: 'Acme/MyShop',
+      node: node24(),
+      registry: { address: registry.address, kind: 'docker-registry', close: async () => {} },
+      dockerHost: daemon.host,
+      vars: {
+        TOOLKIT_COMPOSE_HOST: ssh.host,
+        TOOLKIT_COMPOSE_PORT: String(ssh.port),
+        TOOLKIT_COMPOSE_USER: ssh.user,
+        TOOLKIT_KNOWN_HOSTS: ssh.knownHosts,
+      },
+      secrets: { TOOLKIT_SSH_KEY: ssh.clientKey },
+    });
+    try {
+      const report = await rehearsal.run({ name: 'push', ref: 'refs/heads/main' });
+      expect(report.conclusion).toBe('success');
+      const digest = report.jobs.find((job) => job.id === 'dev/build/build')?.outputs.digest ?? '';
+      const versions = await new Git({ cwd: rehearsal.world.repositories.get('acme/environments')?.bareDir ?? '' }).output([
+        'show',
+        'main:versions.yaml',
+      ]);
+      expect(parseVersionsFile(versions).data.environments.dev?.services?.myshop).toMatchObject({
+        image: `${registry.address}/acme/myshop`,
+        digest,
+      });
+      expect(execFileSync('curl', ['-sf', `http://127.0.0.1:${port}/`], { encoding: 'utf8' })).toBe('shop\n');
+      const container = (await daemon.docker(['ps', '-q', '--filter', 'label=com.docker.compose.project=myshop'])).trim();
+      expect((await daemon.docker(['inspect', '--format', '{{.Image}}', container])).trim()).toBe(
+        (await daemon.docker(['image', 'inspect', '--format', '{{.Id}}', `${registry.address}/acme/myshop@${digest}`])).trim(),
+      );
+      await daemon.docker(['rm', '-f', container]);
+    } finally {
+      await rehearsal.close();
+    }
+  }, 300_000);
+
   it('a private toolkit cannot be checked out with the caller GITHUB_TOKEN, and can with TOOLKIT_READ_TOKEN', async () => {
     const { dir, git } = await initApp();
     await git.run(['tag', 'UAT-1.0.0']);

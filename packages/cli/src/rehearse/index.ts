@@ -3,7 +3,7 @@
  * repository served by the GitHub stand-in, the toolkit those workflows call resolved to this
  * toolkit, and one event rehearsed through every workflow it triggers.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Git, UserError } from '@toolkit/shared';
 import { parse } from 'yaml';
@@ -96,8 +96,10 @@ interface Named {
 
 /** The toolkit and environment repository the app's workflows name (as `toolkit init` wrote them). */
 export async function namedInWorkflows(appDir: string, root: string): Promise<Named> {
-  const git = new Git({ cwd: appDir });
-  const files = (await git.output(['ls-files', '--', '.github/workflows'])).split('\n').filter((file) => /\.ya?ml$/.test(file));
+  // The files as they are on disk: validate reads a repository toolkit init just wrote into.
+  const files = (await readdir(path.join(appDir, '.github', 'workflows')).catch(() => [] as string[]))
+    .filter((file) => /\.ya?ml$/.test(file))
+    .map((file) => `.github/workflows/${file}`);
   const toolkitWorkflows = new Set((await new Git({ cwd: root }).output(['ls-files', '--', '.github/workflows'])).split('\n'));
   // The toolkit is the repository most calls name; a workflow that names another fails in the
   // rehearsal itself, at its line.
