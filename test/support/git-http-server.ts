@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serveGitHttpBackend } from '@toolkit/cli';
 
 export interface GitHttpServer {
   url: string;
@@ -24,45 +24,7 @@ export async function startGitHttpServer(root: string, expected: string): Promis
       return;
     }
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    const backend = spawn('git', ['http-backend'], {
-      env: {
-        ...process.env,
-        GIT_PROJECT_ROOT: root,
-        GIT_HTTP_EXPORT_ALL: '1',
-        REMOTE_USER: 'x-access-token',
-        REMOTE_ADDR: '127.0.0.1',
-        REQUEST_METHOD: request.method ?? 'GET',
-        PATH_INFO: decodeURIComponent(url.pathname),
-        QUERY_STRING: url.search.slice(1),
-        CONTENT_TYPE: request.headers['content-type'] ?? '',
-        HTTP_CONTENT_ENCODING: request.headers['content-encoding'] ?? '',
-        GIT_PROTOCOL: String(request.headers['git-protocol'] ?? ''),
-      },
-    });
-    request.pipe(backend.stdin);
-    let buffered = Buffer.alloc(0);
-    let headersDone = false;
-    backend.stdout.on('data', (chunk: Buffer) => {
-      if (headersDone) {
-        response.write(chunk);
-        return;
-      }
-      buffered = Buffer.concat([buffered, chunk]);
-      const end = buffered.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      headersDone = true;
-      let status = 200;
-      for (const line of buffered.subarray(0, end).toString().split('\r\n')) {
-        const colon = line.indexOf(':');
-        const name = line.slice(0, colon).trim();
-        const value = line.slice(colon + 1).trim();
-        if (name.toLowerCase() === 'status') status = Number.parseInt(value, 10);
-        else response.setHeader(name, value);
-      }
-      response.writeHead(status);
-      response.write(buffered.subarray(end + 4));
-    });
-    backend.on('close', () => response.end());
+    serveGitHttpBackend(request, response, { projectRoot: root, pathInfo: decodeURIComponent(url.pathname), query: url.search.slice(1) });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -5,7 +5,6 @@
  * endpoint. Every request is checked against the permissions of the token it carries, as GitHub
  * checks a GITHUB_TOKEN or an App installation token, and every refusal is kept for the report.
  */
-import { spawn } from 'node:child_process';
 import { type KeyObject, generateKeyPair, randomBytes, randomUUID, sign } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -16,6 +15,7 @@ import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { BareRepository, type CommitObject, GitDataError, type RefTarget, type TreeChange, isObjectId } from './bare-repository.js';
 import type { Denial, GitHubRelease, GitHubStandIn, PermissionLevel, TokenGrant, WorkflowDispatch } from './types.js';
+import { serveGitHttpBackend } from './git-http-backend.js';
 
 const API_PREFIX = '/api/v3';
 const DOCUMENTATION_URL = 'https://docs.github.com/rest';
@@ -503,75 +503,11 @@ class StandIn implements GitHubStandIn {
       if (verdict.status === 401) return refuse(401, 'Authentication required.', challenge);
       return refuse(403, `Permission to ${repo.fullName}.git denied to ${this.holder(caller)}: it needs ${verdict.needed}.`);
     }
-    this.runHttpBackend(request, response, repo, target);
-  }
-
-  /** Proxies one request to `git http-backend` (CGI) for the repository's bare directory. */
-  private runHttpBackend(
-    request: http.IncomingMessage,
-    response: http.ServerResponse,
-    repo: ServedRepository,
-    target: { service: string; url: URL },
-  ): void {
-    // The stand-in's own GIT_* settings (GIT_DIR, GIT_CONFIG_*) must not reach the served repository.
-    const env: Record<string, string> = {};
-    for (const [name, value] of Object.entries(process.env)) if (value !== undefined && !name.startsWith('GIT_')) env[name] = value;
-    const backend = spawn('git', ['http-backend'], {
-      env: {
-        ...env,
-        GIT_PROJECT_ROOT: repo.bare.dir,
-        GIT_HTTP_EXPORT_ALL: '1',
-        // receive-pack is served only to an authenticated user; the token was checked above.
-        REMOTE_USER: 'x-access-token',
-        REMOTE_ADDR: '127.0.0.1',
-        REQUEST_METHOD: request.method ?? 'GET',
-        PATH_INFO: `/${target.service}`,
-        QUERY_STRING: target.url.search.slice(1),
-        CONTENT_TYPE: request.headers['content-type'] ?? '',
-        HTTP_CONTENT_ENCODING: request.headers['content-encoding'] ?? '',
-        GIT_PROTOCOL: String(request.headers['git-protocol'] ?? ''),
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const stderr: Buffer[] = [];
-    backend.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    backend.stdin.on('error', () => undefined);
-    request.pipe(backend.stdin);
-    request.on('aborted', () => backend.kill());
-    let buffered = Buffer.alloc(0);
-    let headersDone = false;
-    backend.stdout.on('data', (chunk: Buffer) => {
-      if (headersDone) {
-        response.write(chunk);
-        return;
-      }
-      buffered = Buffer.concat([buffered, chunk]);
-      const end = buffered.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      headersDone = true;
-      let status = 200;
-      for (const line of buffered.subarray(0, end).toString('latin1').split('\r\n')) {
-        const colon = line.indexOf(':');
-        if (colon < 0) continue;
-        const name = line.slice(0, colon).trim();
-        const value = line.slice(colon + 1).trim();
-        if (name.toLowerCase() === 'status') status = Number.parseInt(value, 10);
-        else response.setHeader(name, value);
-      }
-      response.writeHead(status);
-      response.write(buffered.subarray(end + 4));
-    });
-    backend.on('error', (error) => {
-      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-      response.end(`git http-backend could not run: ${error.message}\n`);
-    });
-    backend.on('close', (code) => {
-      if (!headersDone && !response.headersSent) {
-        response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-        response.end(`git http-backend exited with ${code}: ${Buffer.concat(stderr).toString('utf8')}`);
-        return;
-      }
-      response.end();
+    // receive-pack is served only to an authenticated user; the token was checked above.
+    serveGitHttpBackend(request, response, {
+      projectRoot: repo.bare.dir,
+      pathInfo: `/${target.service}`,
+      query: target.url.search.slice(1),
     });
   }
 

@@ -212,3 +212,4 @@ export async function prepareRehearsal(setup: RehearsalSetup): Promise<Rehearsal
     throw error;
   }
 }
+export * from './git-http-backend.js';
