@@ -416,9 +416,13 @@ async function runWorkflow(
 
 function workflowConcurrency(workflow: LoadedWorkflow, contexts: Contexts): string | undefined {
   const token = workflow.template.concurrency;
-  if (!token) return undefined;
-  const value = evaluateToken(token, { contexts, file: workflow.display });
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? asString(value.group ?? '') : asString(value);
+  return token ? stringOrKey(evaluateToken(token, { contexts, file: workflow.display }), 'group') : undefined;
+}
+
+/** `environment: prod` or `environment: {name: prod}`; `concurrency: g` or `{group: g}`. */
+function stringOrKey(value: Json, key: string): string | undefined {
+  if (value === null) return undefined;
+  return asString(typeof value === 'object' && !Array.isArray(value) ? (value[key] ?? '') : value) || undefined;
 }
 
 interface RunContext {
@@ -657,20 +661,8 @@ async function runStepJob(
   const file = workflow.display;
   const scope = (extra: Contexts = {}) => ({ contexts: { ...contexts, ...extra }, file });
   const name = job.name ? asString(evaluateToken(job.name, scope())) : id;
-  const environmentValue = job.environment ? evaluateToken(job.environment, scope()) : null;
-  const environment =
-    environmentValue === null
-      ? undefined
-      : typeof environmentValue === 'object' && !Array.isArray(environmentValue)
-        ? asString(environmentValue.name ?? '')
-        : asString(environmentValue);
-  const concurrencyValue = job.concurrency ? evaluateToken(job.concurrency, scope()) : null;
-  const concurrency =
-    concurrencyValue === null
-      ? undefined
-      : typeof concurrencyValue === 'object' && !Array.isArray(concurrencyValue)
-        ? asString(concurrencyValue.group ?? '')
-        : asString(concurrencyValue);
+  const environment = job.environment ? stringOrKey(evaluateToken(job.environment, scope()), 'name') : undefined;
+  const concurrency = job.concurrency ? stringOrKey(evaluateToken(job.concurrency, scope()), 'group') : undefined;
   if (environment) report.approvals.push({ job: jobPath, environment });
 
   const jobDir = await mkdtemp(path.join(run.runDir, `job-${id}-`));

@@ -132,15 +132,11 @@ async function pushAll(from: string, to: string): Promise<void> {
   await new Git({ cwd: from }).run(['push', '--quiet', '--force', to, 'refs/heads/*:refs/heads/*', 'refs/tags/*:refs/tags/*']);
 }
 
-/** The TOOLKIT_* variables that make the workflows use the replay shims where the real tools are missing. */
-function shimVars(world: World): Record<string, string> {
-  const vars: Record<string, string> = {};
-  for (const line of world.standIns) {
-    const tool = /^(trivy|syft|cosign): a replay shim/.exec(line)?.[1];
-    if (tool) vars[`TOOLKIT_${tool.toUpperCase()}_VERSION`] = 'system';
-  }
-  return vars;
-}
+/**
+ * The rehearsal downloads nothing: trivy, syft and cosign are the ones on PATH, real where this
+ * machine has them, else replay shims (the workflows read these variables, empty on GitHub).
+ */
+const TOOLS_FROM_PATH = { TOOLKIT_TRIVY_VERSION: 'system', TOOLKIT_SYFT_VERSION: 'system', TOOLKIT_COSIGN_VERSION: 'system' };
 
 export async function prepareRehearsal(setup: RehearsalSetup): Promise<Rehearsal> {
   // The toolkit rehearsing its own workflows: the app is the toolkit's snapshot itself.
@@ -179,7 +175,7 @@ export async function prepareRehearsal(setup: RehearsalSetup): Promise<Rehearsal
     }
     // Images go to the rehearsal's registry; the templates read its host from this variable.
     const vars = {
-      ...shimVars(world),
+      ...TOOLS_FROM_PATH,
       TOOLKIT_APP_ID: world.app.appId,
       ...(world.registry ? { TOOLKIT_IMAGE_REGISTRY: world.registry.address } : {}),
       ...setup.vars,

@@ -122,7 +122,14 @@ async function runScript(spec: RunStepSpec, run: StepRun): Promise<StepOutcome> 
 
 /** A JavaScript action's folder, for `./path` (in the workspace) or `owner/repo/path@ref` of the toolkit. */
 async function actionFolder(uses: string, run: StepRun): Promise<string | undefined> {
-  if (uses.startsWith('./')) return path.resolve(run.workspace, uses);
+  const inside = (base: string, folder: string) => {
+    const relative = path.relative(base, folder);
+    if (relative.startsWith('..') || path.isAbsolute(relative)) {
+      throw new UnsupportedConstruct(run.where, undefined, `uses: ${uses} leaves the folder it must be in (${base})`);
+    }
+    return folder;
+  };
+  if (uses.startsWith('./')) return inside(run.workspace, path.resolve(run.workspace, uses));
   const match = /^([^/@]+\/[^/@]+)((?:\/[^@]+)?)@(.+)$/.exec(uses);
   if (!match) throw new UnsupportedConstruct(run.where, undefined, `uses: ${uses} is not owner/repo[/path]@ref or ./path`);
   const [, repository, subPath, ref] = match as unknown as [string, string, string, string];
@@ -137,7 +144,7 @@ async function actionFolder(uses: string, run: StepRun): Promise<string | undefi
     });
     await git.run(['worktree', 'add', '--detach', '--force', target, sha]);
   }
-  return path.join(target, subPath);
+  return inside(target, path.join(target, subPath));
 }
 
 /** `uses:`: a toolkit (or workspace) JavaScript action, or the named stand-in of a third-party one. */
