@@ -88,6 +88,13 @@ describe('the release chain, rehearsed against the real parts', () => {
       { image?: { digest?: string } }
     >;
     expect(values.shop?.image?.digest).toBe(digest);
+    // One commit a release, versions.yaml and the chart together; the refused tag wrote none.
+    const commits = (await environments.output(['log', '--format=%H', 'main'])).split('\n');
+    expect(commits).toHaveLength(2);
+    for (const commit of commits) {
+      const changed = (await environments.output(['show', '--name-only', '--format=', commit])).split('\n');
+      expect(changed).toEqual(expect.arrayContaining(['versions.yaml', expect.stringMatching(/^umbrella\/(uat|prod)\/Chart\.yaml$/)]));
+    }
 
     // Deployed: the server runs exactly that digest, and serves the page the Dockerfile copied in.
     const container = (await daemon.docker(['ps', '-q', '--filter', 'label=com.docker.compose.service=shop'])).trim();
@@ -215,6 +222,37 @@ describe('the rehearsal engine on the toolkit workflows', () => {
       await rehearsal.close();
     }
   }, 300_000);
+
+  it('a toolkit pinned by commit SHA runs at that commit, nested calls and actions included', async () => {
+    const sha = await new Git({ cwd: ROOT }).output(['rev-parse', 'HEAD']);
+    const dir = path.join(await tempDir('rehearse-pinned-'), 'shop');
+    const git = await makeRepo(dir);
+    await writeFile(path.join(dir, 'Dockerfile'), 'FROM busybox\nCOPY index.html /www/index.html\n');
+    await writeFile(path.join(dir, 'index.html'), 'shop\n');
+    await initRepository({
+      root: ROOT,
+      dir,
+      org: 'acme/toolkit',
+      ref: sha,
+      envRepo: 'acme/environments',
+      chartRepository: 'https://charts.acme.example',
+    });
+    await git.run(['add', '--all']);
+    await git.run(['commit', '--quiet', '-m', 'feat: the shop']);
+    await git.run(['tag', 'UAT-1.0.0']);
+    const rehearsal = await prepareRehearsal({ root: ROOT, appDir: dir, node: node24() });
+    try {
+      const report = await rehearsal.run({ name: 'push', ref: 'refs/tags/UAT-1.0.0' });
+      expect(report.conclusion).toBe('success');
+      // release.yml calls build-scan-sign.yml by ./: the pin reaches it.
+      expect(report.jobs.find((job) => job.id === 'release/build/build')?.workflow).toBe(
+        `acme/toolkit/.github/workflows/build-scan-sign.yml@${sha}`,
+      );
+      expect(report.jobs.find((job) => job.id === 'release/release')?.workflow).toBe(`acme/toolkit/.github/workflows/release.yml@${sha}`);
+    } finally {
+      await rehearsal.close();
+    }
+  }, 240_000);
 
   it('a private toolkit cannot be checked out with the caller GITHUB_TOKEN, and can with TOOLKIT_READ_TOKEN', async () => {
     const { dir, git } = await initApp();

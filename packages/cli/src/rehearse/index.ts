@@ -5,7 +5,7 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Git, UserError } from '@toolkit/shared';
+import { Git } from '@toolkit/shared';
 import { parse } from 'yaml';
 import { type RehearsalReport, rehearse } from './engine.js';
 import type { EventName, RehearsalEvent } from './events.js';
@@ -144,12 +144,6 @@ export async function prepareRehearsal(setup: RehearsalSetup): Promise<Rehearsal
   const named: Named = self
     ? { toolkit: setup.appRepository ?? 'org/toolkit', refs: [] }
     : await namedInWorkflows(setup.appDir, setup.root);
-  if (named.refs.some((ref) => /^[0-9a-f]{40}$/.test(ref))) {
-    throw new UserError(
-      'INVALID_CONFIGURATION',
-      `The workflows pin the toolkit by commit (${named.refs.join(', ')}); the rehearsal runs this toolkit's working tree, so initialise with --ref v1 (or another tag) to rehearse.`,
-    );
-  }
   const world = await createWorld({
     root: setup.root,
     toolkitRepository: named.toolkit,

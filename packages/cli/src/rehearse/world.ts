@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Git } from '@toolkit/shared';
+import { Git, UserError } from '@toolkit/shared';
 import { startGitHubStandIn } from './github-stand-in.js';
 import { startRegistryStandIn } from './registry-stand-in.js';
 import { type ShimName, writeReplayShims } from './replay-shims.js';
@@ -68,7 +68,11 @@ export function defaultNode(root: string): string {
   return existsSync(node24) ? node24 : process.execPath;
 }
 
-/** The toolkit's working tree (tracked and untracked, not ignored) as one commit of a bare repository, tagged. */
+/**
+ * The toolkit's working tree (tracked and untracked, not ignored) as one commit of a bare
+ * repository, tagged with each ref the workflows call it at. A ref that is a commit SHA (a pin)
+ * is that commit of this toolkit's own history, as committed.
+ */
 async function snapshotToolkit(root: string, bareDir: string, refs: string[], scratch: string): Promise<void> {
   const source = new Git({ cwd: root });
   const files = (await source.output(['ls-files', '-z', '--cached', '--others', '--exclude-standard'])).split('\0').filter(Boolean);
@@ -83,8 +87,17 @@ async function snapshotToolkit(root: string, bareDir: string, refs: string[], sc
   await git.run(['init', '--quiet', '--initial-branch=main']);
   await git.run(['add', '--all']);
   await git.run(['commit', '--quiet', '--no-verify', '-m', 'The toolkit as it is in the working tree']);
-  for (const ref of refs) await git.run(['tag', ref]);
-  await git.run(['clone', '--quiet', '--bare', work, bareDir]);
+  for (const ref of refs) {
+    if (!/^[0-9a-f]{40}$/.test(ref)) {
+      await git.run(['tag', ref]);
+      continue;
+    }
+    const known = await source.run(['cat-file', '-e', `${ref}^{commit}`], { allowFailure: true });
+    if (known.exitCode !== 0)
+      throw new UserError('NOT_FOUND', `The workflows pin the toolkit at ${ref}, which is not a commit of ${root}.`);
+    await git.run(['fetch', '--quiet', '--no-tags', root, `${ref}:refs/pinned/${ref}`]);
+  }
+  await git.run(['clone', '--quiet', '--mirror', work, bareDir]);
   // One pack, made once: every checkout of the toolkit is then a copy of it, not a fresh
   // compression of thousands of loose objects (2-3 s a checkout before).
   await git.at(bareDir).run(['repack', '-a', '-d', '-q']);
