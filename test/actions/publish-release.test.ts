@@ -520,7 +520,9 @@ describe('publish-release built dist under Node 24', () => {
         },
         env: { GITHUB_API_URL: github.url, GITHUB_REPOSITORY: 'acme/shop' },
       });
-      expect(result.log.join('\n')).not.toContain(token);
+      // Masked, and never printed at all: not in any line the action wrote but its add-mask.
+      expect(result.masks).toContain(token);
+      expect(result.rawLog.filter((line) => !line.startsWith('::add-mask::')).join('\n')).not.toContain(token);
       expect(result.exitCode).toBe(0);
       expect(github.requests.map((request) => `${request.method} ${request.url}`)).toEqual([
         'GET /repos/acme/shop/releases/tags/v1.4.0',

@@ -185,6 +185,78 @@ jobs:
     expect(report.conclusion).toBe('failure');
   });
 
+  it("follows GitHub's finer points: failure() after a skip, outputs of a failed job, secret outputs, fail-fast, the default shell, multi-line secrets", async () => {
+    const repository = await repositoryWith(`on: push
+jobs:
+  skipped:
+    if: false
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo never
+  after-skip:
+    needs: skipped
+    if: failure()
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "a skipped need is no failure"
+  fails:
+    runs-on: ubuntu-latest
+    outputs:
+      before: \${{ steps.early.outputs.value }}
+      leak: \${{ steps.early.outputs.secret }}
+    steps:
+      - id: early
+        run: |
+          echo "value=set before the failure" >> "$GITHUB_OUTPUT"
+          echo "secret=\${{ secrets.KEY }}" | head -1 >> "$GITHUB_OUTPUT"
+      - run: |
+          false | true
+          echo "plain run: steps are bash -e, without pipefail"
+      - run: printf '%s\\n' "\${{ secrets.KEY }}"
+      - run: exit 1
+  reads:
+    needs: fails
+    if: always()
+    runs-on: ubuntu-latest
+    steps:
+      - run: test "\${{ needs.fails.outputs.before }}" = "set before the failure" && test -z "\${{ needs.fails.outputs.leak }}"
+  legs:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        n: [1, 2, 3]
+    steps:
+      - run: exit 1
+`);
+    const lines: string[] = [];
+    const report = await rehearse({
+      world,
+      repository,
+      event: { name: 'push', ref: 'refs/heads/main', sha: '', actor: 'tester' },
+      secrets: { KEY: '-----BEGIN KEY-----\nline-two-of-the-key\n-----END KEY-----' },
+      standIns: standIns(world.app),
+      log: (line) => lines.push(line),
+    });
+    const log = lines.join('\n');
+    const results = report.jobs.map((job) => [job.id, job.result]);
+    expect(results).toEqual([
+      ['skipped', 'skipped'],
+      ['after-skip', 'skipped'],
+      ['fails', 'failure'],
+      ['reads', 'success'],
+      ['legs', 'failure'],
+    ]);
+    expect(report.jobs.find((job) => job.id === 'fails')?.outputs).toEqual({ before: 'set before the failure' });
+    expect(log).toContain("Skip output 'leak' since it may contain secret.");
+    expect(log).toContain('plain run: steps are bash -e, without pipefail');
+    // fail-fast: the first leg failed, the other two never ran.
+    expect(report.jobs.filter((job) => job.id === 'legs')).toHaveLength(1);
+    expect(log).toContain('2 matrix combination(s) not run: an earlier one failed (fail-fast)');
+    // Each line of a multi-line secret is masked, as the runner masks log lines one at a time.
+    expect(log).not.toContain('line-two-of-the-key');
+    expect(log).not.toContain('BEGIN KEY');
+  });
+
   it('gives each job a token with exactly its permissions: a push without contents: write is refused and recorded', async () => {
     const repository = await repositoryWith(`on: push
 jobs:
@@ -305,6 +377,20 @@ jobs:
     await git.run(['push', '--quiet', 'origin', 'HEAD:main']);
     await expect(run(repository, { name: 'workflow_dispatch', ref: 'main', inputs: { name: 'shop' } })).rejects.toThrow(
       /the nested job 'inner' is requesting 'contents: write', but is only allowed 'contents: read' by the calling job call/,
+    );
+
+    // A secret the called workflow does not declare is refused, as GitHub refuses it.
+    await writeFile(
+      file,
+      callable.replace(
+        '      token: ${{ secrets.A_SECRET }}\n  show:',
+        '      token: ${{ secrets.A_SECRET }}\n      extra: ${{ secrets.GITHUB_TOKEN }}\n  show:',
+      ),
+    );
+    await git.run(['commit', '--quiet', '--all', '-m', 'ci: an undeclared secret']);
+    await git.run(['push', '--quiet', 'origin', 'HEAD:main']);
+    await expect(run(repository, { name: 'workflow_dispatch', ref: 'main', inputs: { name: 'shop' } })).rejects.toThrow(
+      /secret extra is not defined in the referenced workflow/,
     );
   });
 

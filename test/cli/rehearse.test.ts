@@ -249,6 +249,11 @@ describe('the rehearsal engine on the toolkit workflows', () => {
         `acme/toolkit/.github/workflows/build-scan-sign.yml@${sha}`,
       );
       expect(report.jobs.find((job) => job.id === 'release/release')?.workflow).toBe(`acme/toolkit/.github/workflows/release.yml@${sha}`);
+      // The actions ran from that commit: every checkout is of the app at the tag, or of the toolkit at the pin.
+      const appCommit = await new Git({ cwd: rehearsal.appRemote }).output(['rev-parse', 'UAT-1.0.0^{commit}']);
+      const checkouts = report.jobs.flatMap((job) => job.steps.filter((step) => step.uses?.startsWith('actions/checkout')));
+      expect(checkouts.length).toBeGreaterThanOrEqual(7);
+      expect(new Set(checkouts.map((step) => step.outputs.commit))).toEqual(new Set([appCommit, sha]));
     } finally {
       await rehearsal.close();
     }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
 import {
+  CHART_NAME,
   Git,
   type GitOpsOptions,
   type GitOpsResult,
@@ -41,10 +42,8 @@ export interface Inputs {
   registry: { username: string; password: string };
 }
 
-const NAME = { pattern: /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/, expected: "lower-case letters, digits, '.', '_' and '-'" };
-
 export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Inputs {
-  const environment = reader.string('environment', { required: true, ...NAME });
+  const environment = reader.string('environment', { required: true, ...CHART_NAME });
   const serverUrl = env.GITHUB_SERVER_URL || 'https://github.com';
   const environmentRepository = reader.string('environment-repository');
   const authorName = reader.string('author-name');

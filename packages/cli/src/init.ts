@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Git, UserError } from '@toolkit/shared';
+import { CHART_REPOSITORY_PATTERN, Git, UserError, isSemanticVersion } from '@toolkit/shared';
 
 export interface InitOptions {
   /** The toolkit repository whose templates are copied. */
@@ -31,8 +31,6 @@ export interface InitResult {
 const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
 const REF = /^(?:v\d+(?:\.\d+){0,2}|[0-9a-f]{40})$/;
 const BRANCH = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}$/;
-const CHART_VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
-const CHART_REPOSITORY = /^(?:https?|oci):\/\/[^\s'"]+$/;
 
 /** The placeholders the templates are written with, and what fills each. */
 interface Placeholders {
@@ -80,12 +78,12 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
   if (!existsSync(options.dir)) throw new UserError('NOT_FOUND', `--dir ${options.dir} does not exist.`);
   const chartVersion = options.chartVersion ?? '0.1.0';
   const chartRepository = options.chartRepository ?? `oci://ghcr.io/${envRepo.split('/')[0] ?? ''}/charts`;
-  if (!CHART_VERSION.test(chartVersion))
+  if (!isSemanticVersion(chartVersion))
     throw new UserError(
       'INVALID_INPUT',
       `--chart-version ${JSON.stringify(chartVersion)} is not allowed; expected a semantic version such as 0.1.0.`,
     );
-  if (!CHART_REPOSITORY.test(chartRepository))
+  if (!CHART_REPOSITORY_PATTERN.test(chartRepository))
     throw new UserError(
       'INVALID_INPUT',
       `--chart-repository ${JSON.stringify(chartRepository)} is not allowed; expected an https:// or oci:// URL.`,

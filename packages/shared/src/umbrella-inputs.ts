@@ -9,7 +9,8 @@ import { InputError } from './errors.js';
 import type { InputReader } from './inputs.js';
 import { type UmbrellaConfig, parseRepositoryInput } from './umbrella-chart.js';
 
-const NAME = { pattern: /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/, expected: "lower-case letters, digits, '.', '_' and '-'" };
+/** A chart, environment or namespace name as the umbrella chart's inputs allow it. */
+export const CHART_NAME = { pattern: /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/, expected: "lower-case letters, digits, '.', '_' and '-'" };
 
 /** A path inside the repository (no absolute path, no `..`), without trailing slashes. */
 export function repositoryPath(input: string, value: string): string {
@@ -36,7 +37,7 @@ export function readUmbrellaConfig(reader: InputReader, options: UmbrellaInputOp
   return {
     versionsFile: options.versionsFile,
     environment,
-    chartName: reader.string(input('chart-name'), NAME) || `${environment}-umbrella`,
+    chartName: reader.string(input('chart-name'), CHART_NAME) || `${environment}-umbrella`,
     outputDir: repositoryPath(input('output-dir'), reader.string(input('output-dir')) || `umbrella/${environment}`),
     repository: parseRepositoryInput(reader.string(input('repository')), input('repository')),
     repositoryInput: input('repository'),
@@ -47,7 +48,7 @@ export function readUmbrellaConfig(reader: InputReader, options: UmbrellaInputOp
           argocd: {
             repoUrl: reader.string(input('argocd-repo-url')) || options.defaultRepoUrl,
             targetRevision: reader.string(input('argocd-target-revision')) || 'HEAD',
-            namespace: reader.string(input('argocd-namespace'), NAME) || environment,
+            namespace: reader.string(input('argocd-namespace'), CHART_NAME) || environment,
             project: reader.string(input('argocd-project')) || 'default',
             destination: reader.string(input('argocd-destination')) || 'https://kubernetes.default.svc',
           },

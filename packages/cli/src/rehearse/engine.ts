@@ -28,10 +28,12 @@ import {
 } from './types.js';
 import { type LoadedWorkflow, type WorkflowSource, child, loadWorkflow, parseWorkflowReference, rawJob, rawSteps } from './workflow.js';
 
-export type JobResult = 'success' | 'failure' | 'skipped' | 'cancelled';
+export type JobResult = 'success' | 'failure' | 'skipped';
 
 export interface StepReport {
   name: string;
+  /** What the step output (masked). */
+  outputs: Record<string, string>;
   kind: StepKind | 'skipped';
   uses?: string;
   outcome: 'success' | 'failure' | 'skipped';
@@ -133,6 +135,19 @@ function machineEnv(): Record<string, string> {
   return env;
 }
 
+/**
+ * What a secret masks: itself, and each of its lines of 4 or more characters, since the log is
+ * masked one line at a time (the lines of a private key would show otherwise), as InputReader.secret does.
+ */
+export function secretMasks(value: string): string[] {
+  if (value === '') return [];
+  const lines = value
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.length >= 4 && line !== value);
+  return [value, ...lines];
+}
+
 function permissionsText(permissions: Permissions): string {
   const granted = Object.entries(permissions).filter(([, level]) => level !== 'none');
   return granted.length === 0 ? 'none' : granted.map(([scope, level]) => `${scope}: ${level}`).join(', ');
@@ -141,7 +156,7 @@ function permissionsText(permissions: Permissions): string {
 /**
  * The keys the rehearsal runs. Others change what a run does (`container:`, `services:`,
  * `defaults:`, a job's `continue-on-error:`), so a file using one fails rather than being run as if
- * it were absent. `runs-on`, `timeout-minutes` and strategy's `fail-fast`/`max-parallel` do not
+ * it were absent. `runs-on`, `timeout-minutes` and strategy's `max-parallel` do not
  * change what the jobs compute: jobs run one after another here.
  */
 const RUN_KEYS = {
@@ -245,6 +260,8 @@ interface CallFrame {
 interface NeedResult {
   result: JobResult;
   outputs: Record<string, string>;
+  /** Whether this job or any job it needs, however far back, failed (what failure() asks). */
+  failedAncestry: boolean;
 }
 
 let runCounter = 0;
@@ -295,7 +312,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
           .filter((file) => /\.ya?ml$/.test(file));
       for (const file of files) {
         const workflow = await loadWorkflow(source, file);
-        if (!triggers(workflow.template, event)) continue;
+        if (!triggers(workflow.template, event, workflow.display)) continue;
         options.log(`▶ ${workflow.display}: ${event.name} ${event.ref}`);
         const run = await runWorkflow(options, report, standIns, workflow, event);
         report.runs.push(run);
@@ -379,7 +396,7 @@ async function runWorkflow(
     event: payload as Json,
     event_path: eventPath,
     ref,
-    ref_name: ref.replace(/^refs\/(heads|tags)\//, ''),
+    ref_name: ref.replace(/^refs\/(heads|tags|pull)\//, ''),
     ref_type: ref.startsWith('refs/tags/') ? 'tag' : 'branch',
     ref_protected: false,
     sha: event.sha,
@@ -476,7 +493,10 @@ async function runJobs(
       needs[need.value] = { result: result.result, outputs: result.outputs };
     }
     const needResults = (job.needs ?? []).map((need) => (results[need.value] as NeedResult).result);
-    const status = { success: needResults.every((result) => result === 'success'), cancelled: false };
+    const status = {
+      success: needResults.every((result) => result === 'success'),
+      failed: (job.needs ?? []).some((need) => (results[need.value] as NeedResult).failedAncestry),
+    };
     const baseContexts: Contexts = { github: run.github, inputs: frame.inputs, vars: options.vars ?? {}, needs };
     const skip = (reason: string): NeedResult => {
       const skipped: JobReport = {
@@ -493,7 +513,7 @@ async function runJobs(
       };
       report.jobs.push(skipped);
       options.onJob?.(skipped);
-      return { result: 'skipped', outputs: {} };
+      return { result: 'skipped', outputs: {}, failedAncestry: status.failed };
     };
     if (frame.path.length === 0 && options.jobs && !options.jobs.includes(id)) {
       results[id] = skip('not selected (--job)');
@@ -506,18 +526,25 @@ async function runJobs(
       continue;
     }
     refuseUnknownKeys(rawJob(workflow, id), RUN_KEYS.job, `job ${id}:`, workflow.display);
-    // A called workflow's job that declares nothing gets what its caller has, as on GitHub.
     const resolved = permissions.get(id) as Permissions;
     const strategy = evaluateToken(job.strategy, { contexts: baseContexts, file: workflow.display });
     const matrix = strategy && typeof strategy === 'object' && !Array.isArray(strategy) ? (strategy.matrix ?? null) : null;
     const combinations = expandMatrix(matrix, workflow.display, job.strategy?.line);
+    // fail-fast (the default): after a failed combination GitHub cancels the rest, so they do nothing.
+    const failFast = !(strategy && typeof strategy === 'object' && !Array.isArray(strategy) && strategy['fail-fast'] === false);
     let result: JobResult = 'success';
     let outputs: Record<string, string> = {};
-    for (const combination of combinations) {
+    for (const [index, combination] of combinations.entries()) {
+      if (result === 'failure' && failFast) {
+        options.log(
+          `  [${jobPath.join('/')}] ${combinations.length - index} matrix combination(s) not run: an earlier one failed (fail-fast)`,
+        );
+        break;
+      }
       const contexts: Contexts = {
         ...baseContexts,
         matrix: combination,
-        strategy: { 'fail-fast': true, 'job-total': combinations.length },
+        strategy: { 'fail-fast': failFast, 'job-index': index, 'job-total': combinations.length },
       };
       const one =
         job.type === 'reusableWorkflowJob'
@@ -526,7 +553,7 @@ async function runJobs(
       if (one.result === 'failure') result = 'failure';
       outputs = { ...outputs, ...one.outputs };
     }
-    results[id] = { result, outputs };
+    results[id] = { result, outputs, failedAncestry: result === 'failure' || status.failed };
   }
   return results;
 }
@@ -588,9 +615,24 @@ async function runCalledWorkflow(
     if (definition.type === 'boolean') value = value === true || value === 'true';
     inputs[name] = value;
   }
+  // secrets.GITHUB_TOKEN in a calling job's secrets: is a token with that job's permissions.
+  const callerToken = world.github.issueToken({
+    holder: `${caller.display.replace(/^.*\/\.github\/workflows\//, '')} → ${[...frame.path, job.id.value].join('/')} (GITHUB_TOKEN)`,
+    repositories: [String(run.github.repository)],
+    permissions,
+  });
   const secrets: Record<string, string> = job['inherit-secrets']
     ? { ...frame.secrets }
-    : evaluateStringMap(job['secret-values'], { contexts: { ...contexts, secrets: frame.secrets }, file: caller.display });
+    : evaluateStringMap(job['secret-values'], {
+        contexts: { ...contexts, secrets: { ...frame.secrets, GITHUB_TOKEN: callerToken } },
+        file: caller.display,
+      });
+  if (!job['inherit-secrets']) {
+    for (const name of Object.keys(secrets)) {
+      if (!(name in (call.secrets ?? {})))
+        throw new UnsupportedConstruct(where, undefined, `secret ${name} is not defined in the referenced workflow ${called.display}`);
+    }
+  }
   for (const [name, definition] of Object.entries(call.secrets ?? {})) {
     if (definition.required && !secrets[name])
       throw new UnsupportedConstruct(where, undefined, `secret ${name} of ${called.display} is required`);
@@ -626,7 +668,7 @@ async function runCalledWorkflow(
     }
   }
   const failed = Object.values(results).some((result) => result.result === 'failure');
-  return { result: failed ? 'failure' : 'success', outputs };
+  return { result: failed ? 'failure' : 'success', outputs, failedAncestry: failed };
 }
 
 function stepName(
@@ -673,7 +715,7 @@ async function runStepJob(
   const holder = `${file.replace(/^.*\/\.github\/workflows\//, '')} → ${jobPath} (GITHUB_TOKEN)`;
   const grant = { holder, repositories: [String(run.github.repository)], permissions };
   const token = world.github.issueToken(grant);
-  const masks = [token, ...Object.values(frame.secrets).filter((value) => value.length > 0)];
+  const masks = [token, ...Object.values(frame.secrets).flatMap(secretMasks)];
   const log = (line: string) => options.log(`  [${jobPath}] ${line}`);
   log(`job ${name} (permissions: ${permissionsText(permissions)}${environment ? `; environment: ${environment}` : ''})`);
 
@@ -707,6 +749,9 @@ async function runStepJob(
           job_workflow_ref: String(jobContext.workflow_ref),
           environment: environment ?? '',
           actor: String(run.github.actor),
+          repository_owner: String(run.github.repository_owner),
+          // GitHub's subject: the environment when the job has one, else the ref.
+          sub: `repo:${String(run.github.repository)}:${environment ? `environment:${environment}` : `ref:${String(run.github.ref)}`}`,
         })
       : undefined;
   const runnerEnv: Record<string, string> = {
@@ -781,11 +826,12 @@ async function runStepJob(
     if (!('run' in step) && !('uses' in step)) throw new UnsupportedConstruct(where, undefined, 'a step that is neither run: nor uses:');
     // A title shows the script as written, secrets evaluated into it: masked like the log.
     const title = applyMasks(stepName(raw, index, spec, stepScope), masks);
-    const condition = evaluateToken(step.if, { ...stepScope, status: { success: !failed, cancelled: false } });
+    const condition = evaluateToken(step.if, { ...stepScope, status: { success: !failed, failed } });
     const stepId = step.id;
     if (!isTruthy(condition)) {
       stepReports.push({
         name: title,
+        outputs: {},
         kind: 'skipped',
         ...(spec.kind === 'uses' ? { uses: spec.uses } : {}),
         outcome: 'skipped',
@@ -828,6 +874,7 @@ async function runStepJob(
     };
     stepReports.push({
       name: title,
+      outputs: Object.fromEntries(Object.entries(outcome.outputs).map(([key, value]) => [key, applyMasks(value, masks)])),
       kind: outcome.kind,
       ...(spec.kind === 'uses' ? { uses: spec.uses } : {}),
       outcome: ok ? 'success' : 'failure',
@@ -835,13 +882,21 @@ async function runStepJob(
       durationMs: Date.now() - stepStarted,
     });
   }
-  const outputs = failed ? {} : evaluateStringMap(job.outputs, scope({ steps, job: jobContext, runner, github, env }));
+  // Evaluated whatever the result, as GitHub does; a value holding a secret is left out, as GitHub
+  // skips it ("may contain secret"), rather than passed on masked.
+  const outputs = Object.fromEntries(
+    Object.entries(evaluateStringMap(job.outputs, scope({ steps, job: jobContext, runner, github, env }))).filter(([name, value]) => {
+      const secret = masks.some((mask) => mask !== '' && value.includes(mask));
+      if (secret) log(`Skip output '${name}' since it may contain secret.`);
+      return !secret;
+    }),
+  );
   const jobReport: JobReport = {
     id: jobPath,
     name,
     workflow: file,
     result: failed ? 'failure' : 'success',
-    outputs: Object.fromEntries(Object.entries(outputs).map(([key, value]) => [key, applyMasks(value, masks)])),
+    outputs,
     summary: applyMasks(summary, masks),
     durationMs: Date.now() - started,
     permissions,
@@ -853,5 +908,5 @@ async function runStepJob(
   };
   report.jobs.push(jobReport);
   options.onJob?.(jobReport);
-  return { result: jobReport.result, outputs };
+  return { result: jobReport.result, outputs, failedAncestry: failed };
 }

@@ -4,6 +4,7 @@
  * `on:` is triggered by it, by GitHub's filter-pattern rules.
  */
 import type { WorkflowTemplate } from '@actions/workflow-parser';
+import { UnsupportedConstruct } from './errors.js';
 import type { Json } from './expressions.js';
 
 export type EventName = 'push' | 'workflow_dispatch' | 'pull_request';
@@ -141,12 +142,27 @@ export function matchesFilters(name: string, patterns: readonly string[]): boole
 
 /**
  * Whether the workflow runs for the event: the event is in `on:`, and its branch or tag passes the
- * filters. A workflow that filters on `paths:` is said to be unsupported by the caller.
+ * filters. Filters the rehearsal does not apply (`paths:`, a pull request's `types:` other than
+ * opened) fail, naming the file, rather than being run as if absent.
  */
-export function triggers(template: WorkflowTemplate, event: RehearsalEvent): boolean {
+export function triggers(template: WorkflowTemplate, event: RehearsalEvent, file = 'the workflow'): boolean {
   const config = template.events[event.name] as
-    { branches?: string[]; 'branches-ignore'?: string[]; tags?: string[]; 'tags-ignore'?: string[] } | undefined;
+    | {
+        branches?: string[];
+        'branches-ignore'?: string[];
+        tags?: string[];
+        'tags-ignore'?: string[];
+        paths?: string[];
+        'paths-ignore'?: string[];
+        types?: string[];
+      }
+    | undefined;
   if (config === undefined) return false;
+  if (config.paths || config['paths-ignore']) {
+    throw new UnsupportedConstruct(file, undefined, `on.${event.name}.paths: path filters are not applied by the rehearsal`);
+  }
+  // The rehearsal's pull request is one just opened.
+  if (event.name === 'pull_request' && config.types && !config.types.includes('opened')) return false;
   if (event.name === 'workflow_dispatch') return true;
   const ref = event.name === 'pull_request' ? `refs/heads/${event.pullRequest?.base ?? ''}` : event.ref;
   const isTag = ref.startsWith('refs/tags/');

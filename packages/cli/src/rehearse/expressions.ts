@@ -16,11 +16,12 @@ export type Json = string | number | boolean | null | Json[] | { [key: string]: 
 /** The contexts an expression may read (`github`, `inputs`, `needs`, …), as plain JSON. */
 export type Contexts = Record<string, Json>;
 
-/** The job or step status that success(), failure(), always() and cancelled() answer from. */
+/** The job or step status that success(), failure() and always() answer from (nothing is ever cancelled here). */
 export interface Status {
-  /** Whether everything before (needed jobs, or earlier steps) succeeded. */
+  /** Whether everything before succeeded: every needed job (a skipped one does not), or every earlier step. */
   success: boolean;
-  cancelled: boolean;
+  /** Whether something before failed: an earlier step, or any ancestor job (not merely a skipped need). */
+  failed: boolean;
 }
 
 export interface EvaluationScope {
@@ -36,10 +37,10 @@ function statusFunctions(status: Status): Map<string, FunctionDefinition> {
     { name, minArgs: 0, maxArgs: 0, call: () => new data.BooleanData(call()) },
   ];
   return new Map([
-    fn('success', () => status.success && !status.cancelled),
-    fn('failure', () => !status.success && !status.cancelled),
+    fn('success', () => status.success),
+    fn('failure', () => status.failed),
     fn('always', () => true),
-    fn('cancelled', () => status.cancelled),
+    fn('cancelled', () => false),
   ]);
 }
 
@@ -53,7 +54,7 @@ function fromExpressionData(value: data.ExpressionData): Json {
 
 /** Evaluates one expression (the text inside `${{ }}`). */
 export function evaluateExpression(expression: string, scope: EvaluationScope, where?: TemplateToken): Json {
-  const status = scope.status ?? { success: true, cancelled: false };
+  const status = scope.status ?? { success: true, failed: false };
   const functions = statusFunctions(status);
   try {
     const { tokens } = new Lexer(expression).lex();

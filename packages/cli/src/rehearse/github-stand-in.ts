@@ -293,10 +293,6 @@ class StandIn implements GitHubStandIn {
     return token;
   }
 
-  grantOf(token: string): TokenGrant | undefined {
-    return this.tokens.get(token);
-  }
-
   onDispatch(handler: (dispatch: WorkflowDispatch) => void): () => void {
     this.dispatchHandlers.push(handler);
     return () => {

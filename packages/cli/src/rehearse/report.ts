@@ -2,7 +2,7 @@
 import { summaryToText } from '../summary-text.js';
 import type { JobReport, RehearsalReport } from './engine.js';
 
-const MARK: Record<JobReport['result'], string> = { success: '✓', failure: '✗', skipped: '-', cancelled: '○' };
+const MARK: Record<JobReport['result'], string> = { success: '✓', failure: '✗', skipped: '-' };
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;

@@ -21,14 +21,18 @@ const fail = (context: StepContext, message: string): StepResult => {
   return { exitCode: 1, outputs: {} };
 };
 
+/** actions/checkout's extraheader: the token as Basic credentials, for the GitHub stand-in only. */
+function authHeader(token: string): string {
+  return `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`;
+}
+
 /** Git with the token sent only to the GitHub stand-in, as actions/checkout's extraheader does. */
 function authEnv(serverUrl: string, token: string): Record<string, string> {
-  const header = Buffer.from(`x-access-token:${token}`).toString('base64');
   return {
     GIT_TERMINAL_PROMPT: '0',
     GIT_CONFIG_COUNT: '1',
     GIT_CONFIG_KEY_0: `http.${serverUrl}/.extraheader`,
-    GIT_CONFIG_VALUE_0: `AUTHORIZATION: basic ${header}`,
+    GIT_CONFIG_VALUE_0: authHeader(token),
   };
 }
 
@@ -87,8 +91,7 @@ const checkout: StandIn = {
     if (checkedOut.exitCode !== 0) return fail(context, `checking out ${what} failed:\n${checkedOut.stderr.trim()}`);
     if ((inputs['persist-credentials'] || 'true') === 'true') {
       // As actions/checkout does: the token in the clone's config, for the job's later git commands.
-      const header = Buffer.from(`x-access-token:${token}`).toString('base64');
-      await git.run(['config', '--local', `http.${world.github.serverUrl}/.extraheader`, `AUTHORIZATION: basic ${header}`]);
+      await git.run(['config', '--local', `http.${world.github.serverUrl}/.extraheader`, authHeader(token)]);
     }
     const commit = await git.output(['rev-parse', 'HEAD']);
     context.log(`Checked out ${repository} at ${commit.slice(0, 12)} into ${path.relative(context.workspace, target) || '.'}`);

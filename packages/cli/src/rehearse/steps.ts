@@ -83,7 +83,9 @@ async function runScript(spec: RunStepSpec, run: StepRun): Promise<StepOutcome> 
   await writeFile(script, spec.script);
   const cwd = spec.workingDirectory ? path.resolve(run.workspace, spec.workingDirectory) : run.workspace;
   const exitCode = await new Promise<number>((resolve, reject) => {
-    const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], {
+    // As the runner: `shell: bash` is bash --noprofile --norc -eo pipefail {0}; no shell given is bash -e {0}.
+    const args = spec.shell === 'bash' ? ['--noprofile', '--norc', '-eo', 'pipefail', script] : ['-e', script];
+    const child = spawn('bash', args, {
       cwd,
       env: { ...run.env, ...files, GITHUB_EVENT_PATH: run.eventPath },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -83,8 +83,6 @@ export interface GitHubStandIn {
   addRepository(fullName: string, bareDir: string, options?: { private?: boolean }): void;
   /** A new token carrying the grant. */
   issueToken(grant: TokenGrant): string;
-  /** The grant of a token, if the stand-in issued it. */
-  grantOf(token: string): TokenGrant | undefined;
   /** What the token was refused, in order. */
   readonly denials: Denial[];
   /** Called for every accepted workflow dispatch, after the 204 has been sent; returns the way to stop. */
