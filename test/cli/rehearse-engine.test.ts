@@ -394,6 +394,93 @@ jobs:
     );
   });
 
+  it("resolves a called workflow's ./ to the caller's repository and $/ to its own, at the commit that is running", async () => {
+    const inner = (who: string) => `on:
+  workflow_call:
+    outputs:
+      who:
+        value: \${{ jobs.say.outputs.who }}
+jobs:
+  say:
+    runs-on: ubuntu-latest
+    outputs:
+      who: \${{ steps.say.outputs.who }}
+    steps:
+      - id: say
+        run: echo "who=${who}" >> "$GITHUB_OUTPUT"
+`;
+    // A library repository: its outer.yml calls inner.yml both ways, and runs its own action by $/.
+    const library = path.join(await tempDir('engine-lib-'), 'lib');
+    const lib = await makeRepo(library);
+    await mkdir(path.join(library, '.github', 'workflows'), { recursive: true });
+    await mkdir(path.join(library, 'actions', 'hello'), { recursive: true });
+    await writeFile(
+      path.join(library, 'actions', 'hello', 'action.yml'),
+      'name: hello\ndescription: says hello\noutputs:\n  said:\n    description: what it said\nruns:\n  using: node24\n  main: index.js\n',
+    );
+    await writeFile(
+      path.join(library, 'actions', 'hello', 'index.js'),
+      "require('fs').appendFileSync(process.env.GITHUB_OUTPUT, 'said=hello from the library\\n');\n",
+    );
+    await writeFile(path.join(library, '.github', 'workflows', 'inner.yml'), inner('the library'));
+    await writeFile(
+      path.join(library, '.github', 'workflows', 'outer.yml'),
+      `on:
+  workflow_call:
+    outputs:
+      dot:
+        value: \${{ jobs.dot.outputs.who }}
+      self:
+        value: \${{ jobs.self.outputs.who }}
+      action:
+        value: \${{ jobs.act.outputs.said }}
+jobs:
+  dot:
+    uses: ./.github/workflows/inner.yml
+  self:
+    uses: $/.github/workflows/inner.yml
+  act:
+    runs-on: ubuntu-latest
+    outputs:
+      said: \${{ steps.hello.outputs.said }}
+    steps:
+      - id: hello
+        uses: $/actions/hello
+`,
+    );
+    await lib.run(['add', '--all']);
+    await commit(lib, 'feat: the library');
+    await lib.run(['tag', 'v1']);
+    const libraryBare = await world.addRepository('acme/library');
+    await lib.run(['push', '--quiet', libraryBare, 'refs/heads/*:refs/heads/*', 'refs/tags/*:refs/tags/*']);
+    // Its caller has an inner.yml of its own.
+    const repository = await repositoryWith(`on: push
+jobs:
+  call:
+    uses: acme/library/.github/workflows/outer.yml@v1
+  show:
+    needs: call
+    runs-on: ubuntu-latest
+    outputs:
+      seen: \${{ needs.call.outputs.dot }} / \${{ needs.call.outputs.self }} / \${{ needs.call.outputs.action }}
+    steps:
+      - run: echo shown
+`);
+    const callerBare = world.repositories.get(repository)?.bareDir ?? '';
+    const dir = path.join(await tempDir('engine-caller-'), 'app');
+    await new Git({ cwd: path.dirname(dir) }).run(['clone', '--quiet', callerBare, dir]);
+    await writeFile(path.join(dir, '.github', 'workflows', 'inner.yml'), inner('the caller'));
+    const git = new Git({
+      cwd: dir,
+      env: { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t.invalid' },
+    });
+    await git.run(['add', '--all']);
+    await git.run(['commit', '--quiet', '-m', 'ci: an inner.yml of its own']);
+    await git.run(['push', '--quiet', 'origin', 'HEAD:main']);
+    const { report } = await run(repository, { name: 'push', ref: 'refs/heads/main' });
+    expect(report.jobs.find((job) => job.id === 'show')?.outputs).toEqual({ seen: 'the caller / the library / hello from the library' });
+  });
+
   it('refuses what it does not run, naming the file and line, and triggers only matching workflows', async () => {
     const repository = await repositoryWith(
       `on:

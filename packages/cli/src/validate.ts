@@ -64,6 +64,8 @@ export async function validateRepository(root: string, options: ValidateOptions 
       // job.workflow_file_path (the workflow file that defines it, which in a called workflow is not
       // github.workflow_ref); actionlint 1.6's type of the job context predates them.
       if (/property "workflow_(repository|sha|ref|file_path)" is not defined in object type \{container/.test(finding.message)) continue;
+      // GitHub's self-repository syntax, `uses: $/path` (changelog 2026-07-30), postdates actionlint 1.6.
+      if (/"\$\/[^"]*" (at "uses" is not following the format|in invalid format because ref is missing)/.test(finding.message)) continue;
       problems.push({
         file,
         line: finding.line,

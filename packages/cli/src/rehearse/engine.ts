@@ -420,7 +420,7 @@ async function runWorkflow(
   };
   const concurrency = workflowConcurrency(workflow, { github, inputs, vars: options.vars ?? {} });
   const frame: CallFrame = { workflow, path: [], inputs, secrets: options.secrets ?? {} };
-  const results = await runJobs(options, report, standIns, frame, { github, eventPath, runDir });
+  const results = await runJobs(options, report, standIns, frame, { github, eventPath, runDir, source: workflow.source });
   const failed = Object.values(results).some((result) => result.result === 'failure');
   return {
     workflow: workflow.display,
@@ -446,6 +446,8 @@ interface RunContext {
   github: Record<string, Json>;
   eventPath: string;
   runDir: string;
+  /** The run's repository at its commit: where `./` of any workflow in the run resolves. */
+  source: WorkflowSource;
 }
 
 async function runJobs(
@@ -572,9 +574,8 @@ async function runCalledWorkflow(
   const caller = frame.workflow;
   const where = `${caller.display}:${job.ref.line ?? ''}`;
   const reference = parseWorkflowReference(job.ref.value, caller.display, job.ref.line);
-  let source: WorkflowSource;
-  if (reference.local) source = caller.source;
-  else {
+  let source: WorkflowSource = reference.local === 'self' ? caller.source : run.source;
+  if (reference.local === false) {
     const local =
       reference.repository === world.toolkit.repository ? world.toolkit.dir : world.repositories.get(reference.repository)?.bareDir;
     if (!local) {
@@ -857,6 +858,7 @@ async function runStepJob(
       sha: String(run.github.sha),
       ref: String(run.github.ref),
       standIns,
+      workflowSource: workflow.source,
       masks,
       log,
     });

@@ -111,7 +111,7 @@ export async function namedInWorkflows(appDir: string, root: string): Promise<Na
       jobs?: Record<string, { uses?: unknown; with?: Record<string, unknown> }>;
     } | null;
     for (const job of Object.values(document?.jobs ?? {})) {
-      if (typeof job.uses === 'string' && !job.uses.startsWith('./')) {
+      if (typeof job.uses === 'string' && !/^[.$]\//.test(job.uses)) {
         const reference = parseWorkflowReference(job.uses, file);
         if (!reference.local && toolkitWorkflows.has(reference.path)) {
           calls.set(reference.repository, (calls.get(reference.repository) ?? 0) + 1);

@@ -28,6 +28,8 @@ export interface StepRun {
   sha: string;
   ref: string;
   standIns: ReadonlyMap<string, StandIn>;
+  /** The repository and commit of the workflow file the step is in (what `$/` names). */
+  workflowSource: { gitDir: string; sha: string };
   masks: string[];
   log(line: string): void;
 }
@@ -132,21 +134,31 @@ async function actionFolder(uses: string, run: StepRun): Promise<string | undefi
     return folder;
   };
   if (uses.startsWith('./')) return inside(run.workspace, path.resolve(run.workspace, uses));
+  // $/path: GitHub's self-repository syntax, the workflow file's own repository at the running commit.
+  if (uses.startsWith('$/')) {
+    const own = await commitFolder(run.workflowSource.gitDir, run.workflowSource.sha, run);
+    return inside(own, path.join(own, uses.slice(2)));
+  }
   const match = /^([^/@]+\/[^/@]+)((?:\/[^@]+)?)@(.+)$/.exec(uses);
-  if (!match) throw new UnsupportedConstruct(run.where, undefined, `uses: ${uses} is not owner/repo[/path]@ref or ./path`);
+  if (!match) throw new UnsupportedConstruct(run.where, undefined, `uses: ${uses} is not owner/repo[/path]@ref, ./path or $/path`);
   const [, repository, subPath, ref] = match as unknown as [string, string, string, string];
   if (repository !== run.world.toolkit.repository) return undefined;
-  // The toolkit's own action at that ref: its files exported from the local toolkit repository.
-  const target = path.join(run.world.scratch, 'actions', `${ref.replace(/[^\w.-]/g, '_')}`);
-  if (!existsSync(target)) {
-    await mkdir(target, { recursive: true });
-    const git = new Git({ cwd: run.world.toolkit.dir });
-    const sha = await git.output(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).catch(() => {
-      throw new UnsupportedConstruct(run.where, undefined, `${repository} has no ref ${ref}`);
-    });
-    await git.run(['worktree', 'add', '--detach', '--force', target, sha]);
-  }
+  // The toolkit's own action at that ref: its files at that commit of the local toolkit repository.
+  const sha = await new Git({ cwd: run.world.toolkit.dir }).output(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]).catch(() => {
+    throw new UnsupportedConstruct(run.where, undefined, `${repository} has no ref ${ref}`);
+  });
+  const target = await commitFolder(run.world.toolkit.dir, sha, run);
   return inside(target, path.join(target, subPath));
+}
+
+/** The files of one commit of a repository, checked out once per rehearsal (a git worktree). */
+async function commitFolder(gitDir: string, sha: string, run: StepRun): Promise<string> {
+  const target = path.join(run.world.scratch, 'actions', sha);
+  if (!existsSync(target)) {
+    await mkdir(path.dirname(target), { recursive: true });
+    await new Git({ cwd: gitDir }).run(['worktree', 'add', '--detach', '--force', target, sha]);
+  }
+  return target;
 }
 
 /** `uses:`: a toolkit (or workspace) JavaScript action, or the named stand-in of a third-party one. */

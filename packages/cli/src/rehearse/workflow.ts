@@ -95,11 +95,17 @@ export async function loadWorkflow(source: WorkflowSource, path: string): Promis
   };
 }
 
-/** `owner/repo/path@ref` or `./path`, as a reusable workflow job's `uses:` writes it. */
-export type WorkflowReference = { local: true; path: string } | { local: false; repository: string; path: string; ref: string };
+/**
+ * A reusable workflow job's `uses:`: `owner/repo/path@ref`; `./path`, in the repository of the run
+ * (a called workflow's `./` is its caller's repository, not its own); or `$/path`, GitHub's
+ * self-repository syntax (changelog 2026-07-30), the calling file's own repository at the commit
+ * that is running.
+ */
+export type WorkflowReference = { local: 'run' | 'self'; path: string } | { local: false; repository: string; path: string; ref: string };
 
 export function parseWorkflowReference(uses: string, file: string, line?: number): WorkflowReference {
-  if (uses.startsWith('./')) return { local: true, path: uses.slice(2) };
+  if (uses.startsWith('./')) return { local: 'run', path: uses.slice(2) };
+  if (uses.startsWith('$/')) return { local: 'self', path: uses.slice(2) };
   const match = /^([^/@\s]+\/[^/@\s]+)\/(\.github\/workflows\/[^@\s]+)@(\S+)$/.exec(uses);
   if (!match) throw new UnsupportedConstruct(file, line, `"${uses}" is not owner/repo/.github/workflows/<file>@<ref>`);
   return { local: false, repository: match[1] as string, path: match[2] as string, ref: match[3] as string };
