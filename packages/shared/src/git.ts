@@ -1,5 +1,5 @@
-import * as core from '@actions/core';
 import { type CommandOptions, type CommandResult, type CommandRunner, runCommand } from './exec.js';
+import { registerSecret } from './secrets.js';
 
 export interface GitAuth {
   token: string;
@@ -96,8 +96,8 @@ export function parseLsRemote(stdout: string): Map<string, string> {
  */
 export function authEnv(auth: GitAuth, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const header = Buffer.from(`x-access-token:${auth.token}`).toString('base64');
-  core.setSecret(auth.token);
-  core.setSecret(header);
+  registerSecret(auth.token);
+  registerSecret(header);
   const first = Number.parseInt(base.GIT_CONFIG_COUNT ?? '0', 10) || 0;
   const url = auth.url.endsWith('/') ? auth.url : `${auth.url}/`;
   const key = `http.${url}.extraheader`;

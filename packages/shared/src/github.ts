@@ -1,6 +1,6 @@
-import * as core from '@actions/core';
 import type { GitHub } from '@actions/github/lib/utils';
 import { UserError } from './errors.js';
+import { registerSecret } from './secrets.js';
 
 export interface Repository {
   owner: string;
@@ -27,7 +27,7 @@ export type GitHubClient = InstanceType<typeof GitHub>;
  */
 export async function githubClient(token: string): Promise<GitHubClient> {
   if (!token) throw new UserError('INVALID_INPUT', 'Invalid input "token": a token is required to call the GitHub API.');
-  core.setSecret(token);
+  registerSecret(token);
   const { getOctokit } = await import('@actions/github');
   return getOctokit(token, {
     baseUrl: process.env.GITHUB_API_URL || 'https://api.github.com',

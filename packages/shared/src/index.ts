@@ -10,6 +10,7 @@ export * from './registry.js';
 export * from './remote-shell.js';
 export * from './run-action.js';
 export * from './sbom.js';
+export * from './secrets.js';
 export * from './summary.js';
 export * from './tools.js';
 export * from './trivy-report.js';

@@ -1,12 +1,16 @@
 import * as core from '@actions/core';
 import { InputError } from './errors.js';
+import { registerSecret } from './secrets.js';
 
 /** Where input values come from: the runner's `INPUT_*` variables by default, a map in tests. */
 export type InputSource = (name: string) => string;
 
 export interface InputReaderOptions {
   source?: InputSource;
-  /** Called with every secret value (and each of its lines) as soon as it is read. */
+  /**
+   * Called with every secret value (and each of its lines) as soon as it is read; by default
+   * `registerSecret`, so that the value is masked in the job summary as well as in the log.
+   */
   mask?: (secret: string) => void;
 }
 
@@ -24,7 +28,7 @@ export class InputReader {
 
   constructor(options: InputReaderOptions = {}) {
     this.source = options.source ?? ((name) => core.getInput(name));
-    this.mask = options.mask ?? ((secret) => core.setSecret(secret));
+    this.mask = options.mask ?? registerSecret;
   }
 
   /** The trimmed value, or '' when not set (unless required). */

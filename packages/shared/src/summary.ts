@@ -1,4 +1,6 @@
 import * as core from '@actions/core';
+import { escapeHtml } from './html.js';
+import { maskSecrets } from './secrets.js';
 
 /**
  * Job-summary building blocks. They return HTML strings (GitHub renders HTML in summaries), with
@@ -14,9 +16,7 @@ export interface SummaryCell {
 
 export type SummaryCellInput = string | SummaryCell;
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-}
+export { escapeHtml };
 
 function cell(input: SummaryCellInput): string {
   const { text, href, code } = typeof input === 'string' ? { text: input } : input;
@@ -57,13 +57,14 @@ export function summaryDetails(title: string, body: string, options: { pre?: boo
 }
 
 /**
- * Appends sections to the job summary. Outside a runner (no `GITHUB_STEP_SUMMARY`) it says so in
- * debug output and does nothing, so the same code runs from a unit test or a script.
+ * Appends sections to the job summary, with every registered secret masked: the runner masks the
+ * log but publishes the summary file as it is. Outside a runner (no `GITHUB_STEP_SUMMARY`) it says
+ * so in debug output and does nothing, so the same code runs from a unit test or a script.
  */
 export async function writeJobSummary(...sections: string[]): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) {
     core.debug('No GITHUB_STEP_SUMMARY: the job summary is not written.');
     return;
   }
-  await core.summary.addRaw(sections.join('')).write();
+  await core.summary.addRaw(maskSecrets(sections.join(''))).write();
 }
