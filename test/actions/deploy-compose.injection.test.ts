@@ -35,8 +35,9 @@ if (path.basename(process.argv[1]) === 'curl') process.exit(0);
 if (joined === 'compose version --short') out('2.29.7');
 else if (args[0] === 'version') out('27.3.1');
 else if (args[0] === 'ps') out('c0ffee000000000000000000000000000000000000000000000000000000000a');
-else if (args[0] === 'inspect') out(['c0ffee000000000000000000000000000000000000000000000000000000000a', 'web', 'running', 'healthy', '0', 'registry.test/web:1', 'sha256:1111'].join('\\t'));
-else if (args[0] === 'image') out('sha256:1111\\t["registry.test/web@sha256:' + 'a'.repeat(64) + '"]');
+else if (args[0] === 'inspect' && args[1] === '--format') out('sha256:1111');
+else if (args[0] === 'inspect') out(JSON.stringify([{ Id: 'c0ffee000000000000000000000000000000000000000000000000000000000a', Name: '/app-web-1', Created: '2026-01-01T00:00:00Z', Image: 'sha256:1111', RestartCount: 0, State: { Status: 'running', ExitCode: 0, StartedAt: '2026-01-01T00:00:01Z', Health: { Status: 'healthy' } }, Config: { Image: 'registry.test/web:1', Labels: { 'com.docker.compose.service': 'web', 'com.docker.compose.container-number': '1' } }, HostConfig: { RestartPolicy: { Name: 'no' } } }]));
+else if (args[0] === 'image') out('sha256:1111 ["registry.test/web@sha256:' + 'a'.repeat(64) + '"]');
 process.exit(0);
 `;
 
@@ -132,7 +133,9 @@ describe('deploy-compose: hostile input reaching the server', () => {
       const request = hostileRequest(index, hostile, base);
       const releaseDir = path.posix.join(path.posix.normalize(request.remoteDir), 'releases', `r${index}`);
       const mine = recorded.filter(
-        (call) => call.cwd === releaseDir || call.dockerConfig === path.posix.join(path.posix.normalize(request.remoteDir), '.docker'),
+        (call) =>
+          call.cwd === releaseDir ||
+          call.dockerConfig === path.posix.join(path.posix.normalize(request.remoteDir), `.docker-lock-${index}`),
       );
       const login = mine.find((call) => call.args[0] === 'login');
       expect(login?.args).toEqual(['login', '--username', request.registry?.username, '--password-stdin', '--', 'registry.test:5000']);
@@ -150,7 +153,10 @@ describe('deploy-compose: hostile input reaching the server', () => {
         'up',
         '-d',
         '--remove-orphans',
+        '--no-build',
       ]);
+      // The per-deploy credentials are gone once it ends.
+      expect(existsSync(path.posix.join(path.posix.normalize(request.remoteDir), `.docker-lock-${index}`))).toBe(false);
       const envFile = await readFile(path.join(releaseDir, '.env'), 'utf8');
       expect(envFile).toBe(request.env);
     }
@@ -160,12 +166,18 @@ describe('deploy-compose: hostile input reaching the server', () => {
     }
   }, 120_000);
 
-  it('with compose health on v2, waits through `up --wait` with the timeout in seconds', async () => {
+  it('with compose health on v2, the gate reads docker inspect as on v1 (no --wait, which fails one-shots)', async () => {
     const base = await tempDir('deploy-v2-server-');
     const request: DeployRequest = { ...hostileRequest(99, 'plain', base), health: { kind: 'compose' }, timeoutMs: 90_000 };
-    await runDeployment(host, request, { log: () => {}, warn: () => {} });
-    const up = (await recordedCalls()).find((call) => call.cwd.startsWith(base) && call.args.includes('up'));
-    expect(up?.args.slice(-5)).toEqual(['-d', '--remove-orphans', '--wait', '--wait-timeout', '90']);
+    const result = await runDeployment(host, request, { log: () => {}, warn: () => {} });
+    expect(result.compose).toBe('docker compose 2.29.7');
+    expect(result.services).toEqual([
+      expect.objectContaining({ service: 'web', status: 'running', health: 'healthy', digest: `sha256:${'a'.repeat(64)}` }),
+    ]);
+    const mine = (await recordedCalls()).filter((call) => call.cwd.startsWith(base));
+    const up = mine.find((call) => call.args.includes('up'));
+    expect(up?.args.slice(-4)).toEqual(['up', '-d', '--remove-orphans', '--no-build']);
+    expect(mine.some((call) => call.args.includes('--wait'))).toBe(false);
   });
 
   it('inputs checked on the runner refuse every corpus string they cannot take, naming the input', async () => {
@@ -179,7 +191,22 @@ describe('deploy-compose: hostile input reaching the server', () => {
       project: 'app',
       release: 'r1',
     };
-    const checked = ['host', 'user', 'project', 'release', 'images', 'health', 'registry', 'port', 'operation', 'keep-releases', 'timeout'];
+    const checked = [
+      'host',
+      'user',
+      'project',
+      'release',
+      'images',
+      'health',
+      'registry',
+      'port',
+      'operation',
+      'keep-releases',
+      'timeout',
+      'settle-time',
+      'files',
+      'verify-signature',
+    ];
     for (const input of checked) {
       for (const hostile of INJECTION_CORPUS.map((text) => text.replaceAll('CANARY', canary))) {
         if (hostile.trim() === '') continue; // an empty value is the default, not an injection

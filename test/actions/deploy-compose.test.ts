@@ -1,50 +1,37 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, readFile, readdir, readlink, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, readdir, readlink, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { LocalRunResult } from '@toolkit/cli';
-import { type DockerDaemon, pushBusyboxImage, startDockerd } from '../support/dockerd.js';
-import { runBuiltAction } from '../support/harness.js';
+import {
+  type DeployOptions,
+  type DeployRig,
+  composeFile as rigComposeFile,
+  deployTo,
+  everythingCaptured,
+  expectSuccess,
+  failureOf,
+  pinnedReference,
+  served,
+  startDeployRig,
+  waitFor,
+} from '../support/deploy-rig.js';
 import { freePort } from '../support/net.js';
-import { type Registry, startRegistry } from '../support/registry.js';
-import { type SshServer, generateKey, startSshServer } from '../support/sshd.js';
+import { generateKey } from '../support/sshd.js';
 import { tempDir } from '../support/temp.js';
 
 /**
- * deploy-compose end to end, through real parts only: the built action under Node 24, OpenSSH's
- * sshd on 127.0.0.1, a dockerd of the test's own, Debian's docker-compose v1 on the "server" side,
- * and docker-registry serving busybox images made with `docker import`. The server is this machine,
- * so the test checks what landed on it directly.
+ * deploy-compose end to end on the real rig (test/support/deploy-rig.ts): the built action under
+ * Node 24, OpenSSH's sshd, a dockerd of the test's own, docker-compose v1 and docker-registry.
+ * The safety cases (service shapes, history, kills, races) are in deploy-compose.safety.test.ts.
  */
 
-interface Rig {
-  ssh: SshServer;
-  daemon: DockerDaemon;
-  registry: Registry;
-  work: string;
-  image: { reference: string; digest: string };
-  /** In the registry, but not on the server: a deploy pinned to it must pull it. */
-  absentImage: { reference: string; digest: string };
-  webPort: number;
-}
-
-let rig: Rig;
-let workDir: string | undefined;
+let rig: DeployRig;
 let setupError: Error | undefined;
 
 beforeAll(async () => {
   try {
-    // Not a tempDir: it must outlive dockerd, whose mounts live under it, and is removed after it.
-    const work = await mkdtemp(path.join(os.tmpdir(), 'deploy-compose-'));
-    workDir = work;
-    const registry = await startRegistry(await mkdirIn(work, 'registry'));
-    const daemon = await startDockerd(path.join(work, 'docker'));
-    const ssh = await startSshServer(path.join(work, 'sshd'), { env: { DOCKER_HOST: daemon.host } });
-    const image = await pushBusyboxImage(daemon, work, `${registry.address}/web:1`, 'image-one');
-    const absentImage = await pushBusyboxImage(daemon, work, `${registry.address}/web:2`, 'image-two');
-    await daemon.docker(['rmi', absentImage.reference]);
-    rig = { ssh, daemon, registry, work, image, absentImage, webPort: await freePort() };
+    rig = await startDeployRig();
   } catch (error) {
     // Loud, never a silent pass: every test below fails with this.
     setupError = error as Error;
@@ -53,94 +40,20 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await rig?.daemon.close();
-  await rig?.ssh.close();
-  await rig?.registry.close();
-  if (workDir) await rm(workDir, { recursive: true, force: true });
+  await rig?.close();
 }, 60_000);
 
-async function mkdirIn(parent: string, name: string): Promise<string> {
-  await mkdir(path.join(parent, name), { recursive: true });
-  return path.join(parent, name);
-}
-
-function requireRig(): Rig {
+function requireRig(): DeployRig {
   if (setupError) throw new Error(`the deploy rig (sshd, dockerd, registry) did not start: ${setupError.message}`);
   return rig;
 }
 
-/**
- * A compose project of one busybox httpd on the host network. It serves `RELEASE_TEXT` (from .env)
- * on `webPort`; its healthcheck asks `healthPort`, so a different port makes a release unhealthy.
- */
 function composeFile(options: { webPort: number; healthPort?: number; image?: string }): string {
-  const health = options.healthPort ?? options.webPort;
-  return `services:
-  web:
-    image: ${options.image ?? requireRig().image.reference}
-    network_mode: host
-    # docker-init as PID 1, so that httpd stops on SIGTERM at once rather than after the 10 s grace.
-    init: true
-    environment:
-      RELEASE_TEXT: \${RELEASE_TEXT}
-    command: ["sh", "-c", "mkdir -p /tmp/www && echo \\"$$RELEASE_TEXT\\" > /tmp/www/index.html && exec httpd -f -p 127.0.0.1:${options.webPort} -h /tmp/www"]
-    healthcheck:
-      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:${health}/"]
-      interval: 1s
-      timeout: 2s
-      retries: 2
-`;
+  return rigComposeFile(requireRig(), options);
 }
 
-interface DeployOptions {
-  inputs?: Record<string, string>;
-  compose?: string;
-  onStart?: (pid: number) => void;
-}
-
-async function deploy(project: string, remoteDir: string, options: DeployOptions = {}): Promise<LocalRunResult> {
-  const { ssh } = requireRig();
-  const workspace = await tempDir('deploy-workspace-');
-  await writeFile(path.join(workspace, 'compose.yaml'), options.compose ?? composeFile({ webPort: requireRig().webPort }));
-  return runBuiltAction('deploy-compose', {
-    workspace,
-    env: { GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567' },
-    timeoutMs: 180_000,
-    ...(options.onStart ? { onStart: options.onStart } : {}),
-    inputs: {
-      host: ssh.host,
-      port: String(ssh.port),
-      user: ssh.user,
-      'ssh-key': ssh.clientKey,
-      'known-hosts': ssh.knownHosts,
-      project,
-      'remote-dir': remoteDir,
-      timeout: '30s',
-      ...options.inputs,
-    },
-  });
-}
-
-async function served(port: number): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${port}/`);
-  return (await response.text()).trim();
-}
-
-function expectSuccess(result: LocalRunResult): void {
-  if (result.exitCode !== 0) {
-    // A crash prints the bundle's minified line; only its ends are worth reading.
-    const log = result.log.map((line) => (line.length > 300 ? `${line.slice(0, 100)} … ${line.slice(-200)}` : line));
-    throw new Error(`the action failed (exit ${result.exitCode}):\n${log.join('\n')}`);
-  }
-}
-
-/** Everything a run let out: its log before and after masking, its summary and its outputs. */
-function everythingCaptured(result: LocalRunResult): string {
-  return [...result.rawLog, ...result.log, result.summary, ...Object.values(result.outputs)].join('\n');
-}
-
-function failureOf(result: LocalRunResult): string {
-  return result.log.filter((line) => line.startsWith('::error') || line.startsWith('Error')).join('\n') || result.log.join('\n');
+function deploy(project: string, remoteDir: string, options: DeployOptions = {}): Promise<LocalRunResult> {
+  return deployTo(requireRig(), project, remoteDir, options);
 }
 
 async function acceptedConnections(): Promise<number> {
@@ -163,7 +76,7 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
       inputs: {
         release: 'r1',
         env: `RELEASE_TEXT=one\nAPI_TOKEN=${secret}`,
-        images: `web=${image.reference.replace(/:1$/, '')}@${image.digest}`,
+        images: `web=${pinnedReference(image)}`,
       },
     });
     expectSuccess(result);
@@ -216,10 +129,18 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
     expect(result.exitCode).not.toBe(0);
     expect(result.outputs).toMatchObject({ release: 'r3', 'previous-release': 'r2', 'rolled-back': 'true' });
     expect(failureOf(result)).toMatch(/Release r3 failed.*web \(running, unhealthy\)/s);
-    expect(failureOf(result)).toContain('Rolled back: r2 is running again and healthy.');
+    expect(failureOf(result)).toContain('Rolled back: r2 is running again and passed the gate.');
     expect(await served(webPort)).toBe('two');
     expect(await readlink(path.join(remoteDir, 'current'))).toBe('releases/r2');
     expect(result.summary).toContain('Last 50 log lines of web');
+    // A failed attempt is a record in the history, not a folder: it never counts toward keep-releases.
+    expect(existsSync(path.join(remoteDir, 'releases', 'r3'))).toBe(false);
+    const history = JSON.parse(result.outputs.history ?? '[]') as { release: string; state: string }[];
+    expect(history.slice(0, 3)).toEqual([
+      expect.objectContaining({ release: 'r3', state: 'failed' }),
+      expect.objectContaining({ release: 'r2', state: 'deployed' }),
+      expect.objectContaining({ release: 'r1', state: 'deployed' }),
+    ]);
   });
 
   it('10. operation rollback returns to the previous healthy release without naming it', async () => {
@@ -237,7 +158,7 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
     const result = await deploy(project, remoteDir, { inputs: { release: 'r9', env: 'RELEASE_TEXT=nine', operation: 'plan' } });
     expectSuccess(result);
     const log = result.log.join('\n');
-    expect(log).toContain('Current release: r1.');
+    expect(log).toMatch(/Current release: r1 \(deployed \d{4}-/);
     expect(log).toContain('The deploy lock is free.');
     expect(log).toMatch(/Upload compose\.yaml and \.env \(mode 0600\) to .*releases\/r9/);
     expect(log).toContain('docker-compose -p shop up -d --remove-orphans');
@@ -248,7 +169,7 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
 
   it('keeps only keep-releases release directories, the current one among them', async () => {
     const { absentImage } = requireRig();
-    const pin = `web=${absentImage.reference.replace(/:2$/, '')}@${absentImage.digest}`;
+    const pin = `web=${pinnedReference(absentImage)}`;
     const result = await deploy(project, remoteDir, {
       inputs: { release: 'r4', env: 'RELEASE_TEXT=four', 'keep-releases': '2', images: pin },
     });
@@ -321,23 +242,29 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
     }
     const recovered = await deploy(project, remoteDir, { inputs: { release: 'r8', env: 'RELEASE_TEXT=eight', 'lock-ttl': '1s' } });
     expectSuccess(recovered);
-    expect(recovered.log.join('\n')).toMatch(/Took over the deploy lock held by local run/);
+    expect(recovered.log.join('\n')).toMatch(/Took over the deploy lock held by local run .*not renewed for \d+s/);
+    // The killed run's release is found in the history and r6 restored before r8 is deployed.
+    expect(recovered.outputs.recovered).toMatch(
+      /^Release killed-sigkill was left unfinished by local run .*during (up|health)\. r6 was started again/,
+    );
     expect(await served(webPort)).toBe('eight');
     expect(existsSync(lock)).toBe(false);
   }, 120_000);
 
-  it('a failed redeploy of the current release goes back to the release before it, and current follows', async () => {
+  it('a failed redeploy of the current release name goes to a folder of its own: the current one serves again, untouched', async () => {
     const { webPort } = requireRig();
     const current = path.basename(await readlink(path.join(remoteDir, 'current')));
+    const before = await readFile(path.join(remoteDir, 'releases', current, '.env'), 'utf8');
     const result = await deploy(project, remoteDir, {
       compose: composeFile({ webPort, healthPort: await freePort() }),
       inputs: { release: current, env: 'RELEASE_TEXT=broken', timeout: '20s' },
     });
     expect(result.exitCode).not.toBe(0);
     expect(result.outputs['rolled-back']).toBe('true');
-    expect(await served(webPort)).toBe('six');
-    expect(await readlink(path.join(remoteDir, 'current'))).toBe('releases/r6');
-    expect(existsSync(path.join(remoteDir, 'releases', current, '.toolkit-deployed'))).toBe(false);
+    expect(await served(webPort)).toBe('eight');
+    expect(await readlink(path.join(remoteDir, 'current'))).toBe(`releases/${current}`);
+    expect(await readFile(path.join(remoteDir, 'releases', current, '.env'), 'utf8')).toBe(before);
+    expect(existsSync(path.join(remoteDir, 'releases', `${current}+2`))).toBe(false);
   });
 
   it('6. a host-key mismatch is refused before authenticating, showing both fingerprints; nothing reaches the server', async () => {
@@ -376,11 +303,3 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
     expect(failureOf(noPassphrase)).toContain('Invalid input "ssh-key": it is encrypted; give key-passphrase');
   });
 });
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

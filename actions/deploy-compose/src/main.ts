@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import * as core from '@actions/core';
-import { parseDocument } from 'yaml';
 import {
   InputError,
   InputReader,
+  installTool,
+  pinnedToolSpec,
+  registerSecret,
   summaryDetails,
   summaryFacts,
   summaryHeading,
@@ -15,17 +17,22 @@ import {
   summaryTable,
   writeJobSummary,
 } from '@toolkit/shared';
+import { type ComposeFile, type ComposeProject, checkComposeProject, parseComposeProject } from './compose-project.js';
 import {
-  type ComposeFile,
+  type DeployDependencies,
   type DeployRequest,
   type DeployResult,
   DeployFailedError,
+  ENV_FILE,
   type HealthCheck,
   MANIFEST_FILE,
   OVERRIDE_FILE,
   type Operation,
+  type UploadFile,
   runDeployment,
 } from './deploy.js';
+import { HISTORY_FILE, type ReleaseEntry } from './history.js';
+import { type SignaturePolicy, readSignaturePolicy, verifyImageSignatures } from './verify.js';
 import { type HostTrust, parseFingerprint, parseKnownHosts } from './host-key.js';
 import { connect } from './ssh.js';
 
@@ -37,6 +44,8 @@ export interface Inputs {
   keyPassphrase: string;
   trust: HostTrust;
   request: DeployRequest;
+  /** With verify-signature: how every pinned image's signature is checked, and which cosign. */
+  signatures?: { policy: SignaturePolicy; cosign: { version: string; sha256: string } };
 }
 
 const OPERATIONS: readonly Operation[] = ['deploy', 'rollback', 'plan'];
@@ -107,10 +116,9 @@ async function readComposeFiles(
   reader: InputReader,
   workspace: string,
   operation: Operation,
-): Promise<{ files: ComposeFile[]; services: Set<string> }> {
+): Promise<{ project: ComposeProject; dir: string }> {
   let names = reader.list('compose-files');
-  const services = new Set<string>();
-  if (operation === 'rollback') return { files: [], services };
+  if (operation === 'rollback') return { project: parseComposeProject([]), dir: workspace };
   if (names.length === 0) {
     const found = DEFAULT_COMPOSE_FILES.find((name) => existsSync(path.join(workspace, name)));
     if (!found) throw new InputError('compose-files', `none given, and the workspace has none of ${DEFAULT_COMPOSE_FILES.join(', ')}.`);
@@ -123,20 +131,68 @@ async function readComposeFiles(
       throw new InputError('compose-files', `${JSON.stringify(name)} cannot be read (looked for ${file}).`);
     });
     const base = path.basename(file);
-    if ([OVERRIDE_FILE, MANIFEST_FILE, '.env'].includes(base) || files.some((existing) => existing.name === base)) {
+    if ([OVERRIDE_FILE, MANIFEST_FILE, ENV_FILE, HISTORY_FILE].includes(base) || files.some((existing) => existing.name === base)) {
       throw new InputError(
         'compose-files',
         `${JSON.stringify(name)}: the file name ${base} is taken; each compose file needs its own name, other than ${OVERRIDE_FILE}.`,
       );
     }
-    const document = parseDocument(content);
-    if (document.errors.length > 0) throw new InputError('compose-files', `${name} is not valid YAML: ${document.errors[0]?.message}`);
-    // Service names across the files: `images` is checked against them, and with all pinned, pull can be skipped.
-    const value = document.toJS() as { services?: Record<string, unknown> } | null;
-    for (const service of Object.keys(value?.services ?? {})) services.add(service);
     files.push({ name: base, content });
   }
-  return { files, services };
+  // Compose resolves relative paths from the first file's directory: the files input is taken from there too.
+  return { project: parseComposeProject(files), dir: path.dirname(path.resolve(workspace, names[0] as string)) };
+}
+
+const MAX_UPLOAD_BYTES = 50_000_000;
+
+/**
+ * The files input: workspace paths inside the project directory (the first compose file's), each a
+ * regular file or a folder of them, uploaded into every release at the same relative path. A
+ * symbolic link, or a path outside the project directory, is refused: what is uploaded is exactly
+ * what the repository holds there.
+ */
+async function readUploadFiles(reader: InputReader, workspace: string, projectDir: string): Promise<UploadFile[]> {
+  const uploads: UploadFile[] = [];
+  let bytes = 0;
+  const root = await realpath(projectDir).catch(() => projectDir);
+  const add = async (absolute: string, shown: string): Promise<void> => {
+    const stats = await lstat(absolute).catch(() => undefined);
+    if (!stats) throw new InputError('files', `${JSON.stringify(shown)} does not exist (looked for ${absolute}).`);
+    if (stats.isSymbolicLink())
+      throw new InputError('files', `${JSON.stringify(shown)} is a symbolic link; only regular files and folders are uploaded.`);
+    if (stats.isDirectory()) {
+      for (const entry of (await readdir(absolute)).sort()) await add(path.join(absolute, entry), path.join(shown, entry));
+      return;
+    }
+    if (!stats.isFile()) throw new InputError('files', `${JSON.stringify(shown)} is not a regular file.`);
+    const relative = path.relative(root, absolute).split(path.sep).join('/');
+    if (relative === ENV_FILE || [OVERRIDE_FILE, MANIFEST_FILE].includes(relative)) {
+      throw new InputError(
+        'files',
+        `${JSON.stringify(shown)}: ${relative} is written by deploy-compose itself (.env from the env inputs).`,
+      );
+    }
+    bytes += stats.size;
+    if (bytes > MAX_UPLOAD_BYTES)
+      throw new InputError(
+        'files',
+        `more than ${MAX_UPLOAD_BYTES / 1_000_000} MB to upload; ship large data another way (an image, or shared/).`,
+      );
+    uploads.push({ path: relative, content: await readFile(absolute), mode: stats.mode & 0o111 ? 0o755 : 0o644 });
+  };
+  for (const name of reader.list('files', { separator: 'newline' })) {
+    const absolute = path.resolve(workspace, name);
+    const real = await realpath(absolute).catch(() => absolute);
+    const relative = path.relative(root, real);
+    if (relative.startsWith('..') || path.isAbsolute(relative)) {
+      throw new InputError(
+        'files',
+        `${JSON.stringify(name)} is outside the project directory ${projectDir} (the first compose file's), which compose resolves relative paths from.`,
+      );
+    }
+    await add(absolute, name);
+  }
+  return uploads;
 }
 
 export async function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Promise<Inputs> {
@@ -169,23 +225,42 @@ export async function getInputs(reader = new InputReader(), env: NodeJS.ProcessE
     expected: 'a compose project name: lowercase letters, digits, - and _, starting with a letter or digit',
   });
   const shortSha = (env.GITHUB_SHA ?? '').slice(0, 7);
-  const release =
-    reader.string('release', {
-      pattern: RELEASE,
-      expected: 'letters, digits, . _ and -, starting with a letter or digit, at most 128 characters',
-    }) || shortSha;
+  const named = reader.string('release', {
+    pattern: RELEASE,
+    expected: 'letters, digits, . _ and -, starting with a letter or digit, at most 128 characters',
+  });
+  // A rollback names the release to go to, or none: the previous one.
+  const release = operation === 'rollback' ? named : named || shortSha;
   if (!release && operation !== 'rollback')
     throw new InputError('release', 'a value is required outside a workflow run (there is no GITHUB_SHA to take the short SHA of).');
   const remoteDir = reader.string('remote-dir') || `~/deployments/${project}`;
   if (remoteDir.includes('\0')) throw new InputError('remote-dir', 'it contains a NUL byte, which no path can hold.');
 
-  const { files: composeFiles, services } = await readComposeFiles(reader, workspace, operation);
+  const { project: compose, dir: projectDir } = await readComposeFiles(reader, workspace, operation);
+  const services = [...compose.services.keys()];
   const images = readImages(reader);
   for (const service of Object.keys(images)) {
-    if (operation !== 'rollback' && !services.has(service)) {
+    if (operation !== 'rollback' && !compose.services.has(service)) {
       throw new InputError(
         'images',
-        `service ${JSON.stringify(service)} is in none of the compose files; they define: ${[...services].join(', ') || 'no services'}.`,
+        `service ${JSON.stringify(service)} is in none of the compose files; they define: ${services.join(', ') || 'no services'}.`,
+      );
+    }
+  }
+  const files = operation === 'rollback' ? [] : await readUploadFiles(reader, workspace, projectDir);
+  const policy = readSignaturePolicy({
+    verify: reader.boolean('verify-signature', false),
+    key: reader.string('cosign-key'),
+    identity: reader.string('certificate-identity'),
+    identityRegexp: reader.string('certificate-identity-regexp'),
+    issuer: reader.string('certificate-oidc-issuer'),
+  });
+  if (policy && operation !== 'rollback') {
+    const unpinned = services.filter((service) => images[service] === undefined);
+    if (unpinned.length > 0) {
+      throw new InputError(
+        'images',
+        `verify-signature is true, so every service must be pinned by digest to what was signed; not pinned: ${unpinned.join(', ')}.`,
       );
     }
   }
@@ -198,10 +273,10 @@ export async function getInputs(reader = new InputReader(), env: NodeJS.ProcessE
     envFileText = await readFile(path.resolve(workspace, envFileName), 'utf8').catch(() => {
       throw new InputError('env-file', `${JSON.stringify(envFileName)} cannot be read.`);
     });
-    maskEnvValues(envFileText, (secret) => core.setSecret(secret));
+    maskEnvValues(envFileText, registerSecret);
     checkEnv('env-file', envFileText);
   }
-  maskEnvValues(envText, (secret) => core.setSecret(secret));
+  maskEnvValues(envText, registerSecret);
   // env-file first, so that the env input (later lines win) can override it.
   const dotEnv = [envFileText, envText]
     .filter((text) => text.trim() !== '')
@@ -218,6 +293,7 @@ export async function getInputs(reader = new InputReader(), env: NodeJS.ProcessE
     throw new InputError('registry-username', `registry is ${registryServer}, so registry-username and registry-password are both needed.`);
   }
 
+  const settleMs = reader.duration('settle-time', 10_000);
   return {
     host,
     port,
@@ -225,13 +301,24 @@ export async function getInputs(reader = new InputReader(), env: NodeJS.ProcessE
     sshKey,
     keyPassphrase,
     trust,
+    ...(policy
+      ? { signatures: { policy, cosign: { version: reader.string('cosign-version'), sha256: reader.string('cosign-sha256') } } }
+      : {}),
     request: {
       operation,
       project,
       remoteDir,
       release,
-      composeFiles,
-      services: [...services],
+      composeFiles: compose.files,
+      files,
+      check: checkComposeProject(compose, {
+        pinned: new Set(Object.keys(images)),
+        uploaded: files.map((file) => file.path),
+        envWritten: dotEnv !== '',
+        settleMs,
+      }),
+      services,
+      settleMs,
       env: dotEnv,
       images,
       ...(registryServer ? { registry: { server: registryServer, username: registryUsername, password: registryPassword } } : {}),
@@ -249,10 +336,24 @@ export async function getInputs(reader = new InputReader(), env: NodeJS.ProcessE
           id: randomUUID(),
         },
         timeoutMs: reader.duration('lock-timeout', 600_000),
-        ttlMs: reader.duration('lock-ttl', 1_800_000),
+        ttlMs: reader.duration('lock-ttl', 60_000),
       },
     },
   };
+}
+
+function serviceState(service: DeployResult['services'][number]): string {
+  if (service.status === 'exited') return `exited ${service.exitCode}`;
+  return service.health ? `${service.status}, ${service.health}` : service.status;
+}
+
+function historyRow(entry: ReleaseEntry, current: string): string[] {
+  const when = entry.deployedAt ?? entry.failedAt ?? entry.startedAt;
+  const state = entry.state === 'failed' && entry.reason ? `failed: ${entry.reason}` : entry.state;
+  const images = Object.entries(entry.images).map(
+    ([service, image]) => `${service}@${image.digest ? image.digest.slice(7, 19) : 'no digest'}`,
+  );
+  return [`${entry.release}${entry.dir === current ? ' (current)' : ''}`, state, when, entry.run, images.join(', ')];
 }
 
 function summarize(result: DeployResult): string {
@@ -270,7 +371,13 @@ function summarize(result: DeployResult): string {
     ['Previous release', result.previousRelease || 'none'],
     ['Rolled back', result.rolledBack ? 'yes' : 'no'],
   ]);
+  if (result.recovered) html += summaryParagraph(`Recovered first: ${result.recovered}`);
   if (result.plan.length > 0) html += summaryList(result.plan);
+  if (result.verified && result.verified.length > 0) {
+    html += summaryList(
+      result.verified.map((image) => `Signature verified: ${image.service} ${image.image.replace(/@.*$/, '')}@${image.digest}`),
+    );
+  }
   if (result.services.length > 0) {
     html += summaryTable(
       ['Service', 'Image', 'Digest', 'State'],
@@ -278,11 +385,7 @@ function summarize(result: DeployResult): string {
         service.service,
         { text: service.image, code: true },
         { text: service.digest || 'none (not from a registry)', code: !!service.digest },
-        service.health
-          ? `${service.status}, ${service.health}`
-          : service.status === 'exited'
-            ? `exited ${service.exitCode}`
-            : service.status,
+        serviceState(service),
       ]),
     );
   }
@@ -295,6 +398,17 @@ function summarize(result: DeployResult): string {
       });
   }
   if (result.removedReleases.length > 0) html += summaryParagraph(`Removed old releases: ${result.removedReleases.join(', ')}.`);
+  if (result.history.length > 0) {
+    const current = result.history.find((entry) => entry.state === 'deployed' && entry.deployedAt)?.dir ?? '';
+    html += summaryDetails(
+      `Release history on ${result.host.name} (${result.history.length})`,
+      summaryTable(
+        ['Release', 'State', 'When', 'Run', 'Images'],
+        result.history.map((entry) => historyRow(entry, result.operation === 'plan' ? '' : current)),
+      ),
+      { open: result.operation !== 'plan' },
+    );
+  }
   html += summaryTable(
     ['Phase', 'Time'],
     result.phases.map((phase) => [phase.name, `${(phase.ms / 1000).toFixed(2)} s`]),
@@ -307,6 +421,19 @@ function setOutputs(result: DeployResult, started: number): void {
   core.setOutput('previous-release', result.previousRelease);
   core.setOutput('rolled-back', String(result.rolledBack));
   core.setOutput('duration', ((Date.now() - started) / 1000).toFixed(1));
+  core.setOutput('recovered', result.recovered ?? '');
+  core.setOutput(
+    'history',
+    JSON.stringify(
+      result.history.map((entry) => ({
+        release: entry.release,
+        state: entry.state,
+        deployedAt: entry.deployedAt ?? null,
+        run: entry.run,
+        images: entry.images,
+      })),
+    ),
+  );
 }
 
 /**
@@ -355,11 +482,24 @@ export async function main(): Promise<void> {
   });
   core.info(`Connected to ${host.name}; host key ${host.fingerprint} verified.`);
   try {
-    const result = await runDeployment(host, inputs.request, {
+    const deps: DeployDependencies = {
       log: (message) => core.info(message),
       warn: (message) => core.warning(message),
       onCancel: (next) => (cleanup = next),
-    });
+    };
+    const { signatures } = inputs;
+    if (signatures) {
+      const registry = inputs.request.registry;
+      deps.verifyImages = async (images) => {
+        const cosign = await installTool(pinnedToolSpec('cosign', signatures.cosign));
+        return verifyImageSignatures(images, signatures.policy, {
+          cosign: cosign.path,
+          log: (message) => core.info(message),
+          ...(registry ? { registryAuth: registry } : {}),
+        });
+      };
+    }
+    const result = await runDeployment(host, inputs.request, deps);
     setOutputs(result, started);
     await writeJobSummary(summarize(result));
   } catch (error) {

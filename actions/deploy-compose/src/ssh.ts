@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import ssh2 from 'ssh2';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { CommandError, InputError, ToolkitError, UserError, quoteForRemoteShell } from '@toolkit/shared';
@@ -35,7 +36,9 @@ export interface RemoteHost {
   readonly fingerprint: string;
   home(): Promise<string>;
   run(argv: readonly string[], options?: RunOptions): Promise<RemoteResult>;
-  writeFile(path: string, content: string, mode: number): Promise<void>;
+  writeFile(path: string, content: string | Uint8Array, mode: number): Promise<void>;
+  /** Writes a file beside `path`, then renames it over `path`: a reader sees the old file or the new one, whole. */
+  writeFileAtomic(path: string, content: string, mode: number): Promise<void>;
   /** Creates `path` only if it does not exist (O_EXCL): false when it already does. */
   createExclusive(path: string, content: string, mode: number): Promise<boolean>;
   readFile(path: string): Promise<string | undefined>;
@@ -202,7 +205,7 @@ export class SshHost implements RemoteHost {
     return result;
   }
 
-  async writeFile(path: string, content: string, mode: number): Promise<void> {
+  async writeFile(path: string, content: string | Uint8Array, mode: number): Promise<void> {
     const sftp = await this.sftp(path);
     const handle = await callback<Buffer>((done) => sftp.open(path, 'w', { mode }, done));
     try {
@@ -210,6 +213,18 @@ export class SshHost implements RemoteHost {
       await this.writeAll(sftp, handle, Buffer.from(content));
     } finally {
       await callback<void>((done) => sftp.close(handle, (error) => done(error, undefined)));
+    }
+  }
+
+  async writeFileAtomic(path: string, content: string, mode: number): Promise<void> {
+    const sftp = await this.sftp(path);
+    const staging = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+    await this.writeFile(staging, content, mode);
+    try {
+      await callback<void>((done) => sftp.ext_openssh_rename(staging, path, (error) => done(error, undefined)));
+    } catch (error) {
+      await this.remove(staging);
+      throw error;
     }
   }
 

@@ -1,0 +1,288 @@
+import path from 'node:path/posix';
+import { UserError } from '@toolkit/shared';
+import type { ContainerState } from './containers.js';
+import type { Deployment, ReleaseManifest } from './deployment.js';
+import {
+  type ReleaseHistory,
+  type ReleaseImage,
+  attemptDir,
+  currentEntry,
+  forget,
+  markDeployed,
+  markFailed,
+  markRolledBack,
+  namedRelease,
+  releasesBeyondKeep,
+  rollbackTarget,
+  setPhase,
+  startAttempt,
+  startableReleases,
+} from './history.js';
+import { recoverUnfinished, restoreAfterCancel } from './recover.js';
+import { type DeployResult, DeployFailedError, ENV_FILE, MANIFEST_FILE, OVERRIDE_FILE } from './types.js';
+
+/**
+ * Deploy and rollback. A deploy goes: recover what a killed run left (recover.ts); a fresh folder
+ * for the attempt, recorded in the history before anything is uploaded; upload; pull; up; the
+ * health gate; then `current` and the history move together, and keep-releases is applied. A
+ * failed gate brings back the release that served, from its own folder, and the attempt's folder
+ * is removed once its logs are in the summary.
+ */
+
+/** The image-pinning override: compose merges it over the project's files, replacing only `image`. */
+export function imagesOverride(images: Record<string, string>): string {
+  const services = Object.entries(images)
+    .map(([service, image]) => `  ${JSON.stringify(service)}:\n    image: ${JSON.stringify(image)}\n`)
+    .join('');
+  return `# Written by toolkit deploy-compose: pins each service's image by digest.\nservices:\n${services}`;
+}
+
+function imagesOf(services: ContainerState[]): Record<string, ReleaseImage> {
+  return Object.fromEntries(services.map((service) => [service.service, { image: service.image, digest: service.digest }]));
+}
+
+function newestFirst(history: ReleaseHistory) {
+  return [...history.releases].reverse();
+}
+
+export async function deploy(d: Deployment): Promise<DeployResult> {
+  const { request } = d;
+  const verified = d.deps.verifyImages
+    ? await d.phase('verify', () => d.deps.verifyImages?.(request.images) ?? Promise.resolve([]))
+    : undefined;
+  return d.withLock(
+    async () => {
+      const start = await recoverUnfinished(d, await d.readHistory());
+      let history = start.history;
+      const previous = currentEntry(history);
+      const at = () => new Date(d.now()).toISOString();
+      const taken = [...(await d.host.list(d.releases)).map((entry) => entry.name), ...history.releases.map((entry) => entry.dir)];
+      const dir = attemptDir(request.release, taken);
+      history = await d.saveHistory(
+        startAttempt(history, { release: request.release, dir, restore: previous?.dir ?? '', run: request.lock.owner.runUrl, at: at() }),
+      );
+      const base = {
+        release: request.release,
+        previousRelease: previous?.release ?? '',
+        ...(start.recovered ? { recovered: start.recovered } : {}),
+        ...(verified ? { verified } : {}),
+      };
+
+      /** Nothing running was touched: the attempt is recorded as failed and its folder removed. */
+      const refuse = async (message: string): Promise<never> => {
+        history = await d.saveHistory(markFailed(history, dir, message, at()));
+        await d.removeReleaseDirs([dir]);
+        throw new DeployFailedError(message, d.result({ ...base, history: newestFirst(history) }));
+      };
+
+      await d.phase('upload', () => upload(d, dir));
+      await d.composeCli();
+      history = await d.saveHistory(setPhase(history, dir, 'pull'));
+      try {
+        await d.phase('pull', async () => {
+          await d.login();
+          await pull(d, dir);
+        });
+      } catch (error) {
+        const invalid = await invalidConfig(d, dir);
+        await refuse(
+          invalid ??
+            `Pulling the images of release ${request.release} failed; the running release${previous ? ` (${previous.release})` : ''} was not touched.\n${(error as Error).message}`,
+        );
+      }
+
+      history = await d.saveHistory(setPhase(history, dir, 'up'));
+      d.starting = { dir, restore: previous?.dir ?? '' };
+      const failure = await d.startAndCheck(dir, async () => {
+        history = await d.saveHistory(setPhase(history, dir, 'health'));
+      });
+      if (failure) {
+        const invalid = await invalidConfig(d, dir);
+        if (invalid) {
+          d.starting = undefined;
+          await refuse(invalid);
+        }
+        history = await d.saveHistory(setPhase(history, dir, 'rollback'));
+        const outcome = await recoverFailedAttempt(d, dir, previous?.dir ?? '', failure);
+        d.starting = undefined;
+        history = await d.saveHistory(markFailed(history, dir, failure, at()));
+        if (outcome.removeFolder) await d.removeReleaseDirs([dir]);
+        throw new DeployFailedError(
+          `Release ${request.release} failed on ${d.host.name}: ${failure}\n${outcome.message}`,
+          d.result({
+            ...base,
+            rolledBack: outcome.rolledBack,
+            services: outcome.services,
+            history: newestFirst(history),
+            failure: { message: failure, logs: outcome.logs },
+          }),
+        );
+      }
+      d.starting = undefined;
+
+      history = await d.saveHistory(setPhase(history, dir, 'switch'));
+      const services = await d.inspect();
+      await d.phase('switch', async () => {
+        await d.makeCurrent(dir);
+        history = await d.saveHistory(markDeployed(history, dir, imagesOf(services), at()));
+      });
+      const removed = await d.phase('cleanup', async () => {
+        const beyond = releasesBeyondKeep(history, request.keepReleases).map((entry) => entry.dir);
+        // Folders no history entry keeps: failed attempts left running (rollback-on-failure: false), or strays.
+        const startable = new Set(startableReleases(history).map((entry) => entry.dir));
+        const orphans = (await d.host.list(d.releases))
+          .filter((entry) => entry.isDirectory && !startable.has(entry.name))
+          .map((entry) => entry.name);
+        await d.removeReleaseDirs([...beyond, ...orphans]);
+        history = await d.saveHistory(forget(history, beyond));
+        return beyond;
+      });
+      return d.result({ ...base, services, removedReleases: removed, history: newestFirst(history) });
+    },
+    () => restoreAfterCancel(d),
+  );
+}
+
+async function upload(d: Deployment, dir: string): Promise<ReleaseManifest> {
+  const { request, host } = d;
+  const folder = d.dir(dir);
+  await host.mkdir(folder);
+  const files = request.composeFiles.map((file) => file.name);
+  for (const file of request.composeFiles) await host.writeFile(path.join(folder, file.name), file.content, 0o644);
+  if (Object.keys(request.images).length > 0) {
+    await host.writeFile(path.join(folder, OVERRIDE_FILE), imagesOverride(request.images), 0o644);
+    files.push(OVERRIDE_FILE);
+  }
+  for (const extra of request.files ?? []) {
+    const target = path.join(folder, extra.path);
+    await host.mkdir(path.dirname(target));
+    await host.writeFile(target, extra.content, extra.mode);
+  }
+  const env = request.env !== '';
+  if (env) await host.writeFile(path.join(folder, ENV_FILE), request.env, 0o600);
+  const manifest: ReleaseManifest = { release: request.release, files, env, uploadedAt: new Date(d.now()).toISOString() };
+  await host.writeFile(path.join(folder, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, 0o644);
+  const extras = request.files?.length ?? 0;
+  d.deps.log(
+    `Uploaded ${files.length} compose file(s)${extras ? `, ${extras} file(s) of the files input` : ''}${env ? ' and .env (0600)' : ''} to ${folder}`,
+  );
+  return manifest;
+}
+
+/**
+ * Pulls the release's images before anything running is touched. An image pinned by digest cannot
+ * change, so when every service is pinned and all those images are on the server already, there
+ * is nothing to pull (and docker-compose v1, slow to start, is not run for nothing).
+ */
+async function pull(d: Deployment, dir: string): Promise<void> {
+  const { services = [], images } = d.request;
+  const pinned = services.length > 0 && services.every((service) => images[service] !== undefined);
+  if (pinned) {
+    const present = await d.host.run(['docker', 'image', 'inspect', '--format', '{{.Id}}', '--', ...new Set(Object.values(images))], {
+      check: false,
+      env: d.dockerEnv(),
+    });
+    if (present.code === 0) {
+      d.deps.log('Every service is pinned by digest to an image the server has: nothing to pull.');
+      return;
+    }
+  }
+  await d.composeRun(dir, ['pull', '--quiet']);
+}
+
+/**
+ * Asked only once pull or up failed (so a good deploy pays nothing for it): whether compose on the
+ * server rejects the files themselves, which is then the error to report.
+ */
+async function invalidConfig(d: Deployment, dir: string): Promise<string | undefined> {
+  const args = await d.composeArgs(dir).catch(() => undefined);
+  if (!args) return undefined;
+  const checked = await d.host.run([...args, 'config', '--quiet'], { cwd: d.dir(dir), env: d.dockerEnv(), check: false });
+  if (checked.code === 0) return undefined;
+  return `The compose files of release ${d.request.release} are not valid for ${await d.composeVersion()} on ${d.host.name}; nothing running was touched.\n${checked.stderr.trim()}`;
+}
+
+interface FailedAttempt {
+  message: string;
+  rolledBack: boolean;
+  removeFolder: boolean;
+  services: ContainerState[];
+  logs: Awaited<ReturnType<Deployment['logsOf']>>;
+}
+
+/** The gate failed: capture what ran, then bring back `restore` (or take a first release down). */
+async function recoverFailedAttempt(d: Deployment, dir: string, restore: string, reason: string): Promise<FailedAttempt> {
+  const services = await d.inspect();
+  const logs = await d.logsOf(services);
+  if (!d.request.rollbackOnFailure) {
+    return {
+      message: 'rollback-on-failure is false, so it was left running; current still names the release before it.',
+      rolledBack: false,
+      removeFolder: false,
+      services,
+      logs,
+    };
+  }
+  if (!restore) {
+    await d.phase('rollback', () => d.composeRun(dir, ['down', '--remove-orphans']).catch(() => d.removeProjectContainers()));
+    return { message: 'It was the first release here, so it was taken down.', rolledBack: false, removeFolder: true, services, logs };
+  }
+  const problem = await d.phase('rollback', () => d.startAndCheck(restore));
+  if (problem) {
+    throw new DeployFailedError(
+      `Release ${d.request.release} failed: ${reason}\nRolling back to ${restore} failed too: ${problem}`,
+      d.result({ release: d.request.release, previousRelease: restore, services, failure: { message: reason, logs } }),
+    );
+  }
+  if ((await d.currentLink()) !== restore) await d.makeCurrent(restore);
+  return { message: `Rolled back: ${restore} is running again and passed the gate.`, rolledBack: true, removeFolder: true, services, logs };
+}
+
+export async function rollback(d: Deployment): Promise<DeployResult> {
+  const { request } = d;
+  return d.withLock(
+    async () => {
+      await d.composeCli();
+      const start = await recoverUnfinished(d, await d.readHistory());
+      let history = start.history;
+      const from = currentEntry(history);
+      const target = request.release ? namedRelease(history, request.release) : rollbackTarget(history);
+      if (!target || target.dir === history.current) {
+        const startable = startableReleases(history).map((entry) => `${entry.release}${entry.dir === history.current ? ' (current)' : ''}`);
+        throw new UserError(
+          'NOT_FOUND',
+          `${request.release ? `Release ${request.release} is not one to roll back to` : 'There is no earlier deployed release to roll back to'} on ${d.host.name} in ${d.root} (releases kept: ${startable.join(', ') || 'none'}).`,
+        );
+      }
+      d.deps.log(`Rolling back ${request.project} from ${from?.release || 'nothing'} to ${target.release}`);
+      const base = {
+        release: target.release,
+        previousRelease: from?.release ?? '',
+        ...(start.recovered ? { recovered: start.recovered } : {}),
+      };
+      d.starting = { dir: target.dir, restore: from?.dir ?? '' };
+      const problem = await d.startAndCheck(target.dir);
+      d.starting = undefined;
+      if (problem) {
+        const services = await d.inspect();
+        const logs = await d.logsOf(services);
+        let outcome = '';
+        if (from) {
+          const back = await d.phase('restore', () => d.startAndCheck(from.dir));
+          outcome = back ? `\nBringing ${from.release} back failed too: ${back}` : `\n${from.release} is running again.`;
+        }
+        throw new DeployFailedError(
+          `Rolling back to ${target.release} failed on ${d.host.name}: ${problem}${outcome}`,
+          d.result({ ...base, services, history: newestFirst(history), failure: { message: problem, logs } }),
+        );
+      }
+      const services = await d.inspect();
+      await d.phase('switch', async () => {
+        await d.makeCurrent(target.dir);
+        history = await d.saveHistory(markRolledBack(history, from?.dir ?? '', target.dir, new Date(d.now()).toISOString()));
+      });
+      return d.result({ ...base, rolledBack: true, services, history: newestFirst(history) });
+    },
+    () => restoreAfterCancel(d),
+  );
+}
