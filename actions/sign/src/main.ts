@@ -43,6 +43,25 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
   };
 }
 
+/**
+ * The identity Fulcio writes into a keyless certificate: the server URL and the OIDC token's
+ * job_workflow_ref. In a reusable workflow (build-scan-sign.yml) that is the called workflow, not
+ * GITHUB_WORKFLOW_REF (the caller's), so it is read from the token cosign is given.
+ */
+async function keylessIdentity(): Promise<string> {
+  const server = process.env.GITHUB_SERVER_URL || 'https://github.com';
+  const token = await core.getIDToken('sigstore');
+  const payload = token.split('.')[1] ?? '';
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { job_workflow_ref?: string };
+  if (!claims.job_workflow_ref) {
+    throw new UserError(
+      'INVALID_CONFIGURATION',
+      'The OIDC token has no job_workflow_ref claim, so the keyless signature cannot be verified against it.',
+    );
+  }
+  return `${server}/${claims.job_workflow_ref}`;
+}
+
 export async function main(): Promise<void> {
   const inputs = getInputs();
   const reference = parseImageReference(inputs.image);
@@ -68,8 +87,7 @@ export async function main(): Promise<void> {
     log: (message: string) => core.info(message),
     ...(mode === 'key' ? { keyEnv: { COSIGN_PRIVATE_KEY: inputs.key, COSIGN_PASSWORD: inputs.keyPassword } } : {}),
   };
-  const workflowIdentity = `${process.env.GITHUB_SERVER_URL || 'https://github.com'}/${process.env.GITHUB_WORKFLOW_REF ?? ''}`;
-  const identity = mode === 'key' ? (inputs.verify ? await publicKeyFile(deps, workDir) : '') : workflowIdentity;
+  const identity = mode === 'key' ? (inputs.verify ? await publicKeyFile(deps, workDir) : '') : await keylessIdentity();
   const result = await runSign(
     { signedRef, mode, tlogUpload: inputs.tlogUpload, attestSbom: inputs.attestSbom, verify: inputs.verify, identity, workDir },
     deps,
@@ -82,7 +100,7 @@ export async function main(): Promise<void> {
     summaryFacts([
       ['Image', imageName(inputs.image)],
       ['Digest', { text: digest, code: true }],
-      ['Signer', mode === 'key' ? 'a key (given as the key input)' : `keyless: ${workflowIdentity}`],
+      ['Signer', mode === 'key' ? 'a key (given as the key input)' : `keyless: ${identity}`],
       ['Transparency log', inputs.tlogUpload ? 'uploaded' : 'not uploaded (tlog-upload: false)'],
       ['SBOM attestation', result.attested ? `${path.basename(result.attested.file)} (${result.attested.predicateType})` : 'none'],
       ['Verified', result.verified ? 'yes' : 'not checked (verify: false)'],

@@ -20,7 +20,7 @@ const USAGE = `toolkit <command>
       Runs actions/<action>/dist/index.js as GitHub's runner does, then prints its outputs and summary.
   catalog [--check]   Writes action-catalog.md from every actions/*/action.yml (--check: fail if stale).
   validate            Checks every action.yml, workflow and template.
-  demo [--keep] [--stand-ins-only] [--host h --known-hosts file --key file [--port n] [--user u]]
+  demo [--keep] [--verbose] [--stand-ins-only] [--host h --known-hosts file --key file [--port n] [--user u]]
       Rehearses UAT-1.0.0, PROD-1.0.0 and a refused PROD tag from the real templates, in a sandbox,
       on docker-registry, dockerd and sshd where this machine has them (stand-ins elsewhere);
       with a host, the releases deploy there.
@@ -78,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
       workflow: { type: 'string' },
       json: { type: 'boolean' },
       'stand-ins-only': { type: 'boolean' },
+      verbose: { type: 'boolean' },
       base: { type: 'string' },
       payload: { type: 'string' },
       'dev-branch': { type: 'string' },
@@ -168,6 +169,7 @@ async function main(argv: string[]): Promise<number> {
         return await runDemo({
           root,
           keep: values.keep ?? false,
+          verbose: values.verbose ?? false,
           log: (line) => console.log(line),
           ...(server || local ? { server: server ?? local } : {}),
           ...(parts?.registry ? { registry: { ...parts.registry, kind: 'docker-registry' as const } } : {}),

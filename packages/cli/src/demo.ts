@@ -11,6 +11,8 @@ export interface DemoOptions {
   root: string;
   /** Leave the sandbox on disk and print where it is. */
   keep: boolean;
+  /** Print every step's log, not only the runs' headings. */
+  verbose?: boolean;
   /** Work in this directory (kept) instead of a new temporary one. */
   sandbox?: string;
   log: (line: string) => void;
@@ -137,7 +139,7 @@ export async function demo(options: DemoOptions): Promise<DemoResult> {
         { name: 'push', ref: `refs/tags/${tag}` },
         {
           log: (line) => {
-            if (line.startsWith('▶')) log(line);
+            if (line.startsWith('▶') || options.verbose) log(line);
           },
         },
       );
