@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readFile, readdir, readlink, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { LocalRunResult } from '@toolkit/cli';
 import {
   type DeployOptions,
-  type DeployRig,
   composeFile as rigComposeFile,
   deployTo,
   everythingCaptured,
@@ -13,7 +12,7 @@ import {
   failureOf,
   pinnedReference,
   served,
-  startDeployRig,
+  useDeployRig,
   waitFor,
 } from '../support/deploy-rig.js';
 import { freePort } from '../support/net.js';
@@ -26,27 +25,7 @@ import { tempDir } from '../support/temp.js';
  * The safety cases (service shapes, history, kills, races) are in deploy-compose.safety.test.ts.
  */
 
-let rig: DeployRig;
-let setupError: Error | undefined;
-
-beforeAll(async () => {
-  try {
-    rig = await startDeployRig();
-  } catch (error) {
-    // Loud, never a silent pass: every test below fails with this.
-    setupError = error as Error;
-    console.error(`deploy-compose rig could not start: ${setupError.message}`);
-  }
-}, 120_000);
-
-afterAll(async () => {
-  await rig?.close();
-}, 60_000);
-
-function requireRig(): DeployRig {
-  if (setupError) throw new Error(`the deploy rig (sshd, dockerd, registry) did not start: ${setupError.message}`);
-  return rig;
-}
+const requireRig = useDeployRig();
 
 function composeFile(options: { webPort: number; healthPort?: number; image?: string }): string {
   return rigComposeFile(requireRig(), options);
@@ -66,7 +45,7 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
   const secret = 'sup3r-s3cret-token-9f8e7d';
 
   beforeAll(async () => {
-    if (!setupError) remoteDir = path.join(await tempDir('deploy-server-'), 'deployments', project);
+    remoteDir = path.join(await tempDir('deploy-server-'), 'deployments', project);
   });
 
   it('1. deploys a first release: uploaded, healthy, current, .env 0600 holding a secret no log shows, pinned by digest', async () => {

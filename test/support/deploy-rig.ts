@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from '@jest/globals';
 import type { LocalRunResult } from '@toolkit/cli';
 import { type DockerDaemon, pushBusyboxImage, startDockerd } from './dockerd.js';
 import { runBuiltAction } from './harness.js';
@@ -51,6 +52,30 @@ export async function startDeployRig(): Promise<DeployRig> {
       await registry.close();
       await rm(work, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * One rig for a test file: started before its tests, closed after them. The returned function
+ * gives the rig, or throws why it did not start, so every test fails loudly, never passes silently.
+ */
+export function useDeployRig(): () => DeployRig {
+  let rig: DeployRig | undefined;
+  let setupError: Error | undefined;
+  beforeAll(async () => {
+    try {
+      rig = await startDeployRig();
+    } catch (error) {
+      setupError = error as Error;
+      console.error(`deploy-compose rig could not start: ${setupError.message}`);
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await rig?.close();
+  }, 60_000);
+  return () => {
+    if (!rig) throw new Error(`the deploy rig (sshd, dockerd, registry) did not start: ${setupError?.message ?? 'not started yet'}`);
+    return rig;
   };
 }
 
