@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { LocalRunResult } from '@toolkit/cli';
 import {
   type DeployOptions,
-  type DeployRig,
   deployTo,
   everythingCaptured,
   expectSuccess,
@@ -13,7 +12,7 @@ import {
   pinnedReference,
   projectContainers,
   served,
-  startDeployRig,
+  useDeployRig,
 } from '../support/deploy-rig.js';
 import { fakeTool } from '../support/fake-tools.js';
 import { freePort } from '../support/net.js';
@@ -27,26 +26,7 @@ import { tempDir } from '../support/temp.js';
  * v1, docker-registry), through the built action.
  */
 
-let rig: DeployRig;
-let setupError: Error | undefined;
-
-beforeAll(async () => {
-  try {
-    rig = await startDeployRig();
-  } catch (error) {
-    setupError = error as Error;
-    console.error(`deploy-compose rig could not start: ${setupError.message}`);
-  }
-}, 120_000);
-
-afterAll(async () => {
-  await rig?.close();
-}, 60_000);
-
-function requireRig(): DeployRig {
-  if (setupError) throw new Error(`the deploy rig (sshd, dockerd, registry) did not start: ${setupError.message}`);
-  return rig;
-}
+const requireRig = useDeployRig();
 
 function deploy(project: string, remoteDir: string, options: DeployOptions = {}): Promise<LocalRunResult> {
   return deployTo(requireRig(), project, remoteDir, options);
@@ -86,7 +66,7 @@ describe('every service shape passes or fails the gate as it should', () => {
   const project = 'shapes';
   let remoteDir: string;
   beforeAll(async () => {
-    if (!setupError) remoteDir = await newRemoteDir(project);
+    remoteDir = await newRemoteDir(project);
   });
 
   it('no healthcheck, a one-shot that exits 0, a restart: policy and depends_on conditions deploy, after settle-time', async () => {
@@ -142,10 +122,8 @@ describe('releases are a history: failed attempts do not count, rollback walks b
   let remoteDir: string;
   let port: number;
   beforeAll(async () => {
-    if (!setupError) {
-      remoteDir = await newRemoteDir(project);
-      port = await freePort();
-    }
+    remoteDir = await newRemoteDir(project);
+    port = await freePort();
   });
   const good = (text: string) => `services:\n${service('web', httpd(port, text))}`;
   const broken = () => `services:\n${service('web', 'exit 1', '    restart: "no"\n')}`;
@@ -254,10 +232,8 @@ describe('a run killed (SIGKILL) at any phase is put right by the next deploy', 
   let remoteDir: string;
   let port: number;
   beforeAll(async () => {
-    if (!setupError) {
-      remoteDir = await newRemoteDir(project);
-      port = await freePort();
-    }
+    remoteDir = await newRemoteDir(project);
+    port = await freePort();
   });
   const compose = (text: string, options: { healthy?: boolean; image?: string } = {}) =>
     `services:\n${service(
@@ -287,7 +263,7 @@ describe('a run killed (SIGKILL) at any phase is put right by the next deploy', 
   }
 
   beforeAll(async () => {
-    if (!setupError) expectSuccess(await deploy(project, remoteDir, { compose: compose('k0'), inputs: { release: 'k0' } }));
+    expectSuccess(await deploy(project, remoteDir, { compose: compose('k0'), inputs: { release: 'k0' } }));
   }, 60_000);
 
   const cases: { phase: string; options: () => DeployOptions }[] = [
@@ -317,13 +293,31 @@ describe('a run killed (SIGKILL) at any phase is put right by the next deploy', 
       expect(historyOf(result).find((entry) => entry.release === `killed-${phase}`)?.state).toBe('failed');
     }, 180_000);
   }
+
+  it('killed during operation: rollback: the next deploy starts the release it was leaving again', async () => {
+    const from = path.basename(await readlink(path.join(remoteDir, 'current')));
+    await killAt('up', '', { inputs: { operation: 'rollback' } });
+    const result = await deploy(project, remoteDir, {
+      compose: compose('after-rollback'),
+      inputs: { release: 'k-after', 'lock-ttl': '1s' },
+    });
+    expectSuccess(result);
+    expect(result.outputs.recovered).toMatch(
+      new RegExp(
+        `^A rollback to k\\d was left unfinished by local run .*${from} was started again from its folder and passed the gate\\.$`,
+      ),
+    );
+    expect(result.outputs['previous-release']).toBe(from);
+    expect(await served(port)).toBe('after-rollback');
+    expect(await projectContainers(requireRig(), project)).toEqual([{ name: expect.any(String), state: 'running', service: 'web' }]);
+  }, 180_000);
 });
 
 describe('what cannot run on the server is refused before anything is uploaded', () => {
   const project = 'shapes-refused';
   let remoteDir: string;
   beforeAll(async () => {
-    if (!setupError) remoteDir = await newRemoteDir(project);
+    remoteDir = await newRemoteDir(project);
   });
 
   it('build: without an images pin, and relative bind mounts that nothing uploads, are refused; plan lists them', async () => {
@@ -350,8 +344,10 @@ volumes:
     expect(failure).not.toContain('../../shared/db');
     expect(existsSync(remoteDir)).toBe(false);
 
+    // Plan says all of it, and fails as the deploy would: a workflow plans before it records a release.
     const plan = await deploy(project, remoteDir, { compose, inputs: { release: 'b1', operation: 'plan' } });
-    expectSuccess(plan);
+    expect(plan.exitCode).not.toBe(0);
+    expect(failureOf(plan)).toContain('A deploy of b1 would be refused');
     expect(plan.log.join('\n')).toContain('Refused: service app has build:');
     expect(plan.log.join('\n')).toContain('A deploy would stop here, before uploading anything.');
     expect(plan.log.join('\n')).toMatch(/volume \.\.\/\.\.\/shared\/db:\/keep: in the deployment's shared\/ folder/);

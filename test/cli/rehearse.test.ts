@@ -107,6 +107,20 @@ describe('the release chain, rehearsed against the real parts', () => {
     // Sign was given the digest, never a tag.
     const signs = (await shimCalls(path.join(sandbox, 'rehearsal', 'bin'), 'cosign')).filter((call) => call.args[0] === 'sign');
     expect(signs.map((call) => call.args.at(-1))).toEqual([`${registry.address}/acme/shop@${digest}`]);
+    // And deployed only once cosign verified that digest against build-scan-sign.yml's identity: UAT
+    // checks before recording and again at the deploy; PROD at its deploy.
+    const verifies = (await shimCalls(path.join(sandbox, 'rehearsal', 'bin'), 'cosign')).filter((call) =>
+      call.args.some((arg) => arg.startsWith('--certificate-identity-regexp=')),
+    );
+    expect(verifies).toHaveLength(3);
+    for (const call of verifies) {
+      expect(call.args.at(-1)).toBe(`${registry.address}/acme/shop@${digest}`);
+      expect(call.args).toContainEqual(
+        expect.stringMatching(
+          /^--certificate-identity-regexp=\^http:\/\/127\\\.0\\\.0\\\.1:\d+\/acme\/toolkit\/\\\.github\/workflows\/build-scan-sign\\\.yml@\.\+\$$/,
+        ),
+      );
+    }
 
     expect(prod?.approvals).toEqual([{ job: 'release/release', environment: 'prod' }]);
     expect(refused?.jobs.find((job) => job.id === 'release/release')?.result).toBe('skipped');

@@ -14,8 +14,10 @@ import {
   namedRelease,
   releasesBeyondKeep,
   rollbackTarget,
+  endRollback,
   setPhase,
   startAttempt,
+  startRollback,
   startableReleases,
 } from './history.js';
 import { recoverUnfinished, restoreAfterCancel } from './recover.js';
@@ -52,6 +54,8 @@ export async function deploy(d: Deployment): Promise<DeployResult> {
     : undefined;
   return d.withLock(
     async () => {
+      // Logged in first: restoring an earlier release may have to pull its images too.
+      await d.login();
       const start = await recoverUnfinished(d, await d.readHistory());
       let history = start.history;
       const previous = currentEntry(history);
@@ -79,10 +83,7 @@ export async function deploy(d: Deployment): Promise<DeployResult> {
       await d.composeCli();
       history = await d.saveHistory(setPhase(history, dir, 'pull'));
       try {
-        await d.phase('pull', async () => {
-          await d.login();
-          await pull(d, dir);
-        });
+        await d.phase('pull', () => pull(d, dir));
       } catch (error) {
         const invalid = await invalidConfig(d, dir);
         await refuse(
@@ -97,7 +98,9 @@ export async function deploy(d: Deployment): Promise<DeployResult> {
         history = await d.saveHistory(setPhase(history, dir, 'health'));
       });
       if (failure) {
-        const invalid = await invalidConfig(d, dir);
+        // Only a failed `up` may be the files' fault, and then compose changed nothing; a failed gate
+        // came after `up` had replaced what runs, so it is always rolled back.
+        const invalid = d.upFailed ? await invalidConfig(d, dir) : undefined;
         if (invalid) {
           d.starting = undefined;
           await refuse(invalid);
@@ -133,8 +136,9 @@ export async function deploy(d: Deployment): Promise<DeployResult> {
         const orphans = (await d.host.list(d.releases))
           .filter((entry) => entry.isDirectory && !startable.has(entry.name))
           .map((entry) => entry.name);
-        await d.removeReleaseDirs([...beyond, ...orphans]);
+        // Forgotten before removed: a kill in between leaves a folder for the next sweep, never an entry without one.
         history = await d.saveHistory(forget(history, beyond));
+        await d.removeReleaseDirs([...beyond, ...orphans]);
         return beyond;
       });
       return d.result({ ...base, services, removedReleases: removed, history: newestFirst(history) });
@@ -199,7 +203,18 @@ async function invalidConfig(d: Deployment, dir: string): Promise<string | undef
   if (!args) return undefined;
   const checked = await d.host.run([...args, 'config', '--quiet'], { cwd: d.dir(dir), env: d.dockerEnv(), check: false });
   if (checked.code === 0) return undefined;
-  return `The compose files of release ${d.request.release} are not valid for ${await d.composeVersion()} on ${d.host.name}; nothing running was touched.\n${checked.stderr.trim()}`;
+  // docker-compose v1's `config` wants every build context to exist, where `pull` and `up --no-build`
+  // do not: a pinned build: service has none on the server. That, and warnings, are not what failed.
+  const stderr = checked.stderr
+    .split('\n')
+    .filter(
+      (line) =>
+        line.trim() !== '' &&
+        !/^WARNING:|variable is not set|^build path .* either does not exist, is not accessible, or is not a valid URL\.$/.test(line),
+    )
+    .join('\n');
+  if (stderr === '') return undefined;
+  return `The compose files of release ${d.request.release} are not valid for ${await d.composeVersion()} on ${d.host.name}; nothing running was touched.\n${stderr}`;
 }
 
 interface FailedAttempt {
@@ -243,11 +258,13 @@ export async function rollback(d: Deployment): Promise<DeployResult> {
   return d.withLock(
     async () => {
       await d.composeCli();
+      await d.login();
       const start = await recoverUnfinished(d, await d.readHistory());
       let history = start.history;
       const from = currentEntry(history);
       const target = request.release ? namedRelease(history, request.release) : rollbackTarget(history);
-      if (!target || target.dir === history.current) {
+      // Named, the current release may be asked for too: it is started again and must pass the gate.
+      if (!target || (!request.release && target.dir === history.current)) {
         const startable = startableReleases(history).map((entry) => `${entry.release}${entry.dir === history.current ? ' (current)' : ''}`);
         throw new UserError(
           'NOT_FOUND',
@@ -261,6 +278,7 @@ export async function rollback(d: Deployment): Promise<DeployResult> {
         ...(start.recovered ? { recovered: start.recovered } : {}),
       };
       d.starting = { dir: target.dir, restore: from?.dir ?? '' };
+      history = await d.saveHistory(startRollback(history, { target: target.dir, from: from?.dir ?? '', run: request.lock.owner.runUrl }));
       const problem = await d.startAndCheck(target.dir);
       d.starting = undefined;
       if (problem) {
@@ -271,6 +289,7 @@ export async function rollback(d: Deployment): Promise<DeployResult> {
           const back = await d.phase('restore', () => d.startAndCheck(from.dir));
           outcome = back ? `\nBringing ${from.release} back failed too: ${back}` : `\n${from.release} is running again.`;
         }
+        history = await d.saveHistory(endRollback(history));
         throw new DeployFailedError(
           `Rolling back to ${target.release} failed on ${d.host.name}: ${problem}${outcome}`,
           d.result({ ...base, services, history: newestFirst(history), failure: { message: problem, logs } }),

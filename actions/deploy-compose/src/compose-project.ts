@@ -27,6 +27,10 @@ export interface HostPath {
 
 export interface ServiceSpec {
   name: string;
+  /** Started only with one of these profiles active: a plain `up` leaves it alone. */
+  profiles: string[];
+  /** It takes settings from another service (`extends:`), which this check does not follow. */
+  extends: boolean;
   image?: string;
   /** The build context, when the service has `build:`. */
   build?: string;
@@ -38,6 +42,8 @@ export interface ComposeProject {
   files: ComposeFile[];
   services: Map<string, ServiceSpec>;
   hostPaths: HostPath[];
+  /** Files named by a top-level `include:` (Compose 2.20+), which this deploy does not read. */
+  includes: string[];
 }
 
 export interface ProjectCheck {
@@ -110,36 +116,80 @@ function envFiles(value: unknown): string[] {
   });
 }
 
-/** Parses the files once, merging services across them as `-f a -f b` does (later keys win, lists add up). */
+/** Where a volume is mounted in the container: compose merges a service's volumes across files by it. */
+function volumeTarget(volume: unknown): string {
+  if (typeof volume === 'string') {
+    const parts = volume.split(':');
+    return (parts.length === 1 ? parts[0] : parts[1]) ?? volume;
+  }
+  const target = asMapping(volume)?.target;
+  return typeof target === 'string' ? target : JSON.stringify(volume);
+}
+
+/** The names a service's `secrets:` or `configs:` refer to (short or long syntax). */
+function referenced(value: unknown): string[] {
+  return (Array.isArray(value) ? value : []).flatMap((entry) => {
+    if (typeof entry === 'string') return [entry];
+    const source = asMapping(entry)?.source;
+    return typeof source === 'string' ? [source] : [];
+  });
+}
+
+/** Parses the files once, merging services across them as `-f a -f b` does (later keys win, volumes by target). */
 export function parseComposeProject(files: ComposeFile[]): ComposeProject {
   const merged = new Map<string, Mapping>();
   const hostPaths: HostPath[] = [];
+  const includes: string[] = [];
+  const topLevel: Record<'configs' | 'secrets', Map<string, string>> = { configs: new Map(), secrets: new Map() };
   for (const file of files) {
     const value = parseFile(file);
     for (const [name, raw] of Object.entries(asMapping(value.services) ?? {})) {
       const settings = asMapping(raw) ?? {};
       const earlier = merged.get(name) ?? {};
-      const volumes = [...((earlier.volumes as unknown[]) ?? []), ...(Array.isArray(settings.volumes) ? settings.volumes : [])];
-      merged.set(name, { ...earlier, ...settings, volumes });
+      const volumes = new Map<string, unknown>();
+      for (const volume of [...((earlier.volumes as unknown[]) ?? []), ...(Array.isArray(settings.volumes) ? settings.volumes : [])]) {
+        volumes.set(volumeTarget(volume), volume);
+      }
+      merged.set(name, { ...earlier, ...settings, volumes: [...volumes.values()] });
     }
     for (const section of ['configs', 'secrets'] as const) {
       for (const [name, raw] of Object.entries(asMapping(value[section]) ?? {})) {
-        const file = asMapping(raw)?.file;
-        if (typeof file === 'string') hostPaths.push({ usedBy: `${section.slice(0, -1)} ${name}`, path: file, kind: 'file' });
+        const source = asMapping(raw)?.file;
+        if (typeof source === 'string') topLevel[section].set(name, source);
       }
+    }
+    for (const entry of Array.isArray(value.include) ? value.include : value.include ? [value.include] : []) {
+      const pathOf = typeof entry === 'string' ? entry : asMapping(entry)?.path;
+      includes.push(...(Array.isArray(pathOf) ? pathOf.map(String) : [String(pathOf ?? JSON.stringify(entry))]));
+    }
+  }
+  // A top-level config or secret file matters only when a service that runs uses it.
+  const used: Record<'configs' | 'secrets', Set<string>> = { configs: new Set(), secrets: new Set() };
+  for (const settings of merged.values()) {
+    if (Array.isArray(settings.profiles) && settings.profiles.length > 0) continue;
+    for (const section of ['configs', 'secrets'] as const) for (const name of referenced(settings[section])) used[section].add(name);
+  }
+  for (const section of ['configs', 'secrets'] as const) {
+    for (const [name, source] of topLevel[section]) {
+      if (used[section].has(name)) hostPaths.push({ usedBy: `${section.slice(0, -1)} ${name}`, path: source, kind: 'file' });
     }
   }
   const services = new Map<string, ServiceSpec>();
   for (const [name, settings] of merged) {
     const build = buildContext(settings.build);
     const healthcheck = asMapping(settings.healthcheck);
+    const profiles = Array.isArray(settings.profiles) ? settings.profiles.map(String) : [];
     services.set(name, {
       name,
+      profiles,
+      extends: settings.extends !== undefined,
       ...(typeof settings.image === 'string' ? { image: settings.image } : {}),
       ...(build !== undefined ? { build } : {}),
       hasHealthcheck: !!healthcheck && healthcheck.disable !== true && !(Array.isArray(healthcheck.test) && healthcheck.test[0] === 'NONE'),
       ...(typeof settings.restart === 'string' ? { restart: settings.restart } : {}),
     });
+    // A service in a profile is not started by `up`: what it would mount is not checked.
+    if (profiles.length > 0) continue;
     for (const volume of settings.volumes as unknown[]) {
       const source = bindSource(volume);
       const shown = typeof volume === 'string' ? volume : `${source} (bind)`;
@@ -148,7 +198,7 @@ export function parseComposeProject(files: ComposeFile[]): ComposeProject {
     for (const file of envFiles(settings.env_file))
       hostPaths.push({ usedBy: `service ${name}, env_file ${file}`, path: file, kind: 'env_file' });
   }
-  return { files, services, hostPaths };
+  return { files, services, hostPaths, includes };
 }
 
 /** Where a relative host path lands, from remote-dir, for a release run from releases/<r>/. */
@@ -173,17 +223,27 @@ export function checkComposeProject(
 ): ProjectCheck {
   const refusals: string[] = [];
   const notes: string[] = [];
+  for (const include of project.includes) {
+    refusals.push(
+      `include: ${include} is not read by deploy-compose, so its services would run unchecked and unpinned: list the file in compose-files instead.`,
+    );
+  }
   for (const service of project.services.values()) {
     const pinned = options.pinned.has(service.name);
+    if (service.profiles.length > 0) {
+      notes.push(`${service.name}: only in profile ${service.profiles.join(', ')}, which up does not start; not checked.`);
+      continue;
+    }
     if (service.build !== undefined && !pinned) {
       refusals.push(
         `service ${service.name} has build: (context ${service.build}) and no images: pin. The server has no build context and must not build: build the image in CI (build-scan-sign.yml does) and pin it, images: ${service.name}=<registry>/<image>@sha256:<digest>.`,
       );
-    } else if (service.image === undefined && service.build === undefined && !pinned) {
+    } else if (service.image === undefined && service.build === undefined && !pinned && !service.extends) {
       refusals.push(`service ${service.name} has neither image: nor build:, and no images: pin; compose cannot start it.`);
     } else if (service.build !== undefined) {
       notes.push(`${service.name}: build: is ignored on the server (up --no-build); it runs the pinned image.`);
     }
+    if (service.extends) notes.push(`${service.name}: extends another service, whose image, build and mounts are not checked here.`);
     if (!service.hasHealthcheck) {
       notes.push(
         `${service.name}: no healthcheck, so the gate wants it running without a restart for settle-time (${Math.round(options.settleMs / 1000)}s), or exited 0 if it is a one-shot.`,

@@ -66,6 +66,10 @@ export class Deployment {
   private lock?: HeldLock;
   /** Set while a release is being started: what a cancel must bring back. */
   starting?: { dir: string; restore: string };
+  /** Whether the last startAndCheck failed at `up` itself (rather than at the gate, after `up` changed what runs). */
+  upFailed = false;
+  /** Set by a cancel: the main flow stops at its next change; only the clean-up changes the server. */
+  private cancelled = false;
 
   private constructor(
     readonly host: RemoteHost,
@@ -157,26 +161,38 @@ export class Deployment {
       }),
     );
     this.lock = lock;
-    this.deps.onCancel?.(async () => {
-      try {
-        await onCancel();
-      } finally {
-        await this.removeCredentials();
-        await lock.release();
-      }
+    let cleanup: Promise<void> | undefined;
+    this.deps.onCancel?.(() => {
+      this.cancelled = true;
+      cleanup = (async () => {
+        try {
+          await onCancel();
+        } finally {
+          await this.removeCredentials();
+          await lock.release();
+        }
+      })();
+      return cleanup;
     });
     try {
       await this.removeLeftoverCredentials();
       return await work();
     } finally {
       this.deps.onCancel?.(undefined);
+      // The main flow of a cancelled run stops at its next change; the clean-up finishes first.
+      if (cleanup) await cleanup.catch(() => undefined);
       await this.removeCredentials();
       await lock.release();
     }
   }
 
-  /** Before each change on the server: a run whose lock was lost (it overran lock-ttl unrenewed) stops. */
-  assertLocked(): void {
+  /**
+   * Before each change on the server: a run whose lock was lost (it overran lock-ttl unrenewed)
+   * stops, and so does the main flow of a cancelled run, while its clean-up (`cleanup`) goes on.
+   */
+  assertLocked(cleanup = false): void {
+    if (this.cancelled && !cleanup)
+      throw new UserError('REFUSED', 'Cancelled: stopped before changing anything more; the clean-up brings the last good release back.');
     this.lock?.assertHeld();
   }
 
@@ -199,12 +215,22 @@ export class Deployment {
     if (this.request.registry) await this.host.run(['rm', '-rf', '--', this.dockerConfig], { check: false });
   }
 
-  /** What a killed run's login left (and the shared `.docker` of earlier versions): nobody else's, since we hold the lock. */
+  /**
+   * What a killed run's login left: nobody else's, since we hold the lock. Also the `.docker` that
+   * earlier versions logged in to, when it holds nothing but their config.json and remote-dir is
+   * not the home directory (whose ~/.docker is the user's own).
+   */
   private async removeLeftoverCredentials(): Promise<void> {
-    const leftovers = (await this.host.list(this.root))
-      .filter((entry) => entry.isDirectory && (entry.name === '.docker' || entry.name.startsWith('.docker-')))
+    const entries = await this.host.list(this.root);
+    const leftovers = entries
+      .filter((entry) => entry.isDirectory && /^\.docker-[0-9a-f-]{36}$/.test(entry.name))
       .map((entry) => path.join(this.root, entry.name))
       .filter((dir) => dir !== this.dockerConfig);
+    const legacy = path.join(this.root, '.docker');
+    if (entries.some((entry) => entry.isDirectory && entry.name === '.docker') && this.root !== (await this.host.home())) {
+      const inside = (await this.host.list(legacy)).map((entry) => entry.name);
+      if (inside.length === 1 && inside[0] === 'config.json') leftovers.push(legacy);
+    }
     if (leftovers.length === 0) return;
     await this.host.run(['rm', '-rf', '--', ...leftovers]);
     this.deps.warn(`Removed registry credentials an earlier run left on ${this.host.name}: ${leftovers.join(', ')}.`);
@@ -226,8 +252,8 @@ export class Deployment {
     return historyFromMarkers(markers, await this.currentLink(), 'an earlier deploy-compose');
   }
 
-  async saveHistory(history: ReleaseHistory): Promise<ReleaseHistory> {
-    this.assertLocked();
+  async saveHistory(history: ReleaseHistory, cleanup = false): Promise<ReleaseHistory> {
+    this.assertLocked(cleanup);
     await this.host.writeFileAtomic(this.historyPath, serializeHistory(history), 0o644);
     return history;
   }
@@ -242,8 +268,10 @@ export class Deployment {
     await this.host.replaceSymlink(path.join('releases', dir), this.current);
   }
 
-  async removeReleaseDirs(dirs: readonly string[]): Promise<void> {
-    if (dirs.length > 0) await this.host.run(['rm', '-rf', '--', ...dirs.map((dir) => this.dir(dir))]);
+  async removeReleaseDirs(dirs: readonly string[], cleanup = false): Promise<void> {
+    if (dirs.length === 0) return;
+    this.assertLocked(cleanup);
+    await this.host.run(['rm', '-rf', '--', ...dirs.map((dir) => this.dir(dir))]);
   }
 
   // --- compose ---------------------------------------------------------------------------------------
@@ -266,8 +294,8 @@ export class Deployment {
     return [...compose.command, '-p', this.request.project, ...files, ...(manifest.env ? ['--env-file', ENV_FILE] : [])];
   }
 
-  async composeRun(dir: string, args: string[]): Promise<void> {
-    this.assertLocked();
+  async composeRun(dir: string, args: string[], cleanup = false): Promise<void> {
+    this.assertLocked(cleanup);
     await this.host.run([...(await this.composeArgs(dir)), ...args], { cwd: this.dir(dir), env: this.dockerEnv() });
   }
 
@@ -279,9 +307,10 @@ export class Deployment {
   }
 
   /** Removes containers beyond one per service and number (see strayContainers); says which. */
-  async removeStrays(): Promise<void> {
+  async removeStrays(cleanup = false): Promise<void> {
     const strays = strayContainers(await this.inspect());
     if (strays.length === 0) return;
+    this.assertLocked(cleanup);
     await this.host.run(['docker', 'rm', '-f', '--', ...strays.map((container) => container.id)]);
     this.deps.warn(
       `Removed stray containers an interrupted run left: ${strays.map((container) => `${container.name} (${container.status})`).join(', ')}.`,
@@ -289,8 +318,9 @@ export class Deployment {
   }
 
   /** Takes every container of the project away: for a first release that never passed its gate. */
-  async removeProjectContainers(): Promise<void> {
+  async removeProjectContainers(cleanup = false): Promise<void> {
     const containers = await this.inspect();
+    this.assertLocked(cleanup);
     if (containers.length > 0) await this.host.run(['docker', 'rm', '-f', '--', ...containers.map((container) => container.id)]);
   }
 
@@ -299,9 +329,15 @@ export class Deployment {
    * undefined. `onGate` is told when `up` is done and the gate begins (the history records it).
    */
   async startAndCheck(dir: string, onGate?: () => Promise<void>): Promise<string | undefined> {
+    this.upFailed = false;
     try {
       // --no-build: the server never builds (a build: section is refused unless its image is pinned).
       await this.phase('up', () => this.composeRun(dir, ['up', '-d', '--remove-orphans', '--no-build']));
+    } catch (error) {
+      this.upFailed = true;
+      return (error as Error).message;
+    }
+    try {
       await this.removeStrays();
       await onGate?.();
     } catch (error) {
@@ -319,6 +355,7 @@ export class Deployment {
     if (health.kind === 'none') return undefined;
     const gate = new HealthGate(this.request.settleMs ?? 10_000, this.now);
     for (;;) {
+      this.assertLocked();
       const containers = await this.inspect();
       if (containers.length === 0) return `No containers of project ${this.request.project} are running.`;
       const verdicts = containers.map((container) => ({ container, verdict: gate.verdict(container) }));

@@ -55,6 +55,8 @@ export interface ReleaseHistory {
   current: string;
   /** Oldest first; a release deployed (or gone back to) again moves to the end. */
   releases: ReleaseEntry[];
+  /** A rollback under way: the folder being started, and the one that served before it. */
+  rollingBack?: { target: string; from: string; run: string };
 }
 
 /** How many failed attempts are remembered (their folders are gone; the record stays for the summary). */
@@ -161,8 +163,19 @@ export function markFailed(history: ReleaseHistory, dir: string, reason: string,
 
 /** `current` moved back to `target` by a rollback: the release left is not gone back to again unasked. */
 export function markRolledBack(history: ReleaseHistory, from: string, target: string, at: string): ReleaseHistory {
-  const left = from ? replace(history, from, (entry) => ({ ...entry, state: 'rolled-back' })) : history;
+  const { rollingBack: _done, ...settled } = history;
+  const left = from && from !== target ? replace(settled, from, (entry) => ({ ...entry, state: 'rolled-back' })) : settled;
   return markDeployed(left, target, {}, at);
+}
+
+export function startRollback(history: ReleaseHistory, rollingBack: NonNullable<ReleaseHistory['rollingBack']>): ReleaseHistory {
+  return { ...history, rollingBack };
+}
+
+/** A rollback that failed and put `from` back: nothing changed. */
+export function endRollback(history: ReleaseHistory): ReleaseHistory {
+  const { rollingBack: _done, ...settled } = history;
+  return settled;
 }
 
 /** Releases whose folders are on the server and can be started again (newest first). */

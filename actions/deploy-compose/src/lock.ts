@@ -70,11 +70,18 @@ function holdLock(host: RemoteHost, options: LockOptions, now: () => number): He
     }
     await host.writeFileAtomic(options.path, content(), 0o644);
   };
+  let inFlight = false;
   const timer = setInterval(() => {
-    if (lost || released) return;
-    renewing = renew().catch((error: Error) => {
-      lost = `renewing the deploy lock failed: ${error.message}`;
-    });
+    // One renewal at a time: a slow one must not be overtaken by the next, nor outlive release().
+    if (lost || released || inFlight) return;
+    inFlight = true;
+    renewing = renew()
+      .catch((error: Error) => {
+        lost = `renewing the deploy lock failed: ${error.message}`;
+      })
+      .finally(() => {
+        inFlight = false;
+      });
   }, renewInterval(options.ttlMs));
   timer.unref();
   return {
@@ -85,6 +92,7 @@ function holdLock(host: RemoteHost, options: LockOptions, now: () => number): He
     release: async () => {
       if (released) return;
       released = true;
+      lost ??= 'the deploy lock was released (the run is ending)';
       clearInterval(timer);
       await renewing;
       // Only our own lock is removed: a lock taken over from us is left to its new holder.

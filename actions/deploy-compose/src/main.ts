@@ -53,6 +53,8 @@ const DEFAULT_COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.ya
 const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
 const RELEASE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const ENV_LINE = /^(export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=/;
+/** A compose service name, as compose allows it. */
+const SERVICE = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
 const PINNED_IMAGE = /^[a-z0-9][a-z0-9._\-/:]*@sha256:[a-f0-9]{64}$/;
 
 /** `KEY=VALUE` lines (comments and blank lines allowed); a bad line is named by number, never shown. */
@@ -76,6 +78,9 @@ function maskEnvValues(text: string, mask: (secret: string) => void): void {
             .replace(/^(['"])(.*)\1$/, '$2')
         : '';
     if (value.length >= 3) mask(value);
+    // Compose's dotenv cuts an unquoted value at ` #`: what the container sees is masked too.
+    const uncommented = value.replace(/\s+#.*$/, '');
+    if (uncommented !== value && uncommented.length >= 3) mask(uncommented);
   }
 }
 
@@ -101,7 +106,7 @@ function readImages(reader: InputReader): Record<string, string> {
     const at = line.indexOf('=');
     const service = line.slice(0, at).trim();
     const image = line.slice(at + 1).trim();
-    if (at < 0 || !PROJECT.test(service) || !PINNED_IMAGE.test(image)) {
+    if (at < 0 || !SERVICE.test(service) || !PINNED_IMAGE.test(image)) {
       throw new InputError(
         'images',
         `${JSON.stringify(line)} is not allowed; expected service=image@sha256:<64 hex digits>, one per line.`,
@@ -165,7 +170,14 @@ async function readUploadFiles(reader: InputReader, workspace: string, projectDi
       return;
     }
     if (!stats.isFile()) throw new InputError('files', `${JSON.stringify(shown)} is not a regular file.`);
-    const relative = path.relative(root, absolute).split(path.sep).join('/');
+    // From the resolved path: a workspace reached through a symbolic link must not make it `../..`.
+    const relative = path
+      .relative(root, await realpath(absolute))
+      .split(path.sep)
+      .join('/');
+    if (relative.startsWith('../') || path.isAbsolute(relative)) {
+      throw new InputError('files', `${JSON.stringify(shown)} is outside the project directory ${projectDir}.`);
+    }
     if (relative === ENV_FILE || [OVERRIDE_FILE, MANIFEST_FILE].includes(relative)) {
       throw new InputError(
         'files',
@@ -256,7 +268,7 @@ export async function getInputs(reader = new InputReader(), env: NodeJS.ProcessE
     issuer: reader.string('certificate-oidc-issuer'),
   });
   if (policy && operation !== 'rollback') {
-    const unpinned = services.filter((service) => images[service] === undefined);
+    const unpinned = services.filter((service) => images[service] === undefined && compose.services.get(service)?.profiles.length === 0);
     if (unpinned.length > 0) {
       throw new InputError(
         'images',

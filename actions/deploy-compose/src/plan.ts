@@ -1,10 +1,13 @@
+import { UserError } from '@toolkit/shared';
 import type { Deployment } from './deployment.js';
 import { attemptDir, currentEntry, releasesBeyondKeep, rollbackTarget, unfinishedAttempt } from './history.js';
-import { OVERRIDE_FILE, type DeployResult } from './types.js';
+import { DeployFailedError, OVERRIDE_FILE, type DeployResult, type VerifiedImage } from './types.js';
 
 /**
- * `operation: plan`: connects, reads the server's state and says what a deploy would do, refusals
- * of the compose files included. It writes nothing and takes no lock.
+ * `operation: plan`: connects, reads the server's state and says what a deploy would do, the
+ * signatures checked and the refusals of the compose files included. It writes nothing and takes no
+ * lock. When a deploy would be refused, plan fails too, after saying everything: a workflow runs it
+ * before recording a release, so that nothing is recorded that cannot be deployed.
  */
 export async function plan(d: Deployment): Promise<DeployResult> {
   const { request, host } = d;
@@ -28,6 +31,16 @@ export async function plan(d: Deployment): Promise<DeployResult> {
   };
   const wouldRemove = releasesBeyondKeep(after, keepReleases).map((entry) => entry.release);
   const check = request.check ?? { refusals: [], notes: [] };
+  const refusals = [...check.refusals];
+  let verified: VerifiedImage[] | undefined;
+  if (d.deps.verifyImages) {
+    try {
+      verified = await d.phase('verify', () => d.deps.verifyImages?.(images) ?? Promise.resolve([]));
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      refusals.push(error.message);
+    }
+  }
   const files = [...request.composeFiles.map((file) => file.name), ...(Object.keys(images).length > 0 ? [OVERRIDE_FILE] : [])];
   const extras = request.files ?? [];
   const gate =
@@ -46,8 +59,9 @@ export async function plan(d: Deployment): Promise<DeployResult> {
         ]
       : []),
     `Current release: ${current ? `${current.release} (deployed ${current.deployedAt ?? 'earlier'})` : 'none (this would be the first)'}.`,
-    ...check.refusals.map((refusal) => `Refused: ${refusal}`),
-    ...(check.refusals.length > 0 ? ['A deploy would stop here, before uploading anything.'] : []),
+    ...(verified ? [`Signatures verified: ${verified.map((image) => `${image.service} ${image.digest}`).join(', ')}.`] : []),
+    ...refusals.map((refusal) => `Refused: ${refusal}`),
+    ...(refusals.length > 0 ? ['A deploy would stop here, before uploading anything.'] : []),
     `Upload ${files.join(', ')}${extras.length > 0 ? `, ${extras.length} file(s) of the files input` : ''}${env ? ' and .env (mode 0600)' : ''} to ${d.dir(dir)}.`,
     ...Object.entries(images).map(([service, image]) => `Pin ${service} to ${image}.`),
     ...(request.check === undefined ? [] : check.notes),
@@ -61,5 +75,13 @@ export async function plan(d: Deployment): Promise<DeployResult> {
     wouldRemove.length > 0 ? `Remove old releases: ${wouldRemove.join(', ')}.` : `Keep every release (keep-releases: ${keepReleases}).`,
   ];
   for (const line of steps.slice(1)) d.deps.log(line); // the first was said on connecting
-  return d.result({ release, previousRelease: current?.release ?? '', plan: steps, history: [...history.releases].reverse() });
+  const result = d.result({
+    release,
+    previousRelease: current?.release ?? '',
+    plan: steps,
+    history: [...history.releases].reverse(),
+    ...(verified ? { verified } : {}),
+  });
+  if (refusals.length > 0) throw new DeployFailedError(`A deploy of ${release} would be refused:\n- ${refusals.join('\n- ')}`, result);
+  return result;
 }

@@ -1,6 +1,15 @@
 import { UserError } from '@toolkit/shared';
 import type { Deployment } from './deployment.js';
-import { type ReleaseEntry, type ReleaseHistory, entryByDir, markDeployed, markFailed, unfinishedAttempt } from './history.js';
+import {
+  type ReleaseEntry,
+  type ReleaseHistory,
+  endRollback,
+  entryByDir,
+  markDeployed,
+  markFailed,
+  markRolledBack,
+  unfinishedAttempt,
+} from './history.js';
 
 /**
  * What a run killed part-way left on the server, put right before anything else is done. The
@@ -16,6 +25,7 @@ import { type ReleaseEntry, type ReleaseHistory, entryByDir, markDeployed, markF
  * Stray containers (compose v1 renames the old one while recreating) are removed in each case.
  */
 export async function recoverUnfinished(d: Deployment, history: ReleaseHistory): Promise<{ history: ReleaseHistory; recovered?: string }> {
+  if (history.rollingBack) return recoverRollback(d, history, history.rollingBack);
   const attempt = unfinishedAttempt(history);
   if (!attempt) return { history };
   const at = () => new Date(d.now()).toISOString();
@@ -34,12 +44,41 @@ export async function recoverUnfinished(d: Deployment, history: ReleaseHistory):
   if (phase === 'upload' || phase === 'pull') {
     outcome = 'Nothing running had changed; its folder is removed.';
   } else {
-    outcome = await restore(d, history, attempt);
+    // A restore that fails does not block every later deploy: this one goes ahead and replaces what runs.
+    outcome = await restore(d, history, attempt).catch((error: Error) => `${error.message} This deploy goes ahead and replaces what runs.`);
   }
   await d.removeReleaseDirs([attempt.dir]);
   const recovered = `${found} ${outcome}`;
   d.deps.warn(recovered);
   return { history: await d.saveHistory(markFailed(history, attempt.dir, `interrupted during ${phase}`, at())), recovered };
+}
+
+/**
+ * A killed `operation: rollback`: if current had already moved to its target, the rollback is
+ * finished in the history; if not, the release it was leaving is started again.
+ */
+async function recoverRollback(
+  d: Deployment,
+  history: ReleaseHistory,
+  rollingBack: NonNullable<ReleaseHistory['rollingBack']>,
+): Promise<{ history: ReleaseHistory; recovered: string }> {
+  const at = new Date(d.now()).toISOString();
+  const found = `A rollback to ${rollingBack.target} was left unfinished by ${rollingBack.run}.`;
+  if ((await d.currentLink()) === rollingBack.target) {
+    const recovered = `${found} current already named it, so the rollback is recorded as done.`;
+    d.deps.warn(recovered);
+    return { history: await d.saveHistory(markRolledBack(history, rollingBack.from, rollingBack.target, at)), recovered };
+  }
+  let outcome = 'Nothing had been deployed before it; nothing is restored.';
+  if (rollingBack.from && entryByDir(history, rollingBack.from)) {
+    const problem = await d.phase('restore', () => d.startAndCheck(rollingBack.from));
+    outcome = problem
+      ? `Starting ${rollingBack.from} again failed (${problem}); this run goes ahead and replaces what runs.`
+      : `${rollingBack.from} was started again from its folder and passed the gate.`;
+  }
+  const recovered = `${found} ${outcome}`;
+  d.deps.warn(recovered);
+  return { history: await d.saveHistory(endRollback(history)), recovered };
 }
 
 /** Brings back the release that served before `attempt`, or takes a first release's containers away. */
@@ -71,15 +110,16 @@ export async function restoreAfterCancel(d: Deployment): Promise<void> {
   if (!starting) return;
   if (starting.restore) {
     d.deps.warn(`Cancelled while starting ${starting.dir}: starting ${starting.restore} again (current still points at it).`);
-    await d.composeRun(starting.restore, ['up', '-d', '--remove-orphans', '--no-build']);
-    await d.removeStrays();
+    await d.composeRun(starting.restore, ['up', '-d', '--remove-orphans', '--no-build'], true);
+    await d.removeStrays(true);
   } else {
     d.deps.warn(`Cancelled while starting ${starting.dir}, the first release here: removing its containers.`);
-    await d.removeProjectContainers();
+    await d.removeProjectContainers(true);
   }
   const history = await d.readHistory();
+  if (history.rollingBack) await d.saveHistory(endRollback(history), true);
   if (entryByDir(history, starting.dir)?.state === 'deploying') {
-    await d.saveHistory(markFailed(history, starting.dir, 'cancelled', new Date(d.now()).toISOString()));
-    await d.removeReleaseDirs([starting.dir]);
+    await d.saveHistory(markFailed(history, starting.dir, 'cancelled', new Date(d.now()).toISOString()), true);
+    await d.removeReleaseDirs([starting.dir], true);
   }
 }
