@@ -4,6 +4,7 @@
 //   node scripts/build-actions.mjs           build
 //   node scripts/build-actions.mjs --check   build, then fail if any dist file changed (check-dist)
 //   --actions <dir>                          another folder of actions (the tests use it)
+//   --only <name>[,<name>]                   only these actions (a quicker rebuild while working on one)
 //
 // ncc given a package without "type": "module" emits a bundle that exits 0 at build time and
 // crashes on the runner (it contains `webpackMissingModule`); both are refused here.
@@ -18,6 +19,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
 const actionsArg = process.argv.indexOf('--actions');
 const actionsDir = actionsArg > 0 ? path.resolve(process.argv[actionsArg + 1]) : path.join(root, 'actions');
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg > 0 ? new Set(process.argv[onlyArg + 1].split(',')) : undefined;
 
 async function filesUnder(dir) {
   if (!existsSync(dir)) return [];
@@ -94,6 +97,7 @@ async function buildAction(dir) {
 
 const actionDirs = (await readdir(actionsDir, { withFileTypes: true }))
   .filter((entry) => entry.isDirectory() && existsSync(path.join(actionsDir, entry.name, 'package.json')))
+  .filter((entry) => !only || only.has(entry.name))
   .map((entry) => path.join(actionsDir, entry.name))
   .sort();
 const distDirs = actionDirs.map((dir) => path.join(dir, 'dist'));
