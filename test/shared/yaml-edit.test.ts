@@ -121,12 +121,287 @@ describe('YamlEditor', () => {
     expect(editor.toString()).toBe(COMMENTED.replace(`                digest: '${DIGEST_A}'\n`, ''));
   });
 
-  it('refuses to edit through an alias, which would change every user of the anchor', () => {
-    const editor = new YamlEditor(COMMENTED);
-    expect(() => editor.set(['environments', 'dev', 'services', 'base', 'image'], 'x')).toThrow(UserError);
-    expect(() => editor.set(['environments', 'dev', 'services', 'base', 'image'], 'x')).toThrow(
-      'environments.dev.services.base is an alias (*defaults)',
+  it('removes a mapping with its own lines only, and leaves {} where a map loses its last pair', () => {
+    const text = 'a:\n  p:\n    x: 1  # t\n    # inner end\n  # before q\n  q: 2\nb:\n  only: 1  # c\n';
+    const editor = new YamlEditor(text);
+    editor.delete(['a', 'p']);
+    editor.delete(['b', 'only']);
+    const edited = editor.toString();
+    expect(edited).toBe('a:\n    # inner end\n  # before q\n  q: 2\nb: {}\n');
+    expect(parse(edited)).toEqual({ a: { q: 2 }, b: {} });
+  });
+
+  it('writes an alias out in full where it is edited, leaving its anchor and other uses alone, and says so', () => {
+    const editor = new YamlEditor(COMMENTED, { file: 'env/versions.yaml' });
+    editor.set(['environments', 'dev', 'services', 'base', 'image'], 'ghcr.io/acme/other');
+    const edited = editor.toString();
+    expect(edited).toBe(
+      COMMENTED.replace('            base: *defaults\n', '            base:\n                image: ghcr.io/acme/other\n'),
     );
+    expect(parse(edited)['x-defaults']).toEqual({ image: 'ghcr.io/acme/base' });
+    expect(editor.notes).toEqual([
+      'env/versions.yaml:26:19: environments.dev.services.base was the alias *defaults (&defaults at env/versions.yaml:6:13); ' +
+        'it is now written out in full with this change, so the anchor and its other uses are unchanged.',
+    ]);
+  });
+
+  it('changes nothing, and says nothing, when an edit through an alias sets what it already has', () => {
+    const editor = new YamlEditor(COMMENTED);
+    editor.set(['environments', 'dev', 'services', 'base'], { image: 'ghcr.io/acme/base' });
+    expect(editor.toString()).toBe(COMMENTED);
+    expect(editor.notes).toEqual([]);
+  });
+
+  it('refuses to change a node whose anchor an alias uses, naming file:line:column of the anchor and of each alias', () => {
+    const text = [
+      'x-chart: &common {name: api, repository: oci://ghcr.io/acme/charts}',
+      'environments:',
+      '  uat:',
+      '    services:',
+      '      api:',
+      '        version: 1.0.0',
+      '        chart: &chart',
+      '          name: api',
+      '          version: 0.1.0',
+      '        digest: &pinned sha256:' + 'a'.repeat(64),
+      '      web:',
+      '        version: 1.0.0',
+      '        chart: *chart',
+      '        digest: *pinned',
+      '      worker: &worker',
+      '        version: 1.0.0',
+      '  prod:',
+      '    services:',
+      '      worker: *worker',
+      '',
+    ].join('\n');
+    const editor = new YamlEditor(text, { file: 'env/versions.yaml' });
+    expect(() => editor.set(['environments', 'uat', 'services', 'api', 'chart', 'version'], '0.2.0')).toThrow(
+      'env/versions.yaml:7:16: environments.uat.services.api.chart has the anchor &chart, which env/versions.yaml:13:16 ' +
+        '(*chart at environments.uat.services.web.chart) also uses: changing environments.uat.services.api.chart.version here would change it there too, so nothing was changed.',
+    );
+    expect(() => editor.set(['environments', 'uat', 'services', 'api', 'digest'], 'sha256:' + 'b'.repeat(64))).toThrow(
+      /^env\/versions\.yaml:10:17: environments\.uat\.services\.api\.digest has the anchor &pinned, which env\/versions\.yaml:14:17 /,
+    );
+    // A new key in an anchored map changes its aliases too.
+    expect(() => editor.set(['environments', 'uat', 'services', 'worker', 'commit'], 'abc1234')).toThrow(UserError);
+    expect(() => editor.set(['environments', 'uat', 'services', 'worker', 'commit'], 'abc1234')).toThrow(
+      'environments.uat.services.worker has the anchor &worker, which env/versions.yaml:19:15 (*worker at environments.prod.services.worker) also uses',
+    );
+    // Removing it would leave its aliases without an anchor.
+    expect(() => editor.delete(['environments', 'uat', 'services', 'api', 'chart'])).toThrow('has the anchor &chart');
+    expect(() => editor.delete(['environments', 'uat', 'services', 'api'])).toThrow('has the anchor &chart');
+    // What no alias shares is edited as usual, and an edit under an alias writes that alias out.
+    editor.set(['environments', 'uat', 'services', 'api', 'version'], '1.1.0');
+    editor.set(['environments', 'uat', 'services', 'web', 'chart', 'version'], '0.2.0');
+    const edited = editor.toString();
+    expect(edited).toBe(
+      text
+        .replace('        version: 1.0.0\n        chart: &chart', '        version: 1.1.0\n        chart: &chart')
+        .replace('        chart: *chart\n', '        chart:\n          name: api\n          version: 0.2.0\n'),
+    );
+    expect(parse(edited).environments.uat.services.api.chart).toEqual({ name: 'api', version: '0.1.0' });
+    expect(editor.notes).toHaveLength(1);
+  });
+
+  it('writes out a scalar alias as a scalar', () => {
+    const editor = new YamlEditor('a: &v 1.0.0\nb: *v  # same\n');
+    editor.set(['b'], '2.0.0');
+    expect(editor.toString()).toBe('a: &v 1.0.0\nb: 2.0.0  # same\n');
+    expect(editor.notes[0]).toMatch(/^versions\.yaml:2:4: b was the alias \*v \(&v at versions\.yaml:1:4\)/);
+  });
+
+  it('refuses to rewrite a flow map that holds an anchor used elsewhere, and says when it writes out aliases in one', () => {
+    const shared = new YamlEditor('a: {x: &x {y: 1}, z: 2}\nb: *x\n');
+    expect(() => shared.set(['a', 'z'], 3)).toThrow('versions.yaml:1:8: a.x has the anchor &x');
+    const aliased = new YamlEditor('x: &x {y: 1}\na: {x: *x, z: 2}\n');
+    aliased.set(['a', 'z'], 3);
+    expect(aliased.toString()).toBe('x: &x {y: 1}\na: {x: {y: 1}, z: 3}\n');
+    expect(aliased.notes).toEqual([
+      'versions.yaml:2:4: a was written again with its aliases written out in full; their anchors and other uses are unchanged.',
+    ]);
+  });
+
+  describe("keeps the file's conventions", () => {
+    const LF = 'environments:\n  uat:\n    services:\n      api:\n        version: 1.0.0\n        digest: sha256:' + 'a'.repeat(64) + '\n';
+    const bump = (editor: YamlEditor) => {
+      editor.set(['environments', 'uat', 'services', 'api'], {
+        version: '1.1.0',
+        commit: 'abc1234',
+        previous: { version: '1.0.0' },
+      });
+      editor.delete(['environments', 'uat', 'services', 'api', 'digest']);
+      editor.set(['environments', 'uat', 'services', 'web'], { version: '2.0.0' });
+      editor.set(['environments', 'prod', 'services', 'api'], { version: '0.9.0' });
+      return editor.toString();
+    };
+    const EXPECTED = [
+      'environments:',
+      '  uat:',
+      '    services:',
+      '      api:',
+      '        version: 1.1.0',
+      '        commit: abc1234',
+      '        previous:',
+      '          version: 1.0.0',
+      '      web:',
+      '        version: 2.0.0',
+      '  prod:',
+      '    services:',
+      '      api:',
+      '        version: 0.9.0',
+      '',
+    ].join('\n');
+
+    it('LF', () => {
+      expect(bump(new YamlEditor(LF))).toBe(EXPECTED);
+    });
+
+    it('CRLF: inserted lines end in CRLF too', () => {
+      const edited = bump(new YamlEditor(LF.replace(/\n/g, '\r\n')));
+      expect(edited).toBe(EXPECTED.replace(/\n/g, '\r\n'));
+      expect(edited.replace(/\r\n/g, '')).not.toContain('\n');
+    });
+
+    it('no final newline: none is added, and no blank line comes after inserted fields', () => {
+      expect(bump(new YamlEditor(LF.slice(0, -1)))).toBe(EXPECTED.slice(0, -1));
+      expect(bump(new YamlEditor(LF.replace(/\n/g, '\r\n').slice(0, -2)))).toBe(EXPECTED.replace(/\n/g, '\r\n').slice(0, -2));
+      const single = new YamlEditor('a:\n  b: 1');
+      single.set(['a', 'c'], 2);
+      single.set(['a', 'd'], 3);
+      expect(single.toString()).toBe('a:\n  b: 1\n  c: 2\n  d: 3');
+      const last = new YamlEditor('a:\n  b: 1\n  c: 2');
+      last.delete(['a', 'c']);
+      expect(last.toString()).toBe('a:\n  b: 1');
+    });
+
+    it('a byte order mark: kept, and not counted as indentation', () => {
+      expect(bump(new YamlEditor(`\uFEFF${LF}`))).toBe(`\uFEFF${EXPECTED}`);
+      const top = new YamlEditor('\uFEFFpromotion: [uat]\nenvironments: {}\n');
+      top.delete(['promotion']);
+      top.set(['x-note'], 'kept');
+      expect(top.toString()).toBe('\uFEFFenvironments: {}\nx-note: kept\n');
+      expect(() => new YamlEditor('\uFEFFa: &x {b: 1}\nc: *x\n').set(['a', 'b'], 2)).toThrow(/^versions\.yaml:1:4: a has the anchor &x/);
+    });
+
+    it('four-space indentation, found from the file rather than from its first lines', () => {
+      const four = LF.replace(/^( +)/gm, (spaces) => spaces.repeat(2));
+      expect(bump(new YamlEditor(four))).toBe(EXPECTED.replace(/^( +)/gm, (spaces) => spaces.repeat(2)));
+      // A multi-line comment or scalar indented by one does not make the step 1.
+      const odd = `# header\n#  indented comment\nnote: |\n   three\n    four\n${four}`;
+      const edited = bump(new YamlEditor(odd));
+      expect(edited).toBe(
+        `# header\n#  indented comment\nnote: |\n   three\n    four\n${EXPECTED.replace(/^( +)/gm, (spaces) => spaces.repeat(2))}`,
+      );
+    });
+
+    it('all of them at once: CRLF, a BOM, four spaces and no final newline', () => {
+      const four = (text: string) => text.replace(/^( +)/gm, (spaces) => spaces.repeat(2));
+      const crlf = (text: string) => text.replace(/\n/g, '\r\n');
+      const edited = bump(new YamlEditor(`\uFEFF${crlf(four(LF)).slice(0, -2)}`));
+      expect(edited).toBe(`\uFEFF${crlf(four(EXPECTED)).slice(0, -2)}`);
+    });
+  });
+
+  it('adds several services to an environment it creates under one key, and fills an empty value once', () => {
+    const editor = new YamlEditor('environments:\n  uat: ~\n');
+    editor.set(['environments', 'uat', 'services', 'api'], { version: '1.0.0' });
+    editor.set(['environments', 'uat', 'services', 'web'], { version: '2.0.0' });
+    editor.set(['environments', 'qa', 'services', 'api'], { version: '1.0.0' });
+    editor.set(['environments', 'qa', 'services', 'web'], { version: '2.0.0' });
+    const edited = editor.toString();
+    expect(edited).toBe(
+      'environments:\n  uat:\n    services:\n      api:\n        version: 1.0.0\n      web:\n        version: 2.0.0\n' +
+        '  qa:\n    services:\n      api:\n        version: 1.0.0\n      web:\n        version: 2.0.0\n',
+    );
+  });
+
+  describe('merge keys (<<)', () => {
+    const MERGED = [
+      'x-defaults: &defaults',
+      '  image: ghcr.io/acme/base',
+      '  chart:',
+      '    name: base',
+      '    repository: oci://ghcr.io/acme/charts',
+      'environments:',
+      '  uat:',
+      '    services:',
+      '      api:',
+      '        <<: *defaults  # the defaults',
+      '        version: 1.0.0',
+      '      web:',
+      '        <<: [*defaults]',
+      '        version: 2.0.0',
+      '        image: ghcr.io/acme/web',
+      '',
+    ].join('\n');
+
+    it('are read: the merged keys are data, and the schema sees them', () => {
+      const { data } = parseVersionsFile(MERGED, 'env/versions.yaml');
+      expect(data.environments.uat?.services?.api).toEqual({
+        image: 'ghcr.io/acme/base',
+        chart: { name: 'base', repository: 'oci://ghcr.io/acme/charts' },
+        version: '1.0.0',
+      });
+      expect(data.environments.uat?.services?.web?.image).toBe('ghcr.io/acme/web');
+      expect(readVersionsData(MERGED)).toEqual(data);
+      expect(() => parseVersionsFile(MERGED.replace('  image: ghcr.io', '  colour: blue\n  image: ghcr.io'), 'env/versions.yaml')).toThrow(
+        'environments.uat.services.api has an unknown key "colour"',
+      );
+    });
+
+    it('an edit of a merged key writes it in the map itself, which overrides it; the defaults stay', () => {
+      const { editor } = parseVersionsFile(MERGED, 'env/versions.yaml');
+      editor.set(['environments', 'uat', 'services', 'api'], {
+        version: '1.1.0',
+        image: 'ghcr.io/acme/base',
+        chart: { name: 'base', version: '0.2.0', repository: 'oci://ghcr.io/acme/charts' },
+      });
+      editor.set(['environments', 'uat', 'services', 'web', 'version'], '2.1.0');
+      const edited = editor.toString();
+      expect(edited).toBe(
+        MERGED.replace(
+          '        version: 1.0.0\n',
+          '        version: 1.1.0\n        chart:\n          name: base\n          repository: oci://ghcr.io/acme/charts\n          version: 0.2.0\n',
+        ).replace('version: 2.0.0', 'version: 2.1.0'),
+      );
+      const { data } = parseVersionsFile(edited);
+      expect(data.environments.uat?.services?.api?.chart).toEqual({
+        name: 'base',
+        version: '0.2.0',
+        repository: 'oci://ghcr.io/acme/charts',
+      });
+      expect((parse(edited, { merge: true }) as { 'x-defaults': unknown })['x-defaults']).toEqual(
+        parse(MERGED, { merge: true })['x-defaults'],
+      );
+      expect(editor.notes).toEqual([]);
+    });
+
+    it('refuses to remove a key that a merge key gives, naming file:line:column of the merge key', () => {
+      const { editor } = parseVersionsFile(MERGED, 'env/versions.yaml');
+      expect(() => editor.delete(['environments', 'uat', 'services', 'api', 'image'])).toThrow(
+        'env/versions.yaml:10:9: environments.uat.services.api.image comes from the merge key (<<) there, so it cannot be removed from environments.uat.services.api alone; nothing was changed.',
+      );
+      expect(() => editor.delete(['environments', 'uat', 'services', 'web', 'image'])).toThrow(
+        'env/versions.yaml:13:9: environments.uat.services.web.image is also in the merge key (<<) there, so removing it from environments.uat.services.web would bring that value back',
+      );
+    });
+
+    it('refuses to change the defaults themselves, which every map that merges them would see', () => {
+      const editor = new YamlEditor(MERGED, { file: 'env/versions.yaml' });
+      expect(() => editor.set(['x-defaults', 'image'], 'ghcr.io/acme/new')).toThrow(
+        'env/versions.yaml:1:13: x-defaults has the anchor &defaults, which env/versions.yaml:10:13 (*defaults at environments.uat.services.api.<<), env/versions.yaml:13:14 (*defaults at environments.uat.services.web.<<) also use',
+      );
+    });
+  });
+
+  it('names the file in its refusals', () => {
+    const { editor } = parseVersionsFile(
+      'environments:\n  uat:\n    services:\n      api: {version: 1.0.0}\nx-list: [1]\n',
+      'env/versions.yaml',
+    );
+    expect(() => editor.set(['environments', 'uat', 'services', 'api', 'version', 'x'], '1')).toThrow(/^env\/versions\.yaml:4:12: /);
+    expect(() => editor.set(['x-list', 'a'], '1')).toThrow('env/versions.yaml:5:9: x-list holds a list where a mapping is expected.');
   });
 
   it('fills the header a first bump starts from', () => {
