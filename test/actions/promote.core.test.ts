@@ -436,10 +436,10 @@ describe('promote: inputs', () => {
     expect(() => read({ environment: 'uat', service: 'api', repository: 'acme/env' })).toThrow(
       'Invalid input "version": a value is required.',
     );
-    expect(() => read({ environment: 'uat', service: 'api', version: '1', repository: 'acme/env', 'commit-mode': 'svn' })).toThrow(
+    expect(() => read({ environment: 'uat', service: 'api', version: '1.0.0', repository: 'acme/env', 'commit-mode': 'svn' })).toThrow(
       '"svn" is not allowed; expected one of: git, pull-request, api.',
     );
-    expect(() => read({ environment: 'uat', service: 'api', version: '1', repository: 'acme/env', file: '../x.yaml' })).toThrow(
+    expect(() => read({ environment: 'uat', service: 'api', version: '1.0.0', repository: 'acme/env', file: '../x.yaml' })).toThrow(
       'Invalid input "file"',
     );
   });
@@ -515,9 +515,65 @@ describe('promote: inputs', () => {
     expect(repositoryUrl('file:///srv/env.git', 'https://github.com')).toEqual({ url: 'file:///srv/env.git' });
   });
 
-  it('keeps refused requests apart from internal failures', () => {
-    expect(() =>
-      applyRequest(COMMENTED, request({ operation: 'rollback', environment: 'prod', services: [{ name: 'api' }] }), 'v'),
-    ).toThrow(UserError);
+  it('keeps refused requests apart from internal failures', async () => {
+    const { CommandError, ToolkitError, isUserError, reportFailure } = await import('@toolkit/shared');
+    /** How a failure is reported: its kind, the message shown, and whether a stack went to debug. */
+    const reported = (error: unknown) => {
+      const shown: { message: string; kind: string }[] = [];
+      const debug: string[] = [];
+      reportFailure(error, { setFailed: (message, kind) => shown.push({ message, kind }), debug: (line) => debug.push(line) });
+      expect(shown).toHaveLength(1);
+      return { ...(shown[0] as { message: string; kind: string }), stack: debug.length > 0 };
+    };
+    const thrown = async (action: () => unknown): Promise<unknown> => {
+      try {
+        await action();
+      } catch (error) {
+        return error;
+      }
+      throw new Error('expected a failure');
+    };
+
+    // A user error is never reported as internal: promote's refusals, bad inputs and broken files.
+    const userErrors = [
+      await thrown(() =>
+        applyRequest(COMMENTED, request({ operation: 'rollback', environment: 'prod', services: [{ name: 'api' }] }), 'v'),
+      ),
+      await thrown(() =>
+        getInputs(new InputReader({ source: (name) => ({ environment: 'uat', service: 'api', repository: 'acme/env' })[name] ?? '' })),
+      ),
+      await thrown(() =>
+        applyRequest('environments: [unclosed\n', request({ services: [{ name: 'api', version: '1.0.0' }] }), 'versions.yaml'),
+      ),
+      new UserError('REFUSED', 'refused, with the socket error that explains it', { cause: new Error('socket hang up') }),
+    ];
+    for (const error of userErrors) {
+      expect(error).toBeInstanceOf(UserError);
+      expect(isUserError(error)).toBe(true);
+      expect(reported(error)).toEqual({ message: (error as Error).message, kind: 'user', stack: false });
+    }
+
+    // An internal failure is never reported as a user error: a failing disk under the edit, a bug
+    // (a request no input reader makes), a failed command, a download, and anything not an Error.
+    const disk = Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+    const internal = [
+      await thrown(() =>
+        promotionEdit(request({ services: [{ name: 'api', version: '1.0.0' }] }), 'versions.yaml').edit(() => Promise.reject(disk)),
+      ),
+      await thrown(() => applyRequest(COMMENTED, request({ services: undefined as never }), 'versions.yaml')),
+      new CommandError(['git', 'push'], 128, 'fatal: unable to access', 'git push'),
+      new ToolkitError('DOWNLOAD_FAILED', 'Download of https://example.test/x failed after 4 attempts: HTTP 503'),
+      new Error('promote’s edit does not read back', { cause: new UserError('INVALID_CONFIGURATION', 'versions.yaml:3:1: …') }),
+      new TypeError("Cannot read properties of undefined (reading 'map')"),
+      'a thrown string',
+    ];
+    expect(internal[0]).toBe(disk);
+    for (const error of internal) {
+      expect(error).not.toBeInstanceOf(UserError);
+      expect(isUserError(error)).toBe(false);
+      const report = reported(error);
+      expect(report.kind).toBe('internal');
+      expect(report.stack).toBe(true);
+    }
   });
 });

@@ -8,12 +8,15 @@ import {
   InputError,
   InputReader,
   type UmbrellaConfig,
+  checkGitUrl,
   type UmbrellaResult,
   githubClient,
+  imageRepositoryProblem,
   isSemanticVersion,
   parseRepository,
   parseRepositoryInput,
   readUmbrellaConfig,
+  releaseVersion,
   summaryHeading,
   summaryParagraph,
   summaryTable,
@@ -53,10 +56,13 @@ const BOT = { name: 'github-actions[bot]', email: '41898282+github-actions[bot]@
 export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Inputs {
   const operation = reader.enum<Operation>('operation', ['bump', 'promote', 'rollback'], 'bump');
   const name = { pattern: /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/, expected: "lower-case letters, digits, '.', '_' and '-'" };
-  let services = parseServices(reader.list('services', { separator: 'newline' }), operation === 'bump');
+  let services = parseServices(reader.list('services', { separator: 'newline' }), operation === 'bump').map((spec) =>
+    spec.version === undefined ? spec : { ...spec, version: versionInput('services', spec.version, `${spec.name}=${spec.version}`) },
+  );
   const service = reader.string('service', name);
   if (service) {
-    const version = reader.string('version', { required: operation === 'bump' });
+    const given = reader.string('version', { required: operation === 'bump' });
+    const version = given ? versionInput('version', given) : '';
     const digest = reader.string('digest', { pattern: /^sha256:[a-f0-9]{64}$/, expected: 'sha256: followed by 64 hexadecimal digits' });
     services = [...services, { name: service, ...(version ? { version } : {}), ...(digest ? { digest } : {}) }];
   }
@@ -64,13 +70,25 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
     throw new InputError('services', `${operation} needs a service: give service (with version) or services.`);
   const environment =
     operation === 'promote' ? reader.string('to', { required: true, ...name }) : reader.string('environment', { required: true, ...name });
+  const givenRunUrl = reader.string('run-url');
+  if (givenRunUrl && !/^https?:\/\/[^\s\p{Cc}]+$/u.test(givenRunUrl))
+    throw new InputError(
+      'run-url',
+      `${JSON.stringify(givenRunUrl)} is not allowed; expected the URL of a workflow run (https://…), without whitespace.`,
+    );
+  const actor = reader.string('actor');
+  if (/\p{Cc}/u.test(actor))
+    throw new InputError(
+      'actor',
+      `${JSON.stringify(actor)} is not allowed; expected a GitHub login, without line breaks or control characters.`,
+    );
   const runUrl =
-    reader.string('run-url') ||
+    givenRunUrl ||
     (env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY
       ? `${env.GITHUB_SERVER_URL || 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
       : '');
   const file = reader.string('file') || 'versions.yaml';
-  if (path.isAbsolute(file) || file.split(/[\\/]/).includes('..'))
+  if (path.isAbsolute(file) || file.split(/[\\/]/).some((part) => part === '..' || part.toLowerCase() === '.git') || /\p{Cc}/u.test(file))
     throw new InputError(
       'file',
       `${JSON.stringify(file)} is not allowed; expected a path inside the environment repository, such as versions.yaml.`,
@@ -101,16 +119,17 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
       environment,
       ...(operation === 'promote' ? { from: reader.string('from', { required: true, ...name }) } : {}),
       services,
-      image: reader.string('image'),
+      image: imageInput(reader.string('image')),
       chartName: reader.string('chart-name', name),
       chartVersion,
       chartRepository: parseRepositoryInput(reader.string('chart-repository'), 'chart-repository'),
       promotionOrder: reader.list('promotion-order'),
       allowSkip: reader.boolean('allow-skip', false),
+      createEnvironment: reader.boolean('create-environment', false),
       allowDowngrade: reader.boolean('allow-downgrade', false),
       meta: {
         commit: sourceCommit,
-        actor: reader.string('actor'),
+        actor,
         runUrl,
         now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
       },
@@ -127,7 +146,35 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
   };
 }
 
-/** `owner/name` is a GitHub repository on GITHUB_SERVER_URL; anything else is a git URL or path. */
+const VERSION_EXPECTED =
+  'a semantic version (SemVer 2, such as 1.4.0, 1.4.0-rc.1 or 1.4.0+build.5; a leading v is accepted and stripped: v1.4.0 is recorded as 1.4.0)';
+
+/** A version input (`version`, or the version of a `services` line): SemVer 2, its leading `v` stripped. */
+export function versionInput(input: string, value: string, shown = value): string {
+  const version = releaseVersion(value);
+  if (version !== undefined) return version;
+  const why = /[\r\n]/.test(value) ? ' (it contains a line break)' : /\s/.test(value) ? ' (it contains whitespace)' : '';
+  const what = shown === value ? JSON.stringify(value) : `${JSON.stringify(shown)}: the version ${JSON.stringify(value)}`;
+  throw new InputError(input, `${what} is not allowed${why}; expected ${VERSION_EXPECTED}.`);
+}
+
+/** The image input: a repository, without tag or digest (distribution/reference's name grammar). */
+export function imageInput(image: string): string {
+  if (!image) return image;
+  const problem = imageRepositoryProblem(image);
+  if (problem === undefined) return image;
+  throw new InputError(
+    'image',
+    `${JSON.stringify(image)} is not allowed: ${problem}. Expected an image repository without tag or digest, such as ghcr.io/acme/api ` +
+      '(lower-case path components separated by /, after an optional registry host and port).',
+  );
+}
+
+/**
+ * `owner/name` is a GitHub repository on GITHUB_SERVER_URL; anything else must be a git URL that
+ * `checkGitUrl` allows (https://, ssh://, user@host:path, file:///…), refused otherwise as the input
+ * `repository`: a value such as `--upload-pack=<command>` never reaches git.
+ */
 export function repositoryUrl(
   repository: string,
   serverUrl: string,
@@ -136,6 +183,7 @@ export function repositoryUrl(
     const github = parseRepository(repository);
     return { url: `${serverUrl.replace(/\/$/, '')}/${repository}.git`, github, authUrl: serverUrl };
   }
+  checkGitUrl(repository, 'repository');
   if (/^https?:\/\//.test(repository)) return { url: repository, authUrl: new URL(repository).origin };
   return { url: repository };
 }

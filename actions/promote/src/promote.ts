@@ -3,7 +3,8 @@
  *
  * - bump: set services of an environment to a version (and image, digest, chart version).
  * - promote: copy services from one environment to the next in the promotion order, exactly.
- * - rollback: restore each service's previous release, without naming it.
+ * - rollback: go back to the release before the current one (or one named), read from the
+ *   history of versions.yaml (rollback.ts): a second rollback goes one further back.
  *
  * An edit is a pure function of the file as it is now (`applyRequest`), so every write mode can
  * re-apply it to whatever the file has become: on a rejected push (git), a conflicting ref update
@@ -16,6 +17,7 @@
  */
 import {
   type ChartRef,
+  type FileHistory,
   type GitOpsOptions,
   InputError,
   type ReadFile,
@@ -35,6 +37,7 @@ import {
   readingEdited,
   umbrellaCommitMessage,
 } from '@toolkit/shared';
+import { type RollbackTarget, noRollbackTarget, rollbackTargets, rollbackTargetsOfFile } from './rollback.js';
 
 export type Operation = 'bump' | 'promote' | 'rollback';
 
@@ -61,6 +64,11 @@ export interface PromoteRequest {
   allowDowngrade?: boolean;
   /** From the input; else the file's `promotion`; else dev, uat, prod. */
   promotionOrder?: string[];
+  /**
+   * bump: create the environment when the file does not have it and the promotion order does not
+   * name it (refused otherwise: a typo such as `qa` must not become an environment).
+   */
+  createEnvironment?: boolean;
   allowSkip: boolean;
   /** Written with every release. */
   meta: { commit?: string; actor?: string; runUrl?: string; now: string };
@@ -132,8 +140,16 @@ function chartOf(before: ChartRef | undefined, request: PromoteRequest): ChartRe
   return Object.keys(given).length > 0 ? { ...before, ...given } : before;
 }
 
-/** The releases the request asks for, against the file as it is. */
-export function planChanges(data: VersionsData, request: PromoteRequest, file: string): ServiceChange[] {
+/**
+ * The releases the request asks for, against the file as it is. A rollback goes to `rollback`'s
+ * target for each service (from the file's history); without one, to what the file alone says.
+ */
+export function planChanges(
+  data: VersionsData,
+  request: PromoteRequest,
+  file: string,
+  rollback?: ReadonlyMap<string, RollbackTarget>,
+): ServiceChange[] {
   const { environment, meta } = request;
   const deployed = {
     ...(meta.actor ? { deployed_by: meta.actor } : {}),
@@ -152,6 +168,14 @@ export function planChanges(data: VersionsData, request: PromoteRequest, file: s
   };
 
   if (request.operation === 'bump') {
+    const order = orderOf(request, data);
+    if (!data.environments[environment] && !order.includes(environment) && !request.createEnvironment) {
+      throw new InputError(
+        'environment',
+        `"${environment}" is neither an environment of ${file} (${environments.length > 0 ? environments.join(', ') : 'it has none yet'}) nor in the promotion order (${order.join(', ')}), so nothing was written. ` +
+          'Check the name; to create the environment, add it to promotion-order (or the promotion list of the file), or set create-environment: true.',
+      );
+    }
     return request.services.map((spec) => {
       const before = current[spec.name];
       const version = spec.version as string;
@@ -209,7 +233,8 @@ export function planChanges(data: VersionsData, request: PromoteRequest, file: s
         );
       // A PROD-1.4.0 release must promote what UAT released as 1.4.0, not whatever UAT runs by now.
       const { version, digest } = expected.get(name) ?? {};
-      if ((version && entry.version !== version) || (digest && entry.digest !== digest)) {
+      // The input's leading `v` is stripped; a file written before that may still say v1.4.0.
+      if ((version && entry.version !== version && entry.version !== `v${version}`) || (digest && entry.digest !== digest)) {
         throw new UserError(
           'REFUSED',
           `service "${name}" in "${from}" is ${entry.version}${entry.digest ? ` (${entry.digest})` : ''}, not the ${[version, digest].filter(Boolean).join(' ')} asked for: ` +
@@ -227,24 +252,33 @@ export function planChanges(data: VersionsData, request: PromoteRequest, file: s
 
   requireEnvironment(environment, 'environment');
   if (request.services.length === 0) throw new InputError('services', 'rollback needs the services to roll back.');
-  return request.services.map(({ name }) => {
+  const targets = rollback ?? rollbackTargetsOfFile(data, environment, request.services);
+  return request.services.map((spec) => {
+    const { name } = spec;
     const before = current[name];
     if (!before) throw new InputError('services', `service "${name}" is not in environment "${environment}".`);
-    if (!before.previous) throw new UserError('REFUSED', `service "${name}" in "${environment}" has no previous release to roll back to.`);
-    const { deployed_at: _at, deployed_by: _by, run_url: _run, ...restored } = before.previous;
+    const target = targets.get(name);
+    if (!target?.release) throw noRollbackTarget(spec, environment, file, target);
+    const { deployed_at: _at, deployed_by: _by, run_url: _run, ...restored } = target.release;
     return { environment, service: name, before, after: { ...restored, ...deployed } };
   });
 }
 
 /**
  * Applies the request to the file's text (undefined when the file does not exist yet: a bump
- * creates it with a header). Unchanged services are left alone, with no new deployed_at.
+ * creates it with a header). Unchanged services are left alone, with no new deployed_at. A
+ * rollback goes to `rollback`'s targets (rollbackTargets, from the file's history) when given.
  */
-export function applyRequest(text: string | undefined, request: PromoteRequest, file: string): EditResult {
+export function applyRequest(
+  text: string | undefined,
+  request: PromoteRequest,
+  file: string,
+  rollback?: ReadonlyMap<string, RollbackTarget>,
+): EditResult {
   if (text === undefined && request.operation !== 'bump')
     throw new UserError('NOT_FOUND', `${file} does not exist yet; only a bump can create it.`);
   const { data, editor } = parseVersionsFile(text ?? VERSIONS_HEADER, file);
-  const recorded = planChanges(data, request, file);
+  const recorded = planChanges(data, request, file, rollback);
   const changes = recorded.filter((change) => !sameRelease(change.before, change.after));
   const notices = request.operation === 'bump' ? changes.flatMap(rebuiltNotice) : [];
   for (const { environment, service, before, after } of changes) {
@@ -265,9 +299,22 @@ export function applyRequest(text: string | undefined, request: PromoteRequest, 
   }
   const edited = changes.length > 0 ? editor.toString() : (text ?? '');
   // Never write a file that would not be read back: validate what was written (the fast reader;
-  // it falls back to the Document API, with file:line:column, only if there is a problem).
-  if (changes.length > 0) readVersionsData(edited, file);
-  return { text: edited, changes, recorded, notices };
+  // it falls back to the Document API, with file:line:column, only if there is a problem). The
+  // inputs are checked before this, so text that does not read back is promote's own failure: it
+  // is reported as one, not blamed on a line of the user's file that the file does not have.
+  if (changes.length > 0) {
+    try {
+      readVersionsData(edited, file);
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      throw new Error(
+        `promote's edit of ${file} does not read back, so nothing was written (a bug in promote, not in ${file}; the lines named are of the edited text): ${error.message}`,
+        { cause: error },
+      );
+    }
+  }
+  // An alias the edit had to write out in full (the anchor and its other uses untouched) is said, not hidden in the diff.
+  return { text: edited, changes, recorded, notices: [...notices, ...(changes.length > 0 ? editor.notes : [])] };
 }
 
 /** A bump of the version already there, with another digest: recorded, but said (the image was rebuilt under the same tag). */
@@ -357,8 +404,10 @@ export function promotionEdit(request: PromoteRequest, file: string, umbrella?: 
     notices: [],
   };
   return {
-    edit: async (read) => {
-      const { text, changes, recorded, notices } = applyRequest(await read(file), request, file);
+    edit: async (read, history) => {
+      const current = await read(file);
+      const rollback = await rollbackOf(current, request, file, history);
+      const { text, changes, recorded, notices } = applyRequest(current, request, file, rollback);
       const files: Record<string, string> = changes.length > 0 ? { [file]: text } : {};
       const chart = umbrella ? await chartOfEdited(readingEdited(read, files), { ...umbrella, versionsFile: file }) : undefined;
       last = { changes, recorded, ...(chart ? { chart } : {}), notices };
@@ -371,6 +420,17 @@ export function promotionEdit(request: PromoteRequest, file: string, umbrella?: 
     chart: () => last.chart,
     notices: () => last.notices,
   };
+}
+
+/** A rollback's targets, from the history of the file (none for another operation, or when the file does not exist). */
+async function rollbackOf(
+  text: string | undefined,
+  request: PromoteRequest,
+  file: string,
+  history: FileHistory | undefined,
+): Promise<ReadonlyMap<string, RollbackTarget> | undefined> {
+  if (request.operation !== 'rollback' || text === undefined || !history) return undefined;
+  return rollbackTargets(readVersionsData(text, file), request.environment, request.services, file, history);
 }
 
 /** The chart of the edited versions.yaml; a chart that cannot be made refuses the whole edit. */

@@ -6,17 +6,21 @@
  * again to whatever the branch has become: nothing is ever merged as text.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandError, UserError } from './errors.js';
+import { type FileHistory, apiFileHistory, gitFileHistory } from './file-history.js';
 import type { Git } from './git.js';
 import type { GitHubClient, Repository } from './github.js';
+import { readRepoFile, writeRepoFile } from './repo-files.js';
 
 /** What an edit writes: files (path in the repository → content), and the commit message. */
 export interface RepositoryEdit {
   files: Record<string, string>;
   message: string;
 }
+
+export type { FileHistory, FileVersion } from './file-history.js';
 
 /** Reads a file of the repository as it is now (undefined when it does not exist). */
 export type ReadFile = (file: string) => Promise<string | undefined>;
@@ -36,8 +40,11 @@ export interface GitOpsOptions {
   author: { name: string; email: string };
   /** Whether `author` was chosen (the API mode otherwise leaves it to GitHub, which then signs). */
   authorGiven: boolean;
-  /** The edit, on the files as they are now; undefined when there is nothing to change. */
-  edit: (read: ReadFile) => Promise<RepositoryEdit | undefined>;
+  /**
+   * The edit, on the files as they are now (and, for an edit that needs it, the history of a file on
+   * the branch: promote's rollback); undefined when there is nothing to change.
+   */
+  edit: (read: ReadFile, history?: FileHistory) => Promise<RepositoryEdit | undefined>;
   log: (message: string) => void;
   /** Waits before a retry; jittered exponential backoff by default. */
   sleep?: (attempt: number) => Promise<void>;
@@ -65,24 +72,27 @@ const REJECTED_PUSH =
 /** A shallow clone of `url` into `dir`, on `branch` or the remote's default; returns the branch. */
 async function cloneBranch(git: Git, url: string, dir: string, branch: string | undefined): Promise<{ clone: Git; branch: string }> {
   await mkdir(path.dirname(dir), { recursive: true });
-  await git.run(['clone', '--quiet', '--depth=1', '--single-branch', ...(branch ? ['--branch', branch] : []), url, dir]);
+  await git.run(['clone', '--quiet', '--depth=1', '--single-branch', ...(branch ? ['--branch', branch] : []), '--', url, dir]);
   const clone = git.at(dir);
   return { clone, branch: branch || (await clone.output(['symbolic-ref', '--short', 'HEAD'])) };
 }
 
+/** How the clone is named in a refusal of one of its files. */
+const CLONE = 'the cloned repository';
+
+/**
+ * The clone's files as the edit reads them: regular files inside the clone only (repo-files.ts).
+ * A symbolic link (to outside the clone, inside it, or dangling) is refused, naming the path,
+ * rather than followed: the repository's content is not trusted to stay inside it.
+ */
 function workingTreeReader(dir: string): ReadFile {
-  return (file) =>
-    readFile(path.join(dir, file), 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    });
+  return (file) => readRepoFile(dir, file, { where: CLONE });
 }
 
 async function commitFiles(clone: Git, options: GitOpsOptions, edit: RepositoryEdit): Promise<string> {
-  for (const [file, content] of Object.entries(edit.files)) {
-    await mkdir(path.dirname(path.join(clone.cwd, file)), { recursive: true });
-    await writeFile(path.join(clone.cwd, file), content);
-  }
+  // Each file is checked (lstat of every component, realpath, O_NOFOLLOW) as it is written; a
+  // refusal leaves nothing committed or pushed, and the clone is removed.
+  for (const [file, content] of Object.entries(edit.files)) await writeRepoFile(clone.cwd, file, content, { where: CLONE });
   await clone.run(['add', '--', ...Object.keys(edit.files)]);
   const identity = ['-c', `user.name=${options.author.name}`, '-c', `user.email=${options.author.email}`];
   await clone.run([...identity, 'commit', '--quiet', '--no-verify', '--file=-'], { input: edit.message });
@@ -99,7 +109,7 @@ export async function writeWithGit(git: Git, url: string, workRoot: string, opti
   try {
     const { clone, branch } = await cloneBranch(git, url, dir, options.branch);
     for (let attempt = 1; ; attempt++) {
-      const edit = await options.edit(workingTreeReader(dir));
+      const edit = await options.edit(workingTreeReader(dir), gitFileHistory(clone, branch));
       if (!edit) return { changed: false, attempts: attempt };
       const commit = await commitFiles(clone, options, edit);
       const push = await clone.run(['push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`], { allowFailure: true });
@@ -125,7 +135,7 @@ export async function writeWithGit(git: Git, url: string, workRoot: string, opti
       // Wait first, then fetch: the change is applied again to the newest files and pushed at once,
       // so the window in which another run can move the branch is as short as it can be.
       await (options.sleep ?? backoff)(attempt);
-      await clone.run(['fetch', '--quiet', '--depth=1', 'origin', branch]);
+      await clone.run(['fetch', '--quiet', '--depth=1', '--', 'origin', branch]);
       await clone.run(['reset', '--quiet', '--hard', 'FETCH_HEAD']);
     }
   } finally {
@@ -155,7 +165,7 @@ export async function writeWithPullRequest(
   const dir = path.join(workRoot, `gitops-${randomUUID()}`);
   try {
     const { clone, branch: base } = await cloneBranch(git, url, dir, options.branch);
-    const edit = await options.edit(workingTreeReader(dir));
+    const edit = await options.edit(workingTreeReader(dir), gitFileHistory(clone, base));
     if (!edit) return { changed: false, attempts: 1 };
     const commit = await commitFiles(clone, options, edit);
     const { github, repository } = target;
@@ -197,7 +207,7 @@ export async function writeWithApi(github: GitHubClient, repository: Repository,
         throw error;
       }
     };
-    const edit = await options.edit(read);
+    const edit = await options.edit(read, apiFileHistory(github, repository, head));
     if (!edit) return { changed: false, attempts: attempt };
     const baseTree = (await github.rest.git.getCommit({ ...repository, commit_sha: head })).data.tree.sha;
     const tree = await github.rest.git.createTree({

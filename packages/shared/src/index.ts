@@ -8,6 +8,7 @@ export * from './inputs.js';
 export * from './install-tool.js';
 export * from './registry.js';
 export * from './remote-shell.js';
+export * from './repo-files.js';
 export * from './run-action.js';
 export * from './sbom.js';
 export * from './secrets.js';

@@ -1,0 +1,110 @@
+/**
+ * The history of one file on the branch an edit writes to, newest first: for an edit that needs
+ * more than the file as it is now (promote's rollback reads the releases before the current one
+ * from the history of versions.yaml). Every write mode gives one (see gitops.ts): git and
+ * pull-request modes from the clone (deepened on first use, since it is shallow), api mode from
+ * GitHub's commits API. Versions are read lazily, so a reader that stops early reads no further.
+ */
+import type { Git } from './git.js';
+import type { GitHubClient, Repository } from './github.js';
+
+/** One version of a file: the commit that wrote it, its message, and the file as it left it. */
+export interface FileVersion {
+  commit: string;
+  message: string;
+  /** undefined when the commit deleted the file, or it is not a regular file there. */
+  text: string | undefined;
+}
+
+/**
+ * The versions of `file` in the history of the branch as it was read, newest first (the commit
+ * that last changed it first), at most `limit` of them.
+ */
+export type FileHistory = (file: string, limit: number) => AsyncIterable<FileVersion>;
+
+/** How many blobs one `git cat-file --batch` reads. */
+const BATCH = 50;
+
+/** The history from a clone (shallow, as gitops clones): deepened by `limit` commits first. */
+export function gitFileHistory(clone: Git, branch: string): FileHistory {
+  return async function* (file, limit) {
+    if ((await clone.output(['rev-parse', '--is-shallow-repository'])) === 'true')
+      await clone.run(['fetch', '--quiet', `--deepen=${limit}`, '--', 'origin', branch]);
+    const log = await clone.run(['log', '-z', `--max-count=${limit}`, '--format=%H%n%B', 'HEAD', '--', file]);
+    const commits = log.stdout
+      .split('\0')
+      .filter((record) => record.length > 0)
+      .map((record) => {
+        const newline = record.indexOf('\n');
+        return { commit: record.slice(0, newline), message: record.slice(newline + 1).replace(/\n+$/, '') };
+      });
+    for (let start = 0; start < commits.length; start += BATCH) {
+      const batch = commits.slice(start, start + BATCH);
+      const texts = await readBlobs(
+        clone,
+        batch.map(({ commit }) => `${commit}:${file}`),
+      );
+      for (const [index, entry] of batch.entries()) yield { ...entry, text: texts[index] };
+    }
+  };
+}
+
+/**
+ * The contents of `<commit>:<path>` objects, in one `git cat-file --batch` (one process for the
+ * lot; a name it cannot take on a line, with a line break, is read on its own). A missing one, or
+ * one that is not a blob, is undefined.
+ */
+async function readBlobs(git: Git, names: readonly string[]): Promise<(string | undefined)[]> {
+  if (names.some((name) => /[\r\n]/.test(name))) {
+    const texts: (string | undefined)[] = [];
+    for (const name of names) {
+      const shown = await git.run(['cat-file', 'blob', name], { allowFailure: true });
+      texts.push(shown.exitCode === 0 ? shown.stdout : undefined);
+    }
+    return texts;
+  }
+  const chunks: Buffer[] = [];
+  await git.run(['cat-file', '--batch'], { input: names.map((name) => `${name}\n`).join(''), onStdout: (chunk) => chunks.push(chunk) });
+  const output = Buffer.concat(chunks);
+  const texts: (string | undefined)[] = [];
+  let at = 0;
+  for (let index = 0; index < names.length; index++) {
+    const end = output.indexOf(0x0a, at);
+    if (end < 0) throw new Error(`git cat-file --batch ended early, at ${names[index]}.`);
+    const found = /^[0-9a-f]{40,64} (\S+) (\d+)$/.exec(output.subarray(at, end).toString('utf8'));
+    if (!found) {
+      texts.push(undefined); // `<name> missing` (or ambiguous)
+      at = end + 1;
+      continue;
+    }
+    const size = Number(found[2]);
+    texts.push(found[1] === 'blob' ? output.subarray(end + 1, end + 1 + size).toString('utf8') : undefined);
+    at = end + 1 + size + 1;
+  }
+  return texts;
+}
+
+/** The history from GitHub's commits API (`GET /repos/{owner}/{repo}/commits?path=&sha=`), from `head`. */
+export function apiFileHistory(github: GitHubClient, repository: Repository, head: string): FileHistory {
+  return async function* (file, limit) {
+    let read = 0;
+    const pages = github.paginate.iterator(github.rest.repos.listCommits, { ...repository, sha: head, path: file, per_page: 100 });
+    for await (const { data } of pages) {
+      for (const entry of data) {
+        if (read++ >= limit) return;
+        yield { commit: entry.sha, message: entry.commit.message, text: await contentAt(github, repository, file, entry.sha) };
+      }
+    }
+  };
+}
+
+async function contentAt(github: GitHubClient, repository: Repository, file: string, ref: string): Promise<string | undefined> {
+  try {
+    const { data } = await github.rest.repos.getContent({ ...repository, path: file, ref });
+    if (Array.isArray(data) || data.type !== 'file') return undefined;
+    return Buffer.from(data.content, 'base64').toString('utf8');
+  } catch (error) {
+    if ((error as { status?: number }).status === 404) return undefined;
+    throw error;
+  }
+}
