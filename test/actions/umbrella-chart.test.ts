@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Git, type ReadFile, UserError } from '@toolkit/shared';
+import { Git, InputReader, type ReadFile, UserError, chartKey, kubernetesName, readUmbrellaConfig } from '@toolkit/shared';
 import { Ajv } from 'ajv';
 import parseVersion from 'semver/functions/parse.js';
 import { parse, stringify } from 'yaml';
@@ -13,7 +13,9 @@ import {
   parseRepositoryInput,
   verifyDependencies,
 } from '../../actions/umbrella-chart/src/umbrella-chart.js';
+import { getInputs } from '../../actions/umbrella-chart/src/main.js';
 import { ROOT, runBuiltAction } from '../support/harness.js';
+import { startFileServer } from '../support/file-server.js';
 import { pushArtifact, startRegistry } from '../support/registry.js';
 import { commit, makeRepo, tempDir } from '../support/temp.js';
 
@@ -133,6 +135,120 @@ describe('umbrella-chart: generation', () => {
   });
 });
 
+describe('umbrella-chart: names', () => {
+  // Names versions.yaml allows (lower-case letters, digits, '.', '_' and '-') that Helm and
+  // Kubernetes do not all take as they are.
+  const dotted = [
+    'environments:',
+    '  prod.eu_1:',
+    '    services:',
+    '      api.v2: {version: 2.0.0, image: ghcr.io/acme/api, chart: {name: api, version: 1.0.0}}',
+    '      cache.redis: {version: 7.2.4, chart: {version: 19.0.1}}',
+    '      web_front: {version: 1.0.0, chart: {version: 0.3.0}}',
+    '',
+  ].join('\n');
+  const read = filesReader({ 'versions.yaml': dotted });
+
+  /** A condition's value as Helm reads it (PathValue: the dots are a path into the values). */
+  const atPath = (values: Record<string, unknown>, condition: string): unknown =>
+    condition.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], values);
+
+  it('turns service names with dots into Helm aliases, values keys and conditions (api.v2 → api-v2)', async () => {
+    const result = await generateUmbrella(read, config('prod.eu_1'));
+    const chart = parse(result.files['golden/prod.eu_1/Chart.yaml'] as string);
+    const values = parse(result.files['golden/prod.eu_1/values.yaml'] as string);
+    expect(chart.dependencies).toEqual([
+      { name: 'api', version: '1.0.0', repository: 'https://charts.acme.example', alias: 'api-v2', condition: 'api-v2.enabled' },
+      {
+        name: 'cache.redis',
+        version: '19.0.1',
+        repository: 'https://charts.acme.example',
+        alias: 'cache-redis',
+        condition: 'cache-redis.enabled',
+      },
+      { name: 'web_front', version: '0.3.0', repository: 'https://charts.acme.example', condition: 'web_front.enabled' },
+    ]);
+    expect(Object.keys(values)).toEqual(['api-v2', 'cache-redis', 'web_front']);
+    for (const dependency of chart.dependencies) {
+      // Helm gives a subchart the values under its alias (or its name), and enables it by the condition.
+      expect(dependency.alias ?? dependency.name).toMatch(/^[a-zA-Z0-9_-]+$/);
+      expect(atPath(values, dependency.condition)).toBe(true);
+      expect(values[dependency.alias ?? dependency.name].enabled).toBe(true);
+    }
+    expect(values['api-v2'].image).toEqual({ repository: 'ghcr.io/acme/api', tag: '2.0.0' });
+    // The summary and the differences still name the services as versions.yaml does.
+    expect(result.dependencies.map((dependency) => dependency.service)).toEqual(['api.v2', 'cache.redis', 'web_front']);
+    expect(result.differences.map((difference) => difference.service)).toEqual(['api.v2', 'cache.redis', 'web_front']);
+    const again = await generateUmbrella(filesReader({ 'versions.yaml': dotted, ...result.files }), config('prod.eu_1'));
+    expect(again).toMatchObject({ changed: false, differences: [] });
+  });
+
+  it('refuses two services that become the same alias, naming both, and a service named global', async () => {
+    const clash = dotted.replace('      web_front:', '      api-v2: {version: 1.0.0, chart: {version: 0.1.0}}\n      web_front:');
+    await expect(generateUmbrella(filesReader({ 'versions.yaml': clash }), config('prod.eu_1'))).rejects.toThrow(
+      'Services "api-v2" and "api.v2" in prod.eu_1 both become "api-v2" as a Helm alias and values key',
+    );
+    const global = dotted.replace('web_front:', 'global:');
+    await expect(generateUmbrella(filesReader({ 'versions.yaml': global }), config('prod.eu_1'))).rejects.toThrow(
+      'Service "global" in prod.eu_1 cannot be a subchart: Helm reserves the values key "global"',
+    );
+  });
+
+  it('gives an environment such as prod.eu_1 an Application name and a namespace that Kubernetes accepts', async () => {
+    const reader = (values: Record<string, string>) => new InputReader({ source: (name) => values[name] ?? '', mask: () => undefined });
+    const umbrella = readUmbrellaConfig(reader({ argocd: 'true', repository: 'https://charts.acme.example' }), {
+      prefix: '',
+      environment: 'prod.eu_1',
+      versionsFile: 'versions.yaml',
+      sourceCommit: COMMIT,
+      defaultRepoUrl: ARGOCD.repoUrl,
+    });
+    expect(umbrella).toMatchObject({
+      chartName: 'prod-eu-1-umbrella',
+      outputDir: 'umbrella/prod.eu_1',
+      argocd: { namespace: 'prod-eu-1' },
+    });
+    const result = await generateUmbrella(read, umbrella);
+    const application = parse(result.files['umbrella/prod.eu_1/application.yaml'] as string);
+    expect(application.metadata.name).toBe('prod-eu-1-umbrella');
+    expect(application.spec.destination.namespace).toBe('prod-eu-1');
+    // A chart name given with '.' or '_' (which Helm takes) still gives a valid Application name.
+    const given = await generateUmbrella(read, config('prod.eu_1', { chartName: 'prod.eu_1-umbrella', argocd: ARGOCD }));
+    expect(parse(given.files['golden/prod.eu_1/application.yaml'] as string).metadata.name).toBe('prod-eu-1-umbrella');
+    expect(parse(given.files['golden/prod.eu_1/Chart.yaml'] as string).name).toBe('prod.eu_1-umbrella');
+  });
+
+  it('maps names deterministically, keeping long ones within 63 characters and apart', () => {
+    expect(kubernetesName('prod.eu_1')).toBe('prod-eu-1');
+    expect(kubernetesName('prod')).toBe('prod');
+    const long = `${'a'.repeat(70)}.x`;
+    const other = `${'a'.repeat(70)}.y`;
+    expect(kubernetesName(long)).toMatch(/^a{54}-[0-9a-f]{8}$/);
+    expect(kubernetesName(long)).toBe(kubernetesName(long));
+    expect(kubernetesName(long)).not.toBe(kubernetesName(other));
+    expect(chartKey('api.v2')).toBe('api-v2');
+    expect(chartKey('web_front')).toBe('web_front');
+  });
+
+  it('refuses, with Argo CD, two environments that become the same Kubernetes name, naming both', async () => {
+    const two = `${dotted}  prod-eu-1:\n    services: {}\n`;
+    await expect(
+      generateUmbrella(
+        filesReader({ 'versions.yaml': two }),
+        config('prod.eu_1', { chartName: 'prod-eu-1-umbrella', argocd: { ...ARGOCD, namespace: 'prod-eu-1' } }),
+      ),
+    ).rejects.toThrow('Environments "prod-eu-1" and "prod.eu_1" in versions.yaml both become "prod-eu-1" as a Kubernetes name');
+    // Without Argo CD there is no Kubernetes name to share; with names of its own, nothing is shared either.
+    await expect(generateUmbrella(filesReader({ 'versions.yaml': two }), config('prod.eu_1'))).resolves.toMatchObject({ changed: true });
+    await expect(
+      generateUmbrella(
+        filesReader({ 'versions.yaml': two }),
+        config('prod.eu_1', { chartName: 'eu', argocd: { ...ARGOCD, namespace: 'eu' } }),
+      ),
+    ).resolves.toMatchObject({ changed: true });
+  });
+});
+
 describe('umbrella-chart: verify', () => {
   let server: http.Server;
   let url: string;
@@ -174,6 +290,69 @@ describe('umbrella-chart: verify', () => {
     await expect(verifyDependencies([{ service: 'web', name: 'web', version: '1.2.0', repository: url }], { cacheDir })).rejects.toThrow(
       `Pinned chart versions that do not exist (nothing was written):\n- service "web": chart web 1.2.0 is not in ${url}; it has 1.1.0.`,
     );
+  });
+
+  it('says, naming the URL, when an index.yaml is not one: bad YAML, entries that are not lists, an HTML page, nothing', async () => {
+    const served = await startFileServer({
+      '/bad/index.yaml': { body: 'apiVersion: v1\nentries:\n  api: [\n' },
+      '/numbers/index.yaml': { body: 'apiVersion: v1\nentries: {chart0: 5}\n' },
+      '/version/index.yaml': { body: 'apiVersion: v1\nentries:\n  api:\n    - version: 1.0\n' },
+      '/login/index.yaml': {
+        body: '<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body><form>…</form></body></html>\n',
+        headers: { 'content-type': 'text/html; charset=utf-8' },
+      },
+      '/text/index.yaml': { body: 'Please sign in.\n' },
+      '/empty/index.yaml': { body: '' },
+    });
+    const attempt = (where: string) =>
+      verifyDependencies([{ service: 'api', name: 'api', version: '1.0.0', repository: `${served.url}/${where}` }], {
+        cacheDir: path.join(cacheRoot, where),
+      });
+    let cacheRoot = '';
+    try {
+      cacheRoot = await tempDir();
+      await expect(attempt('bad')).rejects.toThrow(
+        new RegExp(
+          `^${served.url}/bad/index\\.yaml is not valid YAML, so it is not a chart repository index: .+ \\(line 4, column 1\\)\\.$`,
+        ),
+      );
+      await expect(attempt('numbers')).rejects.toThrow(
+        `${served.url}/numbers/index.yaml is not a chart repository index: entries.chart0 is 5, not a list of chart versions.`,
+      );
+      await expect(attempt('version')).rejects.toThrow(
+        `${served.url}/version/index.yaml is not a chart repository index: entries.api[0].version is the number 1, not a version string (quote it).`,
+      );
+      await expect(attempt('login')).rejects.toThrow(
+        `${served.url}/login/index.yaml is an HTML page (text/html; charset=utf-8), not a chart repository's index.yaml: is the repository URL right, and does it need credentials?`,
+      );
+      await expect(attempt('text')).rejects.toThrow(
+        `${served.url}/text/index.yaml is not a chart repository index: it is a string, not a mapping with apiVersion and entries.`,
+      );
+      await expect(attempt('empty')).rejects.toThrow(`${served.url}/empty/index.yaml is empty, not a chart repository index.`);
+      for (const where of ['bad', 'numbers', 'login']) await expect(attempt(where)).rejects.toThrow(UserError);
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('gives up on a repository that never answers after the timeout, naming the URL', async () => {
+    const sockets = new Set<import('node:net').Socket>();
+    const silent = http.createServer(() => undefined);
+    silent.on('connection', (socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const repository = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/charts`;
+    try {
+      const started = Date.now();
+      await expect(
+        verifyDependencies([{ service: 'api', name: 'api', version: '1.0.0', repository }], { cacheDir: await tempDir(), timeoutMs: 300 }),
+      ).rejects.toThrow(
+        `${repository}/index.yaml did not answer within 300ms (the timeout input), so the pinned chart versions could not be verified.`,
+      );
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('checks OCI charts against a real registry’s tags (docker-registry, artifacts pushed with skopeo)', async () => {
@@ -250,6 +429,55 @@ describe('umbrella-chart built dist under Node 24', () => {
     const second = await runBuiltAction('umbrella-chart', { workspace: dir, inputs });
     expect(second.outputs).toMatchObject({ changed: 'false', commit: '' });
     expect(await served.output(['rev-list', '--count', 'main'])).toBe('2');
+  });
+
+  it('reads the timeout input (30s when empty), and stops waiting for a silent repository when it runs out', async () => {
+    const values = (extra: Record<string, string>) =>
+      new InputReader({ source: (name) => ({ environment: 'uat', ...extra })[name] ?? '', mask: () => undefined });
+    expect(getInputs(values({}), {}).timeoutMs).toBe(30_000);
+    expect(getInputs(values({ timeout: '2m' }), {}).timeoutMs).toBe(120_000);
+    expect(() => getInputs(values({ timeout: 'soon' }), {})).toThrow('Invalid input "timeout": "soon" is not a duration');
+    expect(() => getInputs(values({ timeout: '0s' }), {})).toThrow(
+      'Invalid input "timeout": "0s" is not allowed; expected a duration of at least 1ms',
+    );
+
+    const sockets = new Set<import('node:net').Socket>();
+    const silent = http.createServer(() => undefined);
+    silent.on('connection', (socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const repository = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/charts`;
+    try {
+      const workspace = await tempDir();
+      await writeFile(path.join(workspace, 'versions.yaml'), await versionsText());
+      const started = Date.now();
+      const result = await runBuiltAction('umbrella-chart', {
+        workspace,
+        inputs: { environment: 'uat', repository, verify: 'true', timeout: '1s' },
+      });
+      expect(result.exitCode).toBe(1);
+      expect(result.log).toContain(
+        `Error: ${repository}/index.yaml did not answer within 1s (the timeout input), so the pinned chart versions could not be verified.`,
+      );
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(await readdir(workspace)).toEqual(['versions.yaml']);
+
+      // A registry that never answers its tag list: the step ends on time too, though that request
+      // cannot be aborted (listTags takes no signal).
+      const registry = `oci://127.0.0.1:${(silent.address() as AddressInfo).port}/charts`;
+      const ociStarted = Date.now();
+      const oci = await runBuiltAction('umbrella-chart', {
+        workspace,
+        inputs: { environment: 'uat', repository: registry, verify: 'true', timeout: '1s' },
+      });
+      expect(oci.exitCode).toBe(1);
+      expect(oci.log).toContain(
+        `Error: ${registry}/api did not answer within 1s (the timeout input), so the pinned chart versions could not be verified.`,
+      );
+      expect(Date.now() - ociStarted).toBeLessThan(20_000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('fails with one clear line, writing nothing, when verify finds a missing version', async () => {

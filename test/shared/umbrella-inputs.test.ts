@@ -61,6 +61,21 @@ describe('readUmbrellaConfig', () => {
     );
   });
 
+  it('derives Kubernetes names from an environment such as prod.eu_1, and refuses a namespace Kubernetes would refuse', () => {
+    const dotted = { ...options, environment: 'prod.eu_1', prefix: 'umbrella-' };
+    expect(readUmbrellaConfig(reader({ 'umbrella-argocd': 'true' }), dotted)).toMatchObject({
+      environment: 'prod.eu_1',
+      chartName: 'prod-eu-1-umbrella',
+      outputDir: 'umbrella/prod.eu_1',
+      argocd: { namespace: 'prod-eu-1' },
+    });
+    for (const namespace of ['shop.eu', 'shop_eu', 'x'.repeat(64)]) {
+      expect(() => readUmbrellaConfig(reader({ 'umbrella-argocd': 'true', 'umbrella-argocd-namespace': namespace }), dotted)).toThrow(
+        `Invalid input "umbrella-argocd-namespace": ${JSON.stringify(namespace)} is not allowed; expected a Kubernetes namespace`,
+      );
+    }
+  });
+
   it('keeps paths inside the repository', () => {
     expect(repositoryPath('output-dir', 'a/b//')).toBe('a/b');
     expect(() => repositoryPath('output-dir', '/etc')).toThrow(

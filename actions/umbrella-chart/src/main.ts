@@ -26,11 +26,13 @@ import {
   writeWithGit,
   writeWithPullRequest,
 } from '@toolkit/shared';
-import { verifyDependencies } from './umbrella-chart.js';
+import { DEFAULT_TIMEOUT_MS, verifyDependencies } from './umbrella-chart.js';
 
 export interface Inputs {
   config: UmbrellaConfig;
   verify: boolean;
+  /** How long a chart repository or registry has to answer verify's requests. */
+  timeoutMs: number;
   workingDirectory: string;
   commit: boolean;
   environmentRepository: string;
@@ -57,6 +59,7 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
       defaultRepoUrl: `${serverUrl}/${environmentRepository || env.GITHUB_REPOSITORY || 'org/environments'}.git`,
     }),
     verify: reader.boolean('verify', false),
+    timeoutMs: positiveDuration(reader, 'timeout', DEFAULT_TIMEOUT_MS),
     workingDirectory: reader.string('working-directory') || env.GITHUB_WORKSPACE || process.cwd(),
     commit: reader.boolean('commit', false),
     environmentRepository,
@@ -73,6 +76,13 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
   };
 }
 
+function positiveDuration(reader: InputReader, name: string, fallbackMs: number): number {
+  const milliseconds = reader.duration(name, fallbackMs);
+  if (milliseconds < 1)
+    throw new InputError(name, `${JSON.stringify(reader.string(name))} is not allowed; expected a duration of at least 1ms, such as 30s.`);
+  return milliseconds;
+}
+
 export async function main(): Promise<void> {
   const inputs = getInputs();
   const { config } = inputs;
@@ -86,7 +96,11 @@ export async function main(): Promise<void> {
     const result = await generateUmbrella(read, config);
     const key = JSON.stringify(result.dependencies);
     if (inputs.verify && result.changed && !verified.has(key)) {
-      const report = await verifyDependencies(result.dependencies, { cacheDir, ...(credentials ? { credentials } : {}) });
+      const report = await verifyDependencies(result.dependencies, {
+        cacheDir,
+        timeoutMs: inputs.timeoutMs,
+        ...(credentials ? { credentials } : {}),
+      });
       core.info(
         `Verified ${result.dependencies.length} chart version(s): ${report.indexRequests} index request(s), ${report.notModified} answered from the ETag cache.`,
       );

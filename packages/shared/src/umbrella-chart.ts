@@ -4,8 +4,11 @@
  * of versions.yaml.
  *
  * Chart.yaml lists every service of the environment as a dependency (sorted, aliased where the
- * service is not named like its chart, `condition: <service>.enabled`), and values.yaml pins each
- * service's image by repository, tag and digest. The same inputs give the same bytes. The chart's
+ * service's key is not its chart's name, `condition: <key>.enabled`), and values.yaml pins each
+ * service's image by repository, tag and digest under the same key. A service's key is its name
+ * as Helm takes it (`chartKey`: api.v2 → api-v2), and the Argo CD Application's name and namespace
+ * are Kubernetes names (`kubernetesName`: prod.eu_1 → prod-eu-1); names that would become the same
+ * are refused, naming both. The same inputs give the same bytes. The chart's
  * own version moves only when what it pins moves: the patch is bumped, or with content-hash a
  * version is derived from the content. Files are read through a `ReadFile`, so the same generation
  * runs on a workspace and inside the GitOps write path (where it is redone on every retry).
@@ -41,7 +44,7 @@ export interface ArgoCdConfig {
 }
 
 export interface Dependency {
-  /** The service, which is the dependency's alias when it differs from the chart's name. */
+  /** The service as versions.yaml names it; `chartKey(service)` is its alias and values key. */
   service: string;
   name: string;
   version: string;
@@ -71,43 +74,102 @@ export function parseRepositoryInput(text: string, input = 'repository'): string
   return text.replace(/\/+$/, '');
 }
 
+/** Helm's rule for a dependency's alias (helm pkg/chart/v2/chart.go, aliasNameFormat). */
+export const HELM_ALIAS_PATTERN = /^[a-zA-Z0-9_-]+$/;
+
+/**
+ * A service's key in the umbrella chart: its dependency alias, its key in values.yaml and the first
+ * part of its condition. Helm allows only letters, digits, '_' and '-' in an alias, and reads the
+ * dots of a condition as a path into the values, so every other character (the '.' that
+ * versions.yaml allows in a name) becomes '-': api.v2 → api-v2. Names that are valid stay as they are.
+ */
+export function chartKey(service: string): string {
+  return service.replace(/[^a-zA-Z0-9_-]/g, '-');
+}
+
+/** A DNS-1123 label, as Kubernetes checks a namespace: at most 63 of a-z, 0-9 and '-', alphanumeric at both ends. */
+export const DNS_LABEL = { pattern: /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, maxLength: 63 };
+
+/**
+ * A name as a Kubernetes name (a DNS-1123 label, which is also a valid DNS-1123 subdomain and
+ * label value): lower-cased, every character but a-z, 0-9 and '-' becomes '-', and no '-' at either
+ * end: prod.eu_1 → prod-eu-1. A name longer than 63 keeps its first 54 characters and ends in 8
+ * hex digits of its SHA-256, so two long names stay apart. The same name always gives the same.
+ */
+export function kubernetesName(name: string): string {
+  const label = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+|-+$/g, '');
+  if (label !== '' && label.length <= DNS_LABEL.maxLength) return label;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  const head = label.slice(0, DNS_LABEL.maxLength - hash.length - 1).replace(/-+$/, '');
+  return head ? `${head}-${hash}` : `x${hash}`;
+}
+
+/** The chart's name when chart-name is empty: <environment>-umbrella, as a Kubernetes name. */
+export function defaultChartName(environment: string): string {
+  return kubernetesName(`${environment}-umbrella`);
+}
+
+/** The Argo CD Application's name: the chart's name as a Kubernetes name. */
+export function applicationName(config: Pick<UmbrellaConfig, 'chartName'>): string {
+  return kubernetesName(config.chartName);
+}
+
 /** The dependencies of an environment, sorted by service; refused where a service cannot be pinned. */
 export function dependenciesOf(services: Record<string, ServiceEntry>, config: UmbrellaConfig): Dependency[] {
   const where = (service: string) => `Service "${service}" in ${config.environment}`;
   const repositoryInput = config.repositoryInput ?? 'repository';
-  return Object.entries(services)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([service, entry]) => {
-      const version = entry.chart?.version;
-      if (!version)
-        throw new UserError(
-          'INVALID_CONFIGURATION',
-          `${where(service)} has no chart version (chart.version in ${config.versionsFile}); its chart cannot be pinned. ` +
-            `Set environments.${config.environment}.services.${service}.chart.version in ${config.versionsFile}, or give promote's chart-version input when bumping "${service}".`,
-        );
-      const repository = (entry.chart?.repository ?? config.repository).replace(/\/+$/, '');
-      if (!repository) {
-        throw new UserError(
-          'INVALID_CONFIGURATION',
-          `${where(service)} names no chart repository, and the ${repositoryInput} input is empty. ` +
-            `Set ${repositoryInput} (https://… or oci://…, for every service that names none), or environments.${config.environment}.services.${service}.chart.repository ` +
-            `in ${config.versionsFile} (promote's chart-repository input records it when bumping "${service}").`,
-        );
-      }
-      if (!CHART_REPOSITORY_PATTERN.test(repository)) {
-        throw new UserError(
-          'INVALID_CONFIGURATION',
-          `${where(service)} has chart repository ${JSON.stringify(repository)}; expected https://… or oci://….`,
-        );
-      }
-      const parsed = parseVersion(version);
-      if (!parsed)
-        throw new UserError(
-          'INVALID_CONFIGURATION',
-          `${where(service)} has chart version ${JSON.stringify(version)}, which is not semantic versioning.`,
-        );
-      return { service, name: entry.chart?.name ?? service, version: parsed.version, repository };
-    });
+  const sorted = Object.entries(services).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const keys = new Map<string, string>();
+  for (const [service] of sorted) {
+    const key = chartKey(service);
+    if (key === 'global')
+      throw new UserError(
+        'INVALID_CONFIGURATION',
+        `${where(service)} cannot be a subchart: Helm reserves the values key "global" for values every subchart shares. Rename the service in ${config.versionsFile}.`,
+      );
+    const other = keys.get(key);
+    if (other !== undefined)
+      throw new UserError(
+        'INVALID_CONFIGURATION',
+        `Services "${other}" and "${service}" in ${config.environment} both become "${key}" as a Helm alias and values key ` +
+          `(Helm allows only letters, digits, '_' and '-' there, so '.' becomes '-'). Rename one of them in ${config.versionsFile}.`,
+      );
+    keys.set(key, service);
+  }
+  return sorted.map(([service, entry]) => {
+    const version = entry.chart?.version;
+    if (!version)
+      throw new UserError(
+        'INVALID_CONFIGURATION',
+        `${where(service)} has no chart version (chart.version in ${config.versionsFile}); its chart cannot be pinned. ` +
+          `Set environments.${config.environment}.services.${service}.chart.version in ${config.versionsFile}, or give promote's chart-version input when bumping "${service}".`,
+      );
+    const repository = (entry.chart?.repository ?? config.repository).replace(/\/+$/, '');
+    if (!repository) {
+      throw new UserError(
+        'INVALID_CONFIGURATION',
+        `${where(service)} names no chart repository, and the ${repositoryInput} input is empty. ` +
+          `Set ${repositoryInput} (https://… or oci://…, for every service that names none), or environments.${config.environment}.services.${service}.chart.repository ` +
+          `in ${config.versionsFile} (promote's chart-repository input records it when bumping "${service}").`,
+      );
+    }
+    if (!CHART_REPOSITORY_PATTERN.test(repository)) {
+      throw new UserError(
+        'INVALID_CONFIGURATION',
+        `${where(service)} has chart repository ${JSON.stringify(repository)}; expected https://… or oci://….`,
+      );
+    }
+    const parsed = parseVersion(version);
+    if (!parsed)
+      throw new UserError(
+        'INVALID_CONFIGURATION',
+        `${where(service)} has chart version ${JSON.stringify(version)}, which is not semantic versioning.`,
+      );
+    return { service, name: entry.chart?.name ?? service, version: parsed.version, repository };
+  });
 }
 
 function header(config: UmbrellaConfig): string {
@@ -130,8 +192,8 @@ function chartYaml(config: UmbrellaConfig, version: string, dependencies: readon
       name: dependency.name,
       version: dependency.version,
       repository: dependency.repository,
-      ...(dependency.name !== dependency.service ? { alias: dependency.service } : {}),
-      condition: `${dependency.service}.enabled`,
+      ...(dependency.name !== chartKey(dependency.service) ? { alias: chartKey(dependency.service) } : {}),
+      condition: `${chartKey(dependency.service)}.enabled`,
     })),
   };
   return stringify(chart, { lineWidth: 0 });
@@ -141,7 +203,7 @@ function valuesYaml(services: Record<string, ServiceEntry>, dependencies: readon
   const values: Record<string, unknown> = {};
   for (const { service } of dependencies) {
     const entry = services[service] as ServiceEntry;
-    values[service] = {
+    values[chartKey(service)] = {
       enabled: true,
       image: { ...(entry.image ? { repository: entry.image } : {}), tag: entry.version, ...(entry.digest ? { digest: entry.digest } : {}) },
     };
@@ -154,7 +216,7 @@ function applicationYaml(config: UmbrellaConfig, argocd: ArgoCdConfig): string {
     {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'Application',
-      metadata: { name: config.chartName, namespace: 'argocd' },
+      metadata: { name: applicationName(config), namespace: 'argocd' },
       spec: {
         project: argocd.project,
         source: {
@@ -190,6 +252,7 @@ export async function generateUmbrella(read: ReadFile, config: UmbrellaConfig): 
       `environment "${config.environment}" is not in ${config.versionsFile}; it has ${Object.keys(data.environments).join(', ') || 'no environments'}.`,
     );
   }
+  if (config.argocd) refuseSharedKubernetesNames(Object.keys(data.environments), config, config.argocd);
   const services = environment.services ?? {};
   const dependencies = dependenciesOf(services, config);
 
@@ -227,19 +290,44 @@ export async function generateUmbrella(read: ReadFile, config: UmbrellaConfig): 
   return { changed: true, chartVersion: version, dependencies, files, differences };
 }
 
+/**
+ * With Argo CD, refuses an environment whose Kubernetes name is another environment's (prod.eu_1
+ * and prod-eu-1) while its Application or namespace is the one both would get by default: the two
+ * Applications, or the two environments' workloads, would be one.
+ */
+function refuseSharedKubernetesNames(environments: readonly string[], config: UmbrellaConfig, argocd: ArgoCdConfig): void {
+  const name = kubernetesName(config.environment);
+  const shared = config.chartName === defaultChartName(config.environment) || argocd.namespace === name;
+  if (!shared) return;
+  const other = environments.find((environment) => environment !== config.environment && kubernetesName(environment) === name);
+  if (other === undefined) return;
+  const prefix = (config.repositoryInput ?? 'repository').replace(/repository$/, '');
+  const [first, second] = [other, config.environment].sort();
+  throw new UserError(
+    'INVALID_CONFIGURATION',
+    `Environments "${first}" and "${second}" in ${config.versionsFile} both become "${name}" as a Kubernetes name, ` +
+      `so their Argo CD Applications (${applicationName(config)}) or namespaces (${argocd.namespace}) would be the same. ` +
+      `Rename one of them, or give ${config.environment} its own ${prefix}chart-name and ${prefix}argocd-namespace.`,
+  );
+}
+
 function diff(
   before: readonly { alias?: string; name: string; version: string }[],
   after: readonly Dependency[],
 ): UmbrellaResult['differences'] {
   const old = new Map(before.map((dependency) => [dependency.alias ?? dependency.name, `${dependency.name} ${dependency.version}`]));
-  const now = new Map(after.map((dependency) => [dependency.service, `${dependency.name} ${dependency.version}`]));
-  const services = [...new Set([...old.keys(), ...now.keys()])].sort();
-  return services
-    .filter((service) => old.get(service) !== now.get(service))
-    .map((service) => ({
+  const now = new Map(after.map((dependency) => [chartKey(dependency.service), `${dependency.name} ${dependency.version}`]));
+  // Differences name services as versions.yaml does; a removed one is known only by its key.
+  const services = new Map(after.map((dependency) => [chartKey(dependency.service), dependency.service]));
+  const keys = [...new Set([...old.keys(), ...now.keys()])];
+  return keys
+    .map((key) => ({ key, service: services.get(key) ?? key }))
+    .sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0))
+    .filter(({ key }) => old.get(key) !== now.get(key))
+    .map(({ key, service }) => ({
       service,
-      ...(old.has(service) ? { before: old.get(service) } : {}),
-      ...(now.has(service) ? { after: now.get(service) } : {}),
+      ...(old.has(key) ? { before: old.get(key) } : {}),
+      ...(now.has(key) ? { after: now.get(key) } : {}),
     }));
 }
 

@@ -7,10 +7,17 @@
 import path from 'node:path';
 import { InputError } from './errors.js';
 import type { InputReader } from './inputs.js';
-import { type UmbrellaConfig, parseRepositoryInput } from './umbrella-chart.js';
+import { DNS_LABEL, type UmbrellaConfig, defaultChartName, kubernetesName, parseRepositoryInput } from './umbrella-chart.js';
 
-/** A chart, environment or namespace name as the umbrella chart's inputs allow it. */
+/** A chart or environment name as the umbrella chart's inputs allow it (as versions.yaml names environments). */
 export const CHART_NAME = { pattern: /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/, expected: "lower-case letters, digits, '.', '_' and '-'" };
+
+/** A namespace as Kubernetes allows it: a DNS-1123 label. */
+export const NAMESPACE_NAME = {
+  pattern: DNS_LABEL.pattern,
+  expected:
+    "a Kubernetes namespace (a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit)",
+};
 
 /** A path inside the repository (no absolute path, no `..`), without trailing slashes. */
 export function repositoryPath(input: string, value: string): string {
@@ -37,7 +44,7 @@ export function readUmbrellaConfig(reader: InputReader, options: UmbrellaInputOp
   return {
     versionsFile: options.versionsFile,
     environment,
-    chartName: reader.string(input('chart-name'), CHART_NAME) || `${environment}-umbrella`,
+    chartName: reader.string(input('chart-name'), CHART_NAME) || defaultChartName(environment),
     outputDir: repositoryPath(input('output-dir'), reader.string(input('output-dir')) || `umbrella/${environment}`),
     repository: parseRepositoryInput(reader.string(input('repository')), input('repository')),
     repositoryInput: input('repository'),
@@ -48,7 +55,7 @@ export function readUmbrellaConfig(reader: InputReader, options: UmbrellaInputOp
           argocd: {
             repoUrl: reader.string(input('argocd-repo-url')) || options.defaultRepoUrl,
             targetRevision: reader.string(input('argocd-target-revision')) || 'HEAD',
-            namespace: reader.string(input('argocd-namespace'), CHART_NAME) || environment,
+            namespace: reader.string(input('argocd-namespace'), NAMESPACE_NAME) || kubernetesName(environment),
             project: reader.string(input('argocd-project')) || 'default',
             destination: reader.string(input('argocd-destination')) || 'https://kubernetes.default.svc',
           },
