@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { InputReader, runCommand } from '@toolkit/shared';
+import { InputReader, UserError, runCommand } from '@toolkit/shared';
 import { getInputs } from '../../actions/scan/src/main.js';
 import { type ScanConfig, ScanToolError, runScan, trivyArgs, withDbCache } from '../../actions/scan/src/scan.js';
 import { fakeTool } from '../support/fake-tools.js';
@@ -193,6 +193,52 @@ describe('scan core, with fake trivy and syft that replay outputs and record arg
     await expect(withDbCache(undefined, async () => 'no cache')).resolves.toBe('no cache');
   });
 
+  it('makes an SBOM that is not JSON a syft failure, naming syft and the file, and keeps Trivy’s result', async () => {
+    const { bin, config } = await setUp();
+    await fakeTool(bin, 'trivy', { output: REPORT });
+    await fakeTool(bin, 'syft', { output: '<html>502 Bad Gateway</html>\n' });
+    const error = await runScan(config, { trivy: path.join(bin, 'trivy'), syft: path.join(bin, 'syft'), run: runCommand, ...silent }).then(
+      () => undefined,
+      (caught: unknown) => caught as ScanToolError,
+    );
+    expect(error).toBeInstanceOf(ScanToolError);
+    expect(error).not.toBeInstanceOf(UserError);
+    expect(error?.tool).toBe('syft');
+    expect(error?.message.startsWith(`syft exited 0, but the SBOM it wrote, ${config.sbomFile}, is not JSON (`)).toBe(true);
+    expect(error?.message).not.toMatch(/^Unexpected token/);
+    expect(error?.trivy?.counts).toMatchObject({ critical: 2, medium: 1, fixable: 2, total: 3 });
+    expect(error?.trivy?.verdict.passed).toBe(false);
+  });
+
+  it('refuses an SBOM in the other format than sbom-format (SPDX for CycloneDX, and the reverse), saying which', async () => {
+    const { bin, config } = await setUp();
+    await fakeTool(bin, 'trivy', { output: REPORT });
+    const deps = { trivy: path.join(bin, 'trivy'), syft: path.join(bin, 'syft'), run: runCommand, ...silent };
+    const CDX = JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', components: [{ name: 'openssl' }] });
+    await fakeTool(bin, 'syft', { output: CDX });
+    await expect(runScan(config, deps)).rejects.toThrow(
+      `syft exited 0, but the SBOM it wrote, ${config.sbomFile}, is CycloneDX JSON 1.6, not spdx-json as sbom-format asks; it is refused, since it would be attached and attested as the image's spdx-json SBOM.`,
+    );
+    await fakeTool(bin, 'syft', { output: SBOM });
+    const cdxFile = path.join(path.dirname(config.sbomFile), 'sbom.cdx.json');
+    await expect(runScan({ ...config, sbomFormat: 'cyclonedx-json', sbomFile: cdxFile }, deps)).rejects.toThrow(
+      `syft exited 0, but the SBOM it wrote, ${cdxFile}, is SPDX JSON (SPDX-2.3), not cyclonedx-json as sbom-format asks`,
+    );
+    await fakeTool(bin, 'syft', { output: CDX });
+    expect((await runScan({ ...config, sbomFormat: 'cyclonedx-json', sbomFile: cdxFile }, deps)).sbom).toMatchObject({
+      format: 'cyclonedx-json',
+      packages: 1,
+    });
+  });
+
+  it('makes a Trivy report that is not JSON a trivy failure naming the file', async () => {
+    const { bin, config } = await setUp();
+    await fakeTool(bin, 'trivy', { output: 'panic: runtime error\n' });
+    await expect(
+      runScan({ ...config, sbomFormat: 'none' }, { trivy: path.join(bin, 'trivy'), run: runCommand, ...silent }),
+    ).rejects.toThrow(`trivy exited 0, but the report it wrote, ${config.reportFile}, is not JSON (`);
+  });
+
   it('builds Trivy’s argv without the DB repositories once it skips the update', async () => {
     const { config } = await setUp();
     expect(trivyArgs(config, { skipDbUpdate: true }).slice(-2)).toEqual(['--skip-db-update', config.image]);
@@ -227,10 +273,13 @@ describe('scan inputs', () => {
 });
 
 describe('scan built dist under Node 24 (tools: system, the fakes on PATH)', () => {
-  async function run(inputs: Record<string, string>, behaviour: { trivy: Parameters<typeof fakeTool>[2] }) {
+  async function run(
+    inputs: Record<string, string>,
+    behaviour: { trivy: Parameters<typeof fakeTool>[2]; syft?: Parameters<typeof fakeTool>[2] },
+  ) {
     const { dir, bin } = await setUp();
     const trivy = await fakeTool(bin, 'trivy', behaviour.trivy);
-    await fakeTool(bin, 'syft', { output: SBOM });
+    await fakeTool(bin, 'syft', behaviour.syft ?? { output: SBOM });
     const result = await runBuiltAction('scan', {
       workspace: dir,
       inputs: { image: 'registry.example/acme/api:1.4.0', 'trivy-version': 'system', 'syft-version': 'system', ...inputs },
@@ -298,6 +347,49 @@ describe('scan built dist under Node 24 (tools: system, the fakes on PATH)', () 
       'Error: trivy failed (exit code 1), so the image was not judged:\nFATAL\tscan error: image not found',
     );
     expect(result.summary).toContain('trivy failed');
+  });
+
+  it('says passed=error when Syft’s SBOM is not JSON, naming syft and the file, with Trivy’s counts in the outputs and the summary', async () => {
+    const { dir, result } = await run({}, { trivy: { output: REPORT }, syft: { output: 'not json at all' } });
+    const sbomFile = path.join(dir, 'sbom.spdx.json');
+    expect(result.exitCode).toBe(1);
+    expect(result.outputs).toEqual({
+      critical: '2',
+      high: '0',
+      medium: '1',
+      low: '0',
+      unknown: '0',
+      fixable: '2',
+      total: '3',
+      'report-file': path.join(dir, 'trivy-report.json'),
+      'sarif-file': path.join(dir, 'trivy-results.sarif'),
+      'sbom-file': '',
+      passed: 'error',
+    });
+    const errors = result.log.filter((line) => line.startsWith('Error:'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.startsWith(`Error: syft exited 0, but the SBOM it wrote, ${sbomFile}, is not JSON (`)).toBe(true);
+    expect(result.summary).toContain('Scan of registry.example/acme/api:1.4.0: syft failed');
+    expect(result.summary).toContain(`the SBOM it wrote, ${sbomFile}, is not JSON`);
+    expect(result.summary).toContain('Trivy: 2 vulnerabilities at or above CRITICAL (2 critical)');
+    expect(result.summary).toContain('<td>2</td><td>0</td><td>1</td><td>0</td><td>0</td><td>2</td><td>3</td>');
+    expect(result.summary).toContain('<a href="https://avd.aquasec.com/nvd/cve-2026-1000">CVE-2026-1000</a>');
+  });
+
+  it('says passed=error when Syft fails or writes CycloneDX for spdx-json, still with Trivy’s counts', async () => {
+    const failed = await run({}, { trivy: { output: REPORT }, syft: { exitCode: 1, stderr: 'could not fetch image\n' } });
+    expect(failed.result.exitCode).toBe(1);
+    expect(failed.result.outputs).toMatchObject({ passed: 'error', critical: '2', total: '3', 'sbom-file': '' });
+    expect(failed.result.summary).toContain('syft failed (exit code 1)');
+    expect(failed.result.summary).toContain('<td>2</td><td>0</td><td>1</td>');
+
+    const other = await run(
+      {},
+      { trivy: { output: REPORT }, syft: { output: JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.5', components: [] }) } },
+    );
+    expect(other.result.exitCode).toBe(1);
+    expect(other.result.outputs).toMatchObject({ passed: 'error', critical: '2', 'sbom-file': '' });
+    expect(other.result.log.join('\n')).toContain('is CycloneDX JSON 1.5, not spdx-json as sbom-format asks; it is refused');
   });
 
   it('refuses a bad input by name', async () => {

@@ -1,10 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { UserError, runCommand } from '@toolkit/shared';
-import { imageName, parseImageReference, resolveDigest, runSign } from '../../actions/sign/src/sign.js';
+import { InputError, UserError, runCommand } from '@toolkit/shared';
+import { imageName, parseImageReference, readSbomToAttest, resolveDigest, runSign } from '../../actions/sign/src/sign.js';
 import { fakeTool } from '../support/fake-tools.js';
 import { runBuiltAction } from '../support/harness.js';
 import { type Registry, pushArtifact, startRegistry } from '../support/registry.js';
@@ -127,8 +127,9 @@ describe('signing with a fake cosign that records its argv and environment', () 
       verified: true,
       attested: { predicateType: 'cyclonedx', file: path.join(dir, 'sbom.cdx.json') },
     });
+    // The attestation first: the one upload that can be refused (an SBOM too large for Rekor) comes
+    // before the signature, so a refusal leaves nothing signed.
     expect(await cosign.calls()).toEqual([
-      ['sign', '--yes', '--key', 'env://COSIGN_PRIVATE_KEY', '--tlog-upload=false', `ghcr.io/acme/app@${DIGEST}`],
       [
         'attest',
         '--yes',
@@ -141,10 +142,12 @@ describe('signing with a fake cosign that records its argv and environment', () 
         path.join(dir, 'sbom.cdx.json'),
         `ghcr.io/acme/app@${DIGEST}`,
       ],
+      ['sign', '--yes', '--key', 'env://COSIGN_PRIVATE_KEY', '--tlog-upload=false', `ghcr.io/acme/app@${DIGEST}`],
       ['verify', '--key', '/tmp/cosign.pub', '--insecure-ignore-tlog=true', `ghcr.io/acme/app@${DIGEST}`],
     ]);
     const environments = await cosign.environments();
     expect(environments[0]).toEqual({ COSIGN_PRIVATE_KEY: PRIVATE_KEY, COSIGN_PASSWORD: 'pw' });
+    expect(environments[1]).toEqual({ COSIGN_PRIVATE_KEY: PRIVATE_KEY, COSIGN_PASSWORD: 'pw' });
     expect(environments[2]).toEqual({});
   });
 
@@ -169,10 +172,10 @@ describe('signing with a fake cosign that records its argv and environment', () 
     ]);
   });
 
-  it('says what to do when the SBOM is too large for the transparency log', async () => {
+  it('says what to do when the SBOM is too large for the transparency log, and signs nothing', async () => {
     const dir = await tempDir();
-    await fakeTool(path.join(dir, 'bin'), 'cosign', { exitCode: 0 });
-    // sign succeeds; attest answers as Rekor does to an oversized entry.
+    const signOnly = await fakeTool(path.join(dir, 'bin'), 'cosign', { exitCode: 0 });
+    // sign would succeed; attest answers as Rekor does to an oversized entry.
     const attestOnly = await fakeTool(path.join(dir, 'bin2'), 'cosign', {
       exitCode: 1,
       stderr: 'Error: signing ...: [POST /api/v1/log/entries][413] createLogEntryPayloadTooLarge\n',
@@ -195,9 +198,84 @@ describe('signing with a fake cosign that records its argv and environment', () 
         { cosign: path.join(dir, 'bin', 'cosign'), run, log },
       ),
     ).rejects.toThrow(
-      'The SBOM sbom.spdx.json is too large for the transparency log (Rekor refused the attestation). Attest with tlog-upload: false',
+      'The SBOM sbom.spdx.json is too large for the transparency log (Rekor refused the attestation); the image was not signed. Attest with tlog-upload: false',
     );
     expect((await attestOnly.calls())[0]).toContain('spdxjson');
+    expect(await signOnly.calls()).toEqual([]);
+  });
+
+  describe('an SBOM to attest is read and checked before anything is signed', () => {
+    const signedRef = `ghcr.io/acme/app@${DIGEST}`;
+    async function attempt(write: (file: string) => Promise<void>, name = 'sbom.spdx.json') {
+      const dir = await tempDir();
+      const cosign = await fakeTool(path.join(dir, 'bin'), 'cosign', {});
+      const file = path.join(dir, name);
+      await write(file);
+      const signing = runSign(
+        { signedRef, mode: 'keyless', tlogUpload: true, attestSbom: file, verify: true, identity: 'https://github.com/x', workDir: dir },
+        { cosign: path.join(dir, 'bin', 'cosign'), run: runCommand, log },
+      );
+      const error = await signing.then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      return { file, error: error as Error, calls: await cosign.calls() };
+    }
+
+    it('refuses an SBOM that is not JSON, naming attest-sbom and the file, with cosign never run', async () => {
+      const { file, error, calls } = await attempt((target) => writeFile(target, '<html>502 Bad Gateway</html>\n'));
+      expect(error).toBeInstanceOf(InputError);
+      expect(error.message.startsWith(`Invalid input "attest-sbom": ${file} is not JSON (`)).toBe(true);
+      expect(error.message).toContain('); expected an SPDX or CycloneDX JSON SBOM');
+      expect(calls).toEqual([]);
+    });
+
+    it('refuses JSON that is not an SBOM, an empty file, syft JSON and an attestation envelope, with cosign never run', async () => {
+      const cases: [string, string][] = [
+        [JSON.stringify({ hello: 'world' }), 'is JSON, but not an SBOM this toolkit knows'],
+        ['', 'is empty'],
+        [JSON.stringify({ artifacts: [], descriptor: { name: 'syft', version: '1.0.0' }, schema: { version: '16.0.0' } }), 'is syft JSON'],
+        [
+          JSON.stringify({
+            payloadType: 'application/vnd.in-toto+json',
+            payload: Buffer.from(
+              JSON.stringify({ predicateType: 'https://cyclonedx.org/bom', predicate: { bomFormat: 'CycloneDX' } }),
+            ).toString('base64'),
+            signatures: [],
+          }),
+          'is already an attestation (a DSSE envelope carrying CycloneDX JSON',
+        ],
+      ];
+      for (const [content, problem] of cases) {
+        const { file, error, calls } = await attempt((target) => writeFile(target, content));
+        expect(error).toBeInstanceOf(InputError);
+        expect(error.message).toContain(`Invalid input "attest-sbom": ${file} ${problem}`);
+        expect(calls).toEqual([]);
+      }
+    });
+
+    it('refuses a missing file, a directory and a symbolic link, with cosign never run', async () => {
+      const missing = await attempt(async () => undefined);
+      expect(missing.error.message).toBe(`Invalid input "attest-sbom": ${missing.file} does not exist.`);
+      expect(missing.calls).toEqual([]);
+      const directory = await attempt((target) => mkdir(target));
+      expect(directory.error.message).toBe(`Invalid input "attest-sbom": ${directory.file} is not a regular file.`);
+      expect(directory.calls).toEqual([]);
+      const linked = await attempt(async (target) => {
+        await writeFile(`${target}.real`, JSON.stringify({ spdxVersion: 'SPDX-2.3', packages: [] }));
+        await symlink(`${target}.real`, target);
+      });
+      expect(linked.error.message).toBe(`Invalid input "attest-sbom": ${linked.file} is a symbolic link; give the SBOM file itself.`);
+      expect(linked.calls).toEqual([]);
+    });
+
+    it('gives the predicate type of SPDX and CycloneDX, in an SBOM with a byte order mark too', async () => {
+      const dir = await tempDir();
+      await writeFile(path.join(dir, 'a.spdx.json'), `\uFEFF${JSON.stringify({ spdxVersion: 'SPDX-2.3', packages: [{}] })}`);
+      await writeFile(path.join(dir, 'b.cdx.json'), JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', components: [] }));
+      expect(await readSbomToAttest(path.join(dir, 'a.spdx.json'))).toMatchObject({ predicateType: 'spdxjson', sbom: { packages: 1 } });
+      expect(await readSbomToAttest(path.join(dir, 'b.cdx.json'))).toMatchObject({ predicateType: 'cyclonedx' });
+    });
   });
 });
 
@@ -228,6 +306,26 @@ describe('sign built dist under Node 24', () => {
     expect(result.log.join('\n')).not.toContain('ZmFrZSBrZXkgZm9yIHRlc3Rz');
     expect(result.summary).toContain(`<code>${pushed}</code>`);
     expect(result.summary).toContain('<th align="left">Verified</th><td>yes</td>');
+  });
+
+  it('refuses a bad attest-sbom before cosign is installed or run, or the tag resolved', async () => {
+    const bin = path.join(dir, 'bin-bad-sbom');
+    const cosign = await fakeTool(bin, 'cosign', { stdout: PUBLIC_KEY });
+    await writeFile(path.join(dir, 'not-an-sbom.json'), '{"bomFormat": "CycloneDX", ');
+    const result = await runBuiltAction('sign', {
+      workspace: dir,
+      inputs: {
+        image: `${registry.address}/acme/app:does-not-exist`,
+        key: PRIVATE_KEY,
+        'attest-sbom': 'not-an-sbom.json',
+        'cosign-version': 'system',
+      },
+      env: { PATH: `${bin}${path.delimiter}${process.env.PATH}` },
+    });
+    expect(result.exitCode).toBe(1);
+    expect(await cosign.calls()).toEqual([]);
+    expect(result.outputs).toEqual({});
+    expect(result.log.join('\n')).toContain(`Error: Invalid input "attest-sbom": ${path.join(dir, 'not-an-sbom.json')} is not JSON (`);
   });
 
   it('refuses keyless signing without id-token: write, saying so', async () => {

@@ -19,7 +19,7 @@ import {
   worstFirst,
   writeJobSummary,
 } from '@toolkit/shared';
-import { type DbCache, type ScanConfig, type ScanResult, ScanToolError, runScan, withDbCache } from './scan.js';
+import { type DbCache, type ScanConfig, type ScanResult, ScanToolError, type TrivyOutcome, runScan, withDbCache } from './scan.js';
 
 export interface Inputs extends ScanConfig {
   dbCache: boolean;
@@ -123,26 +123,8 @@ async function actionsDbCache(inputs: Inputs): Promise<DbCache | undefined> {
   };
 }
 
-export async function main(): Promise<void> {
-  const inputs = getInputs();
-  await mkdir(inputs.cacheDir, { recursive: true });
-  const trivy = await installTool(pinnedToolSpec('trivy', inputs.trivy));
-  const syft = inputs.sbomFormat === 'none' ? undefined : await installTool(pinnedToolSpec('syft', inputs.syft));
-  let result: ScanResult;
-  try {
-    // The DB is saved whether the scan passed, found vulnerabilities or failed: the next run starts warm.
-    result = await withDbCache(await actionsDbCache(inputs), () =>
-      runScan(inputs, { trivy: trivy.path, ...(syft ? { syft: syft.path } : {}), run: runCommand, log: core.info, warn: core.warning }),
-    );
-  } catch (error) {
-    if (error instanceof ScanToolError) {
-      core.setOutput('passed', 'error');
-      await writeJobSummary(summaryHeading(`Scan of ${inputs.image}: ${error.tool} failed`), summaryParagraph(error.message));
-    }
-    throw error;
-  }
-
-  const { counts, verdict } = result;
+/** Trivy's counts and the report and SARIF files, as outputs. */
+function setTrivyOutputs(inputs: Inputs, { counts }: TrivyOutcome): void {
   for (const [name, value] of Object.entries({
     critical: counts.critical,
     high: counts.high,
@@ -156,17 +138,13 @@ export async function main(): Promise<void> {
   }
   core.setOutput('report-file', inputs.reportFile);
   core.setOutput('sarif-file', inputs.sarifFile);
-  core.setOutput('sbom-file', result.sbom ? inputs.sbomFile : '');
-  core.setOutput('passed', String(verdict.passed));
-  core.info(verdict.reason);
+}
 
+/** The summary's sections on what Trivy found: its counts and the worst findings. */
+function trivySections(result: TrivyOutcome): string[] {
+  const { counts } = result;
   const top = worstFirst(result.report.findings, 20);
-  await writeJobSummary(
-    summaryHeading(`Scan of ${inputs.image}: ${verdict.passed ? 'passed' : 'failed'}`),
-    summaryParagraph(
-      verdict.reason +
-        (result.staleDb ? ` The vulnerability DB could not be updated; the cached one (${result.staleDb.ageHours} h old) was used.` : ''),
-    ),
+  return [
     summaryTable(
       ['Critical', 'High', 'Medium', 'Low', 'Unknown', 'Fixable', 'Total', 'Misconfigurations', 'Secrets'],
       [
@@ -198,6 +176,53 @@ export async function main(): Promise<void> {
           ),
         ]
       : []),
+  ];
+}
+
+const staleDbNote = (result: TrivyOutcome) =>
+  result.staleDb ? ` The vulnerability DB could not be updated; the cached one (${result.staleDb.ageHours} h old) was used.` : '';
+
+export async function main(): Promise<void> {
+  const inputs = getInputs();
+  await mkdir(inputs.cacheDir, { recursive: true });
+  const trivy = await installTool(pinnedToolSpec('trivy', inputs.trivy));
+  const syft = inputs.sbomFormat === 'none' ? undefined : await installTool(pinnedToolSpec('syft', inputs.syft));
+  let result: ScanResult;
+  try {
+    // The DB is saved whether the scan passed, found vulnerabilities or failed: the next run starts warm.
+    result = await withDbCache(await actionsDbCache(inputs), () =>
+      runScan(inputs, { trivy: trivy.path, ...(syft ? { syft: syft.path } : {}), run: runCommand, log: core.info, warn: core.warning }),
+    );
+  } catch (error) {
+    if (error instanceof ScanToolError) {
+      // A tool failed: passed=error. When it is Syft, Trivy's counts are still outputs and in the summary.
+      core.setOutput('passed', 'error');
+      if (error.trivy) {
+        setTrivyOutputs(inputs, error.trivy);
+        core.setOutput('sbom-file', '');
+        core.info(`Trivy: ${error.trivy.verdict.reason}`);
+      }
+      await writeJobSummary(
+        summaryHeading(`Scan of ${inputs.image}: ${error.tool} failed`),
+        summaryParagraph(error.message),
+        ...(error.trivy
+          ? [summaryParagraph(`Trivy: ${error.trivy.verdict.reason}${staleDbNote(error.trivy)}`), ...trivySections(error.trivy)]
+          : []),
+      );
+    }
+    throw error;
+  }
+
+  const { verdict } = result;
+  setTrivyOutputs(inputs, result);
+  core.setOutput('sbom-file', result.sbom ? inputs.sbomFile : '');
+  core.setOutput('passed', String(verdict.passed));
+  core.info(verdict.reason);
+
+  await writeJobSummary(
+    summaryHeading(`Scan of ${inputs.image}: ${verdict.passed ? 'passed' : 'failed'}`),
+    summaryParagraph(verdict.reason + staleDbNote(result)),
+    ...trivySections(result),
     ...(result.sbom
       ? [
           summaryFacts([

@@ -6,8 +6,12 @@
  * outcomes, with different messages. Trivy's vulnerability DB comes from a list of repositories
  * tried in order; if every download fails and the cached DB is younger than db-max-age, the scan
  * goes on with it, saying so.
+ *
+ * A tool's output that cannot be read (a report or an SBOM that is not JSON, an SBOM in another
+ * format than sbom-format) is that tool's failure, named with its file. When Syft fails after
+ * Trivy succeeded, Trivy's result goes with the error, so its counts are still reported.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   type CommandRunner,
@@ -18,9 +22,10 @@ import {
   ToolkitError,
   type TrivyReport,
   countFindings,
+  describeSbom,
   judge,
+  readSbomText,
   readTrivyReport,
-  summarizeSbom,
   toSarif,
 } from '@toolkit/shared';
 
@@ -59,16 +64,83 @@ export interface ScanResult {
   sbom?: SbomSummary;
 }
 
-/** Trivy (or Syft) itself failed: not a verdict on the image. */
+/** What Trivy found: everything of a scan but the SBOM. */
+export type TrivyOutcome = Omit<ScanResult, 'sbom'>;
+
+/**
+ * Trivy (or Syft) itself failed, or wrote what cannot be used: not a verdict on the image. When it
+ * is Syft, after Trivy succeeded, `trivy` holds Trivy's result.
+ */
 export class ScanToolError extends ToolkitError {
+  readonly trivy?: TrivyOutcome;
+
   constructor(
     readonly tool: string,
     readonly exitCode: number,
     readonly stderr: string,
+    options: { message?: string; trivy?: TrivyOutcome } = {},
   ) {
     const tail = stderr.trim().split('\n').slice(-15).join('\n');
-    super('COMMAND_FAILED', `${tool} failed (exit code ${exitCode}), so the image was not judged:\n${tail}`);
+    const outcome = options.trivy ? 'so there is no SBOM' : 'so the image was not judged';
+    super('COMMAND_FAILED', options.message ?? `${tool} failed (exit code ${exitCode}), ${outcome}:\n${tail}`);
+    if (options.trivy) this.trivy = options.trivy;
   }
+}
+
+/** A tool that exited 0 but whose output file cannot be used. */
+function unusableOutput(tool: string, what: string, file: string, problem: string, trivy?: TrivyOutcome): ScanToolError {
+  return new ScanToolError(tool, 0, '', {
+    message: `${tool} exited 0, but the ${what} it wrote, ${file}, ${problem}`,
+    ...(trivy ? { trivy } : {}),
+  });
+}
+
+async function readOutput(tool: string, what: string, file: string, trivy?: TrivyOutcome): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ScanToolError(tool, 0, '', {
+        message: `${tool} exited 0, but did not write its ${what} to ${file}.`,
+        ...(trivy ? { trivy } : {}),
+      });
+    }
+    throw error;
+  }
+}
+
+async function readReport(file: string): Promise<TrivyReport> {
+  const text = await readOutput('trivy', 'report', file);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw unusableOutput('trivy', 'report', file, `is not JSON (${(error as Error).message}).`);
+  }
+  try {
+    return readTrivyReport(json);
+  } catch (error) {
+    throw unusableOutput('trivy', 'report', file, `cannot be read: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Syft's SBOM, read and recognised. One in another format than sbom-format is refused: the SBOM is
+ * attached to the release and attested as that format, so it must be what it says.
+ */
+async function readSbom(file: string, format: 'spdx-json' | 'cyclonedx-json', trivy: TrivyOutcome): Promise<SbomSummary> {
+  const read = readSbomText(await readOutput('syft', 'SBOM', file, trivy));
+  if (read.problem !== undefined) throw unusableOutput('syft', 'SBOM', file, `${read.problem}; expected ${format} (sbom-format).`, trivy);
+  if (read.sbom.format !== format || read.sbom.attestation !== undefined) {
+    throw unusableOutput(
+      'syft',
+      'SBOM',
+      file,
+      `is ${describeSbom(read.sbom)}, not ${format} as sbom-format asks; it is refused, since it would be attached and attested as the image's ${format} SBOM. Check that syft-version is a Syft that writes ${format}.`,
+      trivy,
+    );
+  }
+  return read.sbom;
 }
 
 const DB_DOWNLOAD_FAILED =
@@ -112,6 +184,10 @@ export async function cachedDbAgeMs(cacheDir: string, now: Date): Promise<number
 export async function runScan(config: ScanConfig, deps: ScanDeps): Promise<ScanResult> {
   const now = deps.now ?? (() => new Date());
   let staleDb: ScanResult['staleDb'];
+  // A file left from before (or committed to the repository) is never taken for a tool's output,
+  // and a symbolic link there is replaced, not written through.
+  const outputs = [config.reportFile, config.sarifFile, ...(config.sbomFormat !== 'none' && deps.syft ? [config.sbomFile] : [])];
+  await Promise.all(outputs.map((file) => rm(file, { force: true })));
   let trivy = await deps.run(deps.trivy, trivyArgs(config, { skipDbUpdate: false }), { allowFailure: true });
   if (trivy.exitCode !== 0 && DB_DOWNLOAD_FAILED.test(trivy.stderr)) {
     const age = await cachedDbAgeMs(config.cacheDir, now());
@@ -125,19 +201,17 @@ export async function runScan(config: ScanConfig, deps: ScanDeps): Promise<ScanR
   }
   if (trivy.exitCode !== 0) throw new ScanToolError('trivy', trivy.exitCode, trivy.stderr);
 
-  const report = readTrivyReport(JSON.parse(await readFile(config.reportFile, 'utf8')));
+  const report = await readReport(config.reportFile);
   const counts = countFindings(report);
   await writeFile(config.sarifFile, `${JSON.stringify(toSarif(report), null, 2)}\n`);
+  const scanned: TrivyOutcome = { report, counts, verdict: judge(counts, config.failOn), ...(staleDb ? { staleDb } : {}) };
 
-  let sbom: SbomSummary | undefined;
-  if (config.sbomFormat !== 'none' && deps.syft) {
-    const syft = await deps.run(deps.syft, ['scan', config.image, '--output', `${config.sbomFormat}=${config.sbomFile}`, '--quiet'], {
-      allowFailure: true,
-    });
-    if (syft.exitCode !== 0) throw new ScanToolError('syft', syft.exitCode, syft.stderr);
-    sbom = summarizeSbom(JSON.parse(await readFile(config.sbomFile, 'utf8')));
-  }
-  return { report, counts, verdict: judge(counts, config.failOn), ...(staleDb ? { staleDb } : {}), ...(sbom ? { sbom } : {}) };
+  if (config.sbomFormat === 'none' || !deps.syft) return scanned;
+  const syft = await deps.run(deps.syft, ['scan', config.image, '--output', `${config.sbomFormat}=${config.sbomFile}`, '--quiet'], {
+    allowFailure: true,
+  });
+  if (syft.exitCode !== 0) throw new ScanToolError('syft', syft.exitCode, syft.stderr, { trivy: scanned });
+  return { ...scanned, sbom: await readSbom(config.sbomFile, config.sbomFormat, scanned) };
 }
 
 /** Trivy's DB in a cache between runs (the Actions cache in main; anything with restore and save in tests). */

@@ -13,7 +13,7 @@ import {
   summaryHeading,
   writeJobSummary,
 } from '@toolkit/shared';
-import { imageName, parseImageReference, publicKeyFile, resolveDigest, runSign } from './sign.js';
+import { imageName, parseImageReference, publicKeyFile, readSbomToAttest, resolveDigest, runSign } from './sign.js';
 
 export interface Inputs {
   image: string;
@@ -63,15 +63,15 @@ async function keylessIdentity(): Promise<string> {
 }
 
 export async function main(): Promise<void> {
+  // Every input is checked first, the SBOM read and recognised too, before the registry is asked,
+  // cosign installed or anything signed (runSign reads the SBOM again before it runs cosign).
   const inputs = getInputs();
   const reference = parseImageReference(inputs.image);
   const credentials = inputs.registry.username ? { username: inputs.registry.username, password: inputs.registry.password } : undefined;
   if (inputs.digest && reference.digest && inputs.digest !== reference.digest) {
     throw new InputError('digest', `${inputs.digest} is not the digest in image (${reference.digest}).`);
   }
-  // Never a tag: what is signed is what the tag points at now, by digest.
-  const digest = inputs.digest || (await resolveDigest(reference, credentials));
-  const signedRef = `${imageName(inputs.image)}@${digest}`;
+  if (inputs.attestSbom) await readSbomToAttest(inputs.attestSbom);
   const mode = inputs.key ? 'key' : 'keyless';
   if (mode === 'keyless' && !(process.env.ACTIONS_ID_TOKEN_REQUEST_URL && process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)) {
     throw new UserError(
@@ -79,6 +79,9 @@ export async function main(): Promise<void> {
       'Keyless signing needs the workflow OIDC token, and this job has none: add `permissions: id-token: write` to the job (or give key to sign with a key).',
     );
   }
+  // Never a tag: what is signed is what the tag points at now, by digest.
+  const digest = inputs.digest || (await resolveDigest(reference, credentials));
+  const signedRef = `${imageName(inputs.image)}@${digest}`;
   const cosign = await installTool(pinnedToolSpec('cosign', inputs.cosign));
   const workDir = await mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'sign-'));
   const deps = {

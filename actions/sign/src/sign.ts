@@ -2,10 +2,24 @@
  * sign: a Cosign signature on an image, by digest (a tag is resolved through the registry first and
  * never signed), keyless with the workflow's OIDC identity or with a key; optionally the SBOM as an
  * attestation; then a verification of what was signed.
+ *
+ * Everything that can be refused is checked before cosign runs: the SBOM is read and recognised
+ * first, and it is attested before the image is signed, since the attestation is the upload that
+ * can be refused (Rekor's size limit). A refusal leaves nothing signed.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { lstat, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type CommandRunner, type RegistryCredentials, ToolkitError, UserError, registryFetch, summarizeSbom } from '@toolkit/shared';
+import {
+  type CommandRunner,
+  InputError,
+  type RegistryCredentials,
+  type SbomSummary,
+  ToolkitError,
+  UserError,
+  describeSbom,
+  readSbomText,
+  registryFetch,
+} from '@toolkit/shared';
 
 export interface ImageReference {
   /** As the registry API is addressed: host[:port]. */
@@ -126,34 +140,72 @@ function cosignError(step: string, result: { exitCode: number; stderr: string })
   );
 }
 
+export interface SbomToAttest {
+  file: string;
+  /** cosign attest --type */
+  predicateType: 'spdxjson' | 'cyclonedx';
+  sbom: SbomSummary;
+}
+
+const EXPECTED_SBOM = 'expected an SPDX or CycloneDX JSON SBOM, such as the scan action’s sbom-file.';
+
+/**
+ * The attest-sbom file, read and recognised: a regular file (not a symbolic link) holding SPDX or
+ * CycloneDX JSON. Anything else is refused as a bad input, naming the file: syft JSON (no in-toto
+ * predicate type of its own) and an attestation envelope (it would be attested inside another) too.
+ */
+export async function readSbomToAttest(file: string): Promise<SbomToAttest> {
+  const refuse = (problem: string) => new InputError('attest-sbom', `${file} ${problem}`);
+  const stats = await lstat(file).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') throw refuse('does not exist.');
+    throw error;
+  });
+  if (stats.isSymbolicLink()) throw refuse('is a symbolic link; give the SBOM file itself.');
+  if (!stats.isFile()) throw refuse('is not a regular file.');
+  const read = readSbomText(await readFile(file, 'utf8'));
+  if (read.problem !== undefined) throw refuse(`${read.problem}; ${EXPECTED_SBOM}`);
+  const { sbom } = read;
+  if (sbom.attestation !== undefined) {
+    const { attestation: _envelope, ...carried } = sbom;
+    throw refuse(`is already an attestation (a DSSE envelope carrying ${describeSbom(carried)}); give the SBOM itself.`);
+  }
+  if (sbom.format === 'syft-json')
+    throw refuse(`is syft JSON (${sbom.formatVersion}), which has no attestation predicate type; ${EXPECTED_SBOM}`);
+  return { file, predicateType: sbom.format === 'cyclonedx-json' ? 'cyclonedx' : 'spdxjson', sbom };
+}
+
 export async function runSign(config: SignConfig, deps: SignDeps): Promise<SignResult> {
+  // Read before anything is signed: a bad SBOM is refused with nothing pushed.
+  const toAttest = config.attestSbom ? await readSbomToAttest(config.attestSbom) : undefined;
   const env = deps.keyEnv ?? {};
   const key = config.mode === 'key' ? ['--key', 'env://COSIGN_PRIVATE_KEY'] : [];
   const tlog = config.tlogUpload ? [] : ['--tlog-upload=false'];
-  const signed = await deps.run(deps.cosign, ['sign', '--yes', ...key, ...tlog, config.signedRef], { env, allowFailure: true });
-  if (signed.exitCode !== 0) throw cosignError('sign', signed);
-  deps.log(`Signed ${config.signedRef}${config.tlogUpload ? '' : ' (not uploaded to the transparency log)'}.`);
 
+  // The attestation before the signature: Rekor refuses an SBOM too large for it before anything
+  // is written to the registry, and then the image is not signed either.
   let attested: SignResult['attested'];
-  if (config.attestSbom) {
-    const sbom = summarizeSbom(JSON.parse(await readFile(config.attestSbom, 'utf8')));
-    const type = sbom.format === 'cyclonedx-json' ? 'cyclonedx' : sbom.format === 'spdx-json' ? 'spdxjson' : 'custom';
+  if (toAttest) {
     const attest = await deps.run(
       deps.cosign,
-      ['attest', '--yes', ...key, ...tlog, '--type', type, '--predicate', config.attestSbom, config.signedRef],
+      ['attest', '--yes', ...key, ...tlog, '--type', toAttest.predicateType, '--predicate', toAttest.file, config.signedRef],
       { env, allowFailure: true },
     );
     if (attest.exitCode !== 0) {
       if (/413|too large|entity.*large|exceeds|max(imum)? (request )?(body )?size/i.test(attest.stderr)) {
         throw new UserError(
           'REFUSED',
-          `The SBOM ${path.basename(config.attestSbom)} is too large for the transparency log (Rekor refused the attestation). Attest with tlog-upload: false (the attestation is then kept only in the registry), or attest a smaller SBOM (e.g. without file listings).`,
+          `The SBOM ${path.basename(toAttest.file)} is too large for the transparency log (Rekor refused the attestation); the image was not signed. Attest with tlog-upload: false (the attestation is then kept only in the registry), or attest a smaller SBOM (e.g. without file listings).`,
         );
       }
       throw cosignError('attest', attest);
     }
-    attested = { predicateType: type, file: config.attestSbom };
+    attested = { predicateType: toAttest.predicateType, file: toAttest.file };
+    deps.log(`Attested ${path.basename(toAttest.file)} (${describeSbom(toAttest.sbom)}) to ${config.signedRef}.`);
   }
+
+  const signed = await deps.run(deps.cosign, ['sign', '--yes', ...key, ...tlog, config.signedRef], { env, allowFailure: true });
+  if (signed.exitCode !== 0) throw cosignError('sign', signed);
+  deps.log(`Signed ${config.signedRef}${config.tlogUpload ? '' : ' (not uploaded to the transparency log)'}.`);
 
   let verified = false;
   if (config.verify) {

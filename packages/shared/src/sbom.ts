@@ -24,11 +24,21 @@ function tools(metadata: Json | undefined): string | undefined {
   return first?.name ? `${String(first.name)}${first.version ? ` ${String(first.version)}` : ''}` : undefined;
 }
 
-export function summarizeSbom(document: unknown): SbomSummary {
-  const json = (document ?? {}) as Json;
+const UNKNOWN = 'expected syft JSON, SPDX JSON, CycloneDX JSON, or a DSSE envelope carrying one';
+
+/** The summary of a parsed SBOM, or why it is none (a phrase: "is JSON, but …"). */
+function describeDocument(document: unknown): SbomSummary | string {
+  const json = (document !== null && typeof document === 'object' && !Array.isArray(document) ? document : {}) as Json;
   if (typeof json.payloadType === 'string' && typeof json.payload === 'string') {
-    const statement = JSON.parse(Buffer.from(json.payload, 'base64').toString('utf8')) as Json;
-    return { ...summarizeSbom(statement.predicate), attestation: String(statement.predicateType ?? '') };
+    let statement: Json;
+    try {
+      statement = JSON.parse(Buffer.from(json.payload, 'base64').toString('utf8')) as Json;
+    } catch {
+      return 'is a DSSE envelope whose payload is not base64-encoded JSON';
+    }
+    const inner = describeDocument(statement?.predicate);
+    if (typeof inner === 'string') return `is a DSSE envelope whose predicate is not an SBOM this toolkit knows (${UNKNOWN})`;
+    return { ...inner, attestation: String(statement.predicateType ?? '') };
   }
   if (Array.isArray(json.artifacts) && json.descriptor) {
     const descriptor = json.descriptor as Json;
@@ -40,8 +50,9 @@ export function summarizeSbom(document: unknown): SbomSummary {
     };
   }
   if (typeof json.spdxVersion === 'string') {
-    const creator = ((json.creationInfo as Json | undefined)?.creators as string[] | undefined)?.find((entry) =>
-      entry.startsWith('Tool: '),
+    const creators = (json.creationInfo as Json | undefined)?.creators;
+    const creator = (Array.isArray(creators) ? creators : []).find(
+      (entry): entry is string => typeof entry === 'string' && entry.startsWith('Tool: '),
     );
     return {
       format: 'spdx-json',
@@ -59,8 +70,45 @@ export function summarizeSbom(document: unknown): SbomSummary {
       packages: Array.isArray(json.components) ? json.components.length : 0,
     };
   }
-  throw new UserError(
-    'INVALID_CONFIGURATION',
-    'Not an SBOM this toolkit knows: expected syft JSON, SPDX JSON, CycloneDX JSON, or a DSSE envelope carrying one.',
-  );
+  return `is JSON, but not an SBOM this toolkit knows (${UNKNOWN})`;
+}
+
+export function summarizeSbom(document: unknown): SbomSummary {
+  const summary = describeDocument(document);
+  if (typeof summary === 'string') throw new UserError('INVALID_CONFIGURATION', `Not an SBOM this toolkit knows: ${UNKNOWN}.`);
+  return summary;
+}
+
+/**
+ * An SBOM file's text, read: its summary, or the problem as a phrase to follow the file's name
+ * ("is not JSON (…)", "is empty", "is JSON, but not an SBOM …"). It never throws, so that the caller
+ * words the error as its own: a bad input (sign's attest-sbom) or a tool that failed (scan's Syft).
+ * A leading byte order mark is allowed.
+ */
+export function readSbomText(text: string): { sbom: SbomSummary; problem?: undefined } | { sbom?: undefined; problem: string } {
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  if (body.trim() === '') return { problem: 'is empty' };
+  let document: unknown;
+  try {
+    document = JSON.parse(body);
+  } catch (error) {
+    return { problem: `is not JSON (${error instanceof Error ? error.message : String(error)})` };
+  }
+  const summary = describeDocument(document);
+  return typeof summary === 'string' ? { problem: summary } : { sbom: summary };
+}
+
+const FORMAT_NAMES: Record<SbomSummary['format'], string> = {
+  'syft-json': 'syft JSON',
+  'spdx-json': 'SPDX JSON',
+  'cyclonedx-json': 'CycloneDX JSON',
+};
+
+/** How an SBOM is named in messages: `SPDX JSON (SPDX-2.3)`, `CycloneDX JSON 1.6`, `syft JSON (schema 16.0.0)`. */
+export function describeSbom(sbom: SbomSummary): string {
+  const format =
+    sbom.format === 'cyclonedx-json'
+      ? `${FORMAT_NAMES[sbom.format]} ${sbom.formatVersion}`
+      : `${FORMAT_NAMES[sbom.format]} (${sbom.formatVersion})`;
+  return sbom.attestation !== undefined ? `a DSSE envelope (in-toto attestation) carrying ${format}` : format;
 }
