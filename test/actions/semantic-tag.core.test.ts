@@ -2,6 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { InputError, InputReader } from '@toolkit/shared';
 import { getInputs } from '../../actions/semantic-tag/src/main.js';
 import {
+  type ClassifiedCommit,
+  cancelReverts,
   changelogSections,
   classifyCommit,
   highestBump,
@@ -45,6 +47,220 @@ describe('parseCommit', () => {
     expect(parseCommit(sha, 'Update README.md')).toMatchObject({ conventional: false, subject: 'Update README.md' });
     expect(parseCommit(sha, 'feat:no space')).toMatchObject({ conventional: false });
     expect(parseCommit(sha, "Merge branch 'next'", 2)).toMatchObject({ conventional: false, merge: true });
+  });
+});
+
+describe('parseCommit and reverts', () => {
+  const target = '0123456789abcdef0123456789abcdef01234567';
+  const parent = 'fedcba9876543210fedcba9876543210fedcba98';
+
+  it('reads the commits a revert names in git’s own lines: full, merge and --reference forms', () => {
+    expect(parseCommit(sha, `Revert "feat: dark mode"\n\nThis reverts commit ${target}.\n`)).toMatchObject({
+      type: 'revert',
+      subject: 'feat: dark mode',
+      reverts: [{ commit: target }],
+      revertOnly: true,
+    });
+    expect(
+      parseCommit(sha, `Revert "Merge pull request #7 from a/b"\n\nThis reverts commit ${target}, reversing\nchanges made to ${parent}.\n`)
+        .reverts,
+    ).toEqual([{ commit: target, mainline: parent }]);
+    // git revert --reference: abbreviated, and a title of one's own.
+    expect(
+      parseCommit(sha, 'Drop dark mode, it breaks login\n\nThis reverts commit 0123456 (feat: dark mode, 2024-05-01).\n'),
+    ).toMatchObject({
+      type: 'revert',
+      subject: 'Drop dark mode, it breaks login',
+      conventional: true,
+      reverts: [{ commit: '0123456' }],
+      revertOnly: true,
+    });
+    expect(
+      parseCommit(
+        sha,
+        'Drop a merge\n\nThis reverts commit 0123456 (Merge branch x, 2024-05-01), reversing\nchanges made to fedcba9 (base, 2024-04-30).',
+      ).reverts,
+    ).toEqual([{ commit: '0123456', mainline: 'fedcba9' }]);
+    // Mentioning a revert mid-line is not git's line; a merge's own message never reverts.
+    expect(parseCommit(sha, `fix: x\n\nSee: This reverts commit ${target}.`).reverts).toBeUndefined();
+    expect(parseCommit(sha, `Merge branch 'x'\n\nThis reverts commit ${target}.`, 2).reverts).toBeUndefined();
+  });
+
+  it('reads GitHub’s squashed revert (#123) as a revert, and a Conventional commit that also reverts as its own type', () => {
+    expect(parseCommit(sha, `Revert "fix: bump release-please" (#847)\n\nThis reverts commit ${target}.`)).toMatchObject({
+      type: 'revert',
+      subject: 'fix: bump release-please',
+      revertOnly: true,
+    });
+    expect(parseCommit(sha, 'Revert "fix: bump release-please" (#847)')).toMatchObject({ type: 'revert', conventional: true });
+    expect(parseCommit(sha, `feat: new login (#12)\n\n* Revert "feat: old login"\n\nThis reverts commit ${target}.`)).toMatchObject({
+      type: 'feat',
+      subject: 'new login (#12)',
+      reverts: [{ commit: target }],
+      revertOnly: false,
+    });
+  });
+
+  it('reads the revert of a revert as the commit it applies again, in both of git’s spellings', () => {
+    for (const subject of [
+      'Revert "Revert "feat(ui)!: dark mode""',
+      'Reapply "feat(ui)!: dark mode"',
+      'Revert "Revert "feat(ui)!: dark mode" (#9)" (#10)',
+    ])
+      expect(parseCommit(sha, `${subject}\n\nThis reverts commit ${target}.`)).toMatchObject({
+        type: 'feat',
+        scope: 'ui',
+        subject: 'dark mode',
+        breaking: true,
+        revertOnly: true,
+      });
+    expect(parseCommit(sha, 'Revert "Reapply "feat: dark mode""')).toMatchObject({ type: 'revert', subject: 'feat: dark mode' });
+    expect(parseCommit(sha, 'Reapply "Update README"')).toMatchObject({ conventional: false, subject: 'Update README' });
+    expect(parseCommit(sha, 'Revert ""')).toMatchObject({ conventional: false, subject: 'Revert ""' });
+    // A deep nest of quotes is read in linear time.
+    const deep = `${'Revert "'.repeat(50_000)}feat: x${'"'.repeat(50_000)}`;
+    const started = Date.now();
+    expect(parseCommit(sha, deep)).toMatchObject({ type: 'feat', subject: 'x' });
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
+
+describe('cancelReverts', () => {
+  /** Commits as git log gives them, newest first, with 40-hex SHAs made from their names. */
+  const hex = (name: string) => Buffer.from(name).toString('hex').padEnd(40, '0').slice(0, 40);
+  const range = (...messages: [name: string, message: string][]): ClassifiedCommit[] =>
+    messages.map(([name, message]) => {
+      const commit = parseCommit(
+        hex(name),
+        message.replace(/<(\w+)>/g, (_all, other: string) => hex(other)),
+      );
+      return { ...commit, bump: classifyCommit(commit, [], 'none') };
+    });
+  const noGit = {
+    run: () => {
+      throw new Error('git is not needed for full SHAs');
+    },
+  };
+  const summary = (commits: readonly ClassifiedCommit[]) => commits.map((commit) => [commit.bump, commit.cancelledBy !== undefined]);
+
+  it('cancels a feat and its revert in the same range: no bump, no changelog entry', async () => {
+    const commits = range(
+      ['fix', 'fix: crash'],
+      ['rev', 'Revert "feat: dark mode"\n\nThis reverts commit <feat>.'],
+      ['feat', 'feat: dark mode'],
+    );
+    const log: string[] = [];
+    await cancelReverts(noGit, commits, (line) => log.push(line));
+    expect(summary(commits)).toEqual([
+      ['patch', false],
+      ['none', true],
+      ['none', true],
+    ]);
+    expect(commits[1]?.cancelledBy).toBe(hex('feat'));
+    expect(commits[2]?.cancelledBy).toBe(hex('rev'));
+    expect(highestBump(commits.map((commit) => commit.bump))).toBe('patch');
+    expect(renderChangelog(changelogSections(commits))).toBe(`### Fixes\n\n- crash (${hex('fix').slice(0, 7)})\n`);
+    expect(log).toEqual([
+      `${hex('rev').slice(0, 7)} reverts ${hex('feat').slice(0, 7)} of the same range: they cancel out, and none of them is bumped or listed.`,
+    ]);
+  });
+
+  it('keeps the revert of a commit released before the range as a patch', async () => {
+    const commits = range(['rev', 'Revert "feat: dark mode"\n\nThis reverts commit <released>.']);
+    await cancelReverts(noGit, commits);
+    expect(summary(commits)).toEqual([['patch', false]]);
+  });
+
+  it('lets a revert of a revert bring the commit back, and a third revert take it away again', async () => {
+    const reapplied = range(
+      ['rev2', 'Revert "Revert "feat: dark mode""\n\nThis reverts commit <rev1>.'],
+      ['rev1', 'Revert "feat: dark mode"\n\nThis reverts commit <feat>.'],
+      ['feat', 'feat: dark mode'],
+    );
+    await cancelReverts(noGit, reapplied);
+    expect(summary(reapplied)).toEqual([
+      ['none', true],
+      ['none', true],
+      ['minor', false],
+    ]);
+    expect(renderChangelog(changelogSections(reapplied))).toBe(`### Features\n\n- dark mode (${hex('feat').slice(0, 7)})\n`);
+
+    const removed = range(
+      ['rev3', 'Revert "Reapply "feat: dark mode""\n\nThis reverts commit <rev2>.'],
+      ...reapplied.map(
+        (c, i) =>
+          [
+            ['rev2', 'rev1', 'feat'][i] as string,
+            [
+              'Reapply "feat: dark mode"\n\nThis reverts commit <rev1>.',
+              'Revert "feat: dark mode"\n\nThis reverts commit <feat>.',
+              'feat: dark mode',
+            ][i] as string,
+          ] as [string, string],
+      ),
+    );
+    await cancelReverts(noGit, removed);
+    expect(summary(removed)).toEqual([
+      ['none', true],
+      ['none', true],
+      ['none', true],
+      ['none', true],
+    ]);
+  });
+
+  it('cancels a released commit’s revert and its reapply against each other, and counts a lone reapply as the commit', async () => {
+    const both = range(
+      ['rev2', 'Reapply "feat: dark mode"\n\nThis reverts commit <rev1>.'],
+      ['rev1', 'Revert "feat: dark mode"\n\nThis reverts commit <released>.'],
+    );
+    await cancelReverts(noGit, both);
+    expect(summary(both)).toEqual([
+      ['none', true],
+      ['none', true],
+    ]);
+    // The revert was released (a patch); re-applying the feature brings it back: a minor.
+    const reapply = range(['rev2', 'Reapply "feat: dark mode"\n\nThis reverts commit <rev1>.']);
+    await cancelReverts(noGit, reapply);
+    expect(summary(reapply)).toEqual([['minor', false]]);
+  });
+
+  it('takes back the reverted commit of a Conventional commit that also reverts, and keeps that commit as its type', async () => {
+    const commits = range(
+      ['squash', 'fix: new login (#12)\n\n* Revert "feat: old login"\n\nThis reverts commit <feat>.'],
+      ['feat', 'feat: old login'],
+    );
+    await cancelReverts(noGit, commits);
+    expect(summary(commits)).toEqual([
+      ['patch', false],
+      ['none', true],
+    ]);
+  });
+
+  it('cancels only the commits of the range when one revert names several, keeping it where one was released', async () => {
+    const commits = range(['rev', 'Revert two\n\nThis reverts commit <feat>.\n\nThis reverts commit <released>.'], ['feat', 'feat: one']);
+    await cancelReverts(noGit, commits);
+    expect(summary(commits)).toEqual([
+      ['patch', false],
+      ['none', true],
+    ]);
+  });
+
+  it('decides a long chain of reverts of reverts without recursion, and cuts a forged cycle', async () => {
+    const chain: [string, string][] = [];
+    for (let n = 20_000; n >= 1; n--) chain.push([`r${n}`, `Revert "x ${n}"\n\nThis reverts commit <${n === 1 ? 'feat' : `r${n - 1}`}>.`]);
+    const commits = range(...chain, ['feat', 'feat: x']);
+    await cancelReverts(noGit, commits);
+    // An even number of reverts re-applies the feat.
+    expect(commits.at(-1)).toMatchObject({ bump: 'minor' });
+    expect(commits.filter((commit) => commit.cancelledBy)).toHaveLength(20_000);
+
+    const cycle = range(
+      ['a', 'Revert "b"\n\nThis reverts commit <b>.'],
+      ['b', 'Revert "a"\n\nThis reverts commit <a>.'],
+      ['feat', 'feat: y'],
+    );
+    await cancelReverts(noGit, cycle);
+    expect(cycle.at(-1)).toMatchObject({ bump: 'minor' });
   });
 });
 

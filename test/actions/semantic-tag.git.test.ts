@@ -100,6 +100,123 @@ describe('semantic-tag on real repositories', () => {
     expect(await runSemanticTag(config({ dryRun: true }), { git: work })).toMatchObject({ version: '1.4.1', bump: 'patch' });
   });
 
+  it('cancels a feat and its git revert in the same range: no release, nothing in the changelog', async () => {
+    const { work } = await project();
+    await commit(work, 'feat: base');
+    await work.run(['tag', 'v1.4.0']);
+    await commitFile(work, 'dark.css', 'feat: dark mode');
+    await work.run(['revert', '--no-edit', 'HEAD']);
+    await work.run(['push', '--quiet', 'origin', 'main', 'v1.4.0']);
+    const log: string[] = [];
+    const result = await runSemanticTag(config(), { git: work, log: (line) => log.push(line) });
+    expect(result).toMatchObject({ version: '1.4.0', tag: 'v1.4.0', bump: 'none', released: false, changelog: 'No notable changes.\n' });
+    expect(result.commits.map((c) => [c.subject, c.bump, c.cancelledBy !== undefined])).toEqual([
+      ['feat: dark mode', 'none', true],
+      ['dark mode', 'none', true],
+    ]);
+    expect(log.join('\n')).toMatch(/reverts [0-9a-f]{7} of the same range: they cancel out/);
+
+    // With a fix beside them, the release is a patch with only the fix in it.
+    await commit(work, 'fix: crash on start');
+    const fix = await runSemanticTag(config({ dryRun: true }), { git: work });
+    expect(fix).toMatchObject({ version: '1.4.1', bump: 'patch' });
+    expect(fix.changelog).toMatch(/^### Fixes\n\n- crash on start \([0-9a-f]{7}\)\n$/);
+  });
+
+  it('matches the abbreviated SHA of git revert --reference, under a title of one’s own', async () => {
+    const { work } = await project();
+    await commit(work, 'feat: base');
+    await work.run(['tag', 'v1.4.0']);
+    await commitFile(work, 'dark.css', 'feat: dark mode');
+    await work.run(['-c', "core.editor=sed -i -e '1s/.*/Drop dark mode, it breaks login/'", 'revert', '--reference', '--edit', 'HEAD']);
+    const message = await work.output(['log', '-1', '--format=%B']);
+    expect(message).toMatch(/^Drop dark mode, it breaks login\n\nThis reverts commit [0-9a-f]{7,} \(feat: dark mode, /);
+    const result = await runSemanticTag(config({ dryRun: true }), { git: work });
+    expect(result).toMatchObject({ version: '1.4.0', bump: 'none' });
+    expect(result.commits.every((c) => c.cancelledBy)).toBe(true);
+  });
+
+  it('matches nothing with an abbreviation that two commits share', async () => {
+    const { work } = await project();
+    const base = await commit(work, 'feat: base');
+    await work.run(['tag', 'v1.0.0']);
+    // 1,000 commits with fixed dates and messages: the same SHAs every run, two of them sharing 4 hex digits.
+    const stream = Array.from(
+      { length: 1000 },
+      (_, n) =>
+        `commit refs/heads/main\ncommitter A <a@example.test> ${1_700_000_000 + n} +0000\ndata <<EOF\nfeat: feature ${n}\nEOF\n${n === 0 ? `from ${base}\n` : ''}\n`,
+    ).join('');
+    await work.run(['fast-import', '--quiet'], { input: stream });
+    await work.run(['reset', '--quiet', '--hard', 'main']);
+    const shas = (await work.output(['rev-list', 'v1.0.0..main'])).split('\n');
+    const seen = new Map<string, string>();
+    const shared = shas.map((sha) => sha.slice(0, 4)).find((prefix) => seen.has(prefix) || !seen.set(prefix, prefix));
+    expect(shared).toBeDefined();
+    await commit(work, `Revert "feat: one of two"\n\nThis reverts commit ${shared}.`);
+    const result = await runSemanticTag(config({ dryRun: true }), { git: work });
+    expect(result).toMatchObject({ version: '1.1.0', bump: 'minor' });
+    expect(result.commits.filter((c) => c.cancelledBy)).toEqual([]);
+  });
+
+  it('keeps the git revert of a released feat as a patch, with the revert in the changelog', async () => {
+    const { work } = await project();
+    await commitFile(work, 'dark.css', 'feat: dark mode');
+    await work.run(['tag', 'v1.4.0']);
+    await work.run(['revert', '--no-edit', 'HEAD']);
+    const result = await runSemanticTag(config({ dryRun: true }), { git: work });
+    expect(result).toMatchObject({ version: '1.4.1', bump: 'patch' });
+    expect(result.changelog).toMatch(/^### Fixes\n\n- revert: feat: dark mode \([0-9a-f]{7}\)\n$/);
+
+    // GitHub's squash merge of a revert pull request adds its number: still a revert, still a patch.
+    const released = await work.output(['rev-parse', 'v1.4.0']);
+    await work.run(['reset', '--quiet', '--hard', 'v1.4.0']);
+    await commitFile(work, 'dark.css', `Revert "feat: dark mode" (#12)\n\nThis reverts commit ${released}.`);
+    const squashed = await runSemanticTag(config({ dryRun: true }), { git: work });
+    expect(squashed).toMatchObject({ version: '1.4.1', bump: 'patch' });
+    expect(squashed.changelog).toMatch(/^### Fixes\n\n- revert: feat: dark mode \([0-9a-f]{7}\)\n$/);
+  });
+
+  it('follows a revert of a revert: it re-applies the feat, in the range or after the revert was released', async () => {
+    const { work } = await project();
+    await commit(work, 'feat: base');
+    await work.run(['tag', 'v1.4.0']);
+    await commitFile(work, 'dark.css', 'feat: dark mode');
+    await work.run(['revert', '--no-edit', 'HEAD']);
+    await work.run(['revert', '--no-edit', 'HEAD']);
+    // feat, revert, revert of the revert: the feat is in, and is the release.
+    const all = await runSemanticTag(config({ dryRun: true }), { git: work });
+    expect(all).toMatchObject({ version: '1.5.0', bump: 'minor' });
+    expect(all.changelog).toMatch(/^### Features\n\n- dark mode \([0-9a-f]{7}\)\n$/);
+
+    // The feat released, then its revert and the revert of that: nothing changed.
+    await work.run(['tag', 'v1.5.0', 'HEAD~2']);
+    expect(await runSemanticTag(config({ dryRun: true }), { git: work })).toMatchObject({ previousTag: 'v1.5.0', bump: 'none' });
+
+    // The revert released too (1.5.1): re-applying the feat is a feat again.
+    await work.run(['tag', 'v1.5.1', 'HEAD~1']);
+    const reapplied = await runSemanticTag(config({ dryRun: true }), { git: work });
+    expect(reapplied).toMatchObject({ previousTag: 'v1.5.1', version: '1.6.0', bump: 'minor' });
+    expect(reapplied.changelog).toMatch(/^### Features\n\n- dark mode \([0-9a-f]{7}\)\n$/);
+  });
+
+  it('cancels a merged branch with the revert of its merge commit', async () => {
+    const { work } = await project();
+    await commit(work, 'feat: base');
+    await work.run(['tag', 'v1.0.0']);
+    await work.run(['checkout', '--quiet', '-b', 'dark']);
+    await commitFile(work, 'dark.css', 'feat: dark mode');
+    await commitFile(work, 'dark.css', 'fix: dark mode contrast');
+    await work.run(['checkout', '--quiet', 'main']);
+    await commitFile(work, 'README.md', 'docs: readme');
+    await work.run(['merge', '--quiet', '--no-ff', '-m', 'Merge pull request #7 from acme/dark', 'dark']);
+    await work.run(['revert', '--no-edit', '-m', '1', 'HEAD']);
+    await commitFile(work, 'main.ts', 'fix: crash on start');
+    const result = await runSemanticTag(config({ dryRun: true }), { git: work });
+    expect(result).toMatchObject({ version: '1.0.1', bump: 'patch' });
+    expect(result.commits.filter((c) => !c.cancelledBy).map((c) => c.subject)).toEqual(['crash on start', 'readme']);
+    expect(result.changelog).toMatch(/^### Fixes\n\n- crash on start \([0-9a-f]{7}\)\n$/);
+  });
+
   it('takes the highest release reachable from HEAD, ignoring moving tags, pre-releases, other prefixes and unreachable tags', async () => {
     const { work } = await project();
     const old = await commit(work, 'feat: old');

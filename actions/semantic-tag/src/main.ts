@@ -3,6 +3,7 @@ import {
   Git,
   InputError,
   InputReader,
+  REMOTE_NAME,
   githubClient,
   parseRepository,
   summaryFacts,
@@ -56,7 +57,7 @@ export function getInputs(reader = new InputReader()): Inputs {
     environmentTag,
     environmentTags,
     dryRun: reader.boolean('dry-run', false),
-    remote: reader.string('remote') || 'origin',
+    remote: reader.string('remote', REMOTE_NAME) || 'origin',
     githubRelease: reader.boolean('github-release', false),
     dispatchWorkflow: reader.string('dispatch-workflow', {
       pattern: /^[\w.-]+\.ya?ml$|^\d+$/,
@@ -106,7 +107,10 @@ export async function main(): Promise<void> {
 }
 
 function describe(result: SemanticTagResult, dryRun: boolean): string {
-  const from = result.previousTag ? `since ${result.previousTag}` : 'in the whole history (no release yet)';
+  const since = result.previousTag ? `since ${result.previousTag}` : 'in the whole history (no release yet)';
+  const cancelled = result.commits.filter((commit) => commit.cancelledBy).length;
+  // A commit and its revert in the same range count for nothing; say so, or a feat seems ignored.
+  const from = cancelled > 0 ? `${since}, ${cancelled} of them cancelled out by reverts in the same range` : since;
   if (result.bump === 'none') return `No release: none of the ${result.commits.length} commit(s) ${from} calls for one.`;
   const what = dryRun ? 'would be released (dry run)' : result.released ? 'released' : 'already released at HEAD';
   return `${result.tag} ${what}: a ${result.bump} bump from ${result.commits.length} commit(s) ${from}.`;

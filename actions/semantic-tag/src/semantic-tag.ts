@@ -8,7 +8,8 @@
  * 2. Every commit since then (merged branches included, filtered by `paths`) is read with one
  *    `git log` and classified: a breaking change is major (minor while 0.x, unless
  *    `major-zero: breaking-is-major`), `feat` minor, `fix`/`perf`/`revert` patch, other types as
- *    `release-rules` say, and commits that are not Conventional as `default-bump` says.
+ *    `release-rules` say, and commits that are not Conventional as `default-bump` says. A commit
+ *    reverted in the same range cancels out with its revert (see `cancelReverts`).
  * 3. The highest bump gives the next version (`-<prerelease>.N` numbered from existing tags).
  * 4. Unless `dry-run`, the tag (and `<environment-tag>-<version>`) is created and pushed in one
  *    atomic push, then a GitHub release is made and a workflow dispatched when asked.
@@ -62,10 +63,34 @@ export interface ParsedCommit {
   breakingNotes: string[];
   conventional: boolean;
   merge: boolean;
+  /**
+   * The commits it reverts, from git's `This reverts commit <sha>` lines (full SHAs, or abbreviated
+   * ones with `git revert --reference`); absent when it reverts nothing.
+   */
+  reverts?: RevertedCommit[];
+  /**
+   * Whether it is nothing but a revert, so that it cancels out with the commit it reverts: git's
+   * `Revert "…"` or `Reapply "…"` subject, a `revert:` commit, or a free-form title such as
+   * `git revert --reference` asks for. A Conventional commit of another type that also reverts
+   * (a squash of several commits) keeps counting as its type.
+   */
+  revertOnly?: boolean;
+}
+
+export interface RevertedCommit {
+  /** The SHA as the message gives it: full, or abbreviated. */
+  commit: string;
+  /** For a reverted merge, the parent it was reverted against (`reversing changes made to <sha>`). */
+  mainline?: string;
 }
 
 export interface ClassifiedCommit extends ParsedCommit {
   bump: Bump;
+  /**
+   * Set when the commit cancels out with another in the same range, neither counting for the bump
+   * nor listed in the changelog: on a reverted commit, its revert; on a revert, the commit it reverts.
+   */
+  cancelledBy?: string;
 }
 
 export interface ReleaseTag {
@@ -150,8 +175,49 @@ export function parseTagPrefix(text: string, input = 'tag-prefix'): string {
 // ─── Commits ─────────────────────────────────────────────────────────────────────────────────────
 
 const HEADER = /^([A-Za-z][\w-]*)(?:\(([^()\r\n]*)\))?(!)?: +(\S.*)$/;
-const GIT_REVERT = /^Revert "(.+)"$/;
 const BREAKING_FOOTER = /^BREAKING[ -]CHANGE: *(.*)$/gm;
+/**
+ * git's own lines: `This reverts commit <sha>.`, for a merge `This reverts commit <sha>, reversing
+ * changes made to <parent>.`, and with `--reference` `This reverts commit <abbrev> (<subject>, <date>).`
+ */
+const REVERTS_LINE =
+  /^[ \t]*This reverts commit ([0-9a-fA-F]{4,64})\b(?:.*?,? reversing\r?\n[ \t]*changes made to ([0-9a-fA-F]{4,64})\b)?/gm;
+
+/**
+ * The header inside git's revert subjects, with how many reverts wrap it: `Revert "<header>"` is
+ * one, `Reapply "<header>"` (git's subject for the revert of a revert) two, and GitHub's squash
+ * suffix ` (#123)` is allowed at each level. Read by index, so a long nest of quotes stays linear.
+ */
+function unwrapReverts(subject: string): { header: string; depth: number } {
+  let start = 0;
+  let end = subject.length;
+  let depth = 0;
+  for (;;) {
+    // GitHub's squash merge appends " (#123)" to the revert's title.
+    let close = end;
+    if (subject[close - 1] === ')') {
+      let digit = close - 2;
+      while (digit > start && subject.charCodeAt(digit) >= 48 && subject.charCodeAt(digit) <= 57) digit -= 1;
+      if (digit < close - 2 && subject.startsWith(' (#', digit - 2)) close = digit - 2;
+    }
+    const prefix = subject.startsWith('Revert "', start) ? 8 : subject.startsWith('Reapply "', start) ? 9 : 0;
+    // The quoted header is not empty: `Revert ""` is a title like any other.
+    if (prefix === 0 || close - start < prefix + 2 || subject[close - 1] !== '"') break;
+    depth += prefix === 8 ? 1 : 2;
+    start += prefix;
+    end = close - 1;
+  }
+  return { header: subject.slice(start, end), depth };
+}
+
+function revertedCommits(body: string): RevertedCommit[] | undefined {
+  if (!body.includes('This reverts commit')) return undefined;
+  const reverts = [...body.matchAll(REVERTS_LINE)].map((match) => ({
+    commit: (match[1] as string).toLowerCase(),
+    ...(match[2] ? { mainline: match[2].toLowerCase() } : {}),
+  }));
+  return reverts.length > 0 ? reverts : undefined;
+}
 
 export function parseCommit(sha: string, message: string, parents = 1): ParsedCommit {
   const newline = message.indexOf('\n');
@@ -161,22 +227,32 @@ export function parseCommit(sha: string, message: string, parents = 1): ParsedCo
   const breakingNotes = footers.map((match) => (match[1] as string).trim()).filter(Boolean);
   const hasFooter = footers.length > 0;
   const merge = parents > 1;
-  const header = HEADER.exec(subject);
+  // A merge commit's own message says nothing, a revert's body included.
+  const reverts = merge ? undefined : revertedCommits(body);
+  const { header: quoted, depth } = unwrapReverts(subject);
+  // `Revert "Revert "<header>""` or `Reapply "<header>"` applies <header> again: it is that commit.
+  const header = HEADER.exec(depth % 2 === 0 ? quoted : subject);
   if (header) {
+    const type = (header[1] as string).toLowerCase();
     return {
       sha,
       subject: header[4] as string,
-      type: (header[1] as string).toLowerCase(),
+      type,
       scope: header[2] || undefined,
       breaking: header[3] === '!' || hasFooter,
       breakingNotes,
       conventional: true,
       merge,
+      ...(reverts ? { reverts, revertOnly: depth > 0 || type === 'revert' } : {}),
     };
   }
-  const revert = GIT_REVERT.exec(subject);
-  if (revert) return { sha, subject: revert[1] as string, type: 'revert', breaking: hasFooter, breakingNotes, conventional: true, merge };
-  return { sha, subject, breaking: hasFooter, breakingNotes, conventional: false, merge };
+  const revert = reverts ? { reverts, revertOnly: true } : {};
+  // git's `Revert "<header>"`, or a title of one's own over git's `This reverts commit` line.
+  if (depth % 2 === 1 || (depth === 0 && reverts)) {
+    const text = depth > 0 ? quoted : subject;
+    return { sha, subject: text, type: 'revert', breaking: hasFooter, breakingNotes, conventional: true, merge, ...revert };
+  }
+  return { sha, subject: quoted, breaking: hasFooter, breakingNotes, conventional: false, merge, ...revert };
 }
 
 const DEFAULT_BUMPS: Record<string, Bump> = { feat: 'minor', fix: 'patch', perf: 'patch', revert: 'patch' };
@@ -215,6 +291,146 @@ export function nextVersion(
   return `${series}${highest + 1}`;
 }
 
+// ─── Reverts ─────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * A commit reverted in the same range cancels out with its revert, as semantic-release's analyzer
+ * does: neither counts for the bump, neither is in the changelog (`cancelledBy` is set on both).
+ *
+ * - A revert names the commits it reverts in git's `This reverts commit <sha>` line, full or
+ *   abbreviated (`git revert --reference`); an abbreviation is resolved by git, in one
+ *   `cat-file --batch-check`, and one that is ambiguous or unknown matches nothing.
+ * - The revert of a commit outside the range (already released) stays, as a patch.
+ * - A revert that is reverted in turn (a reapply) stands no more: the commit it reverted is back,
+ *   and the two reverts cancel out. So feat, revert, revert of the revert leaves the feat; a fourth
+ *   revert cancels everything. A reapply of a released revert counts as the commit it re-applies.
+ * - The revert of a merge (`reversing changes made to <parent>`) also cancels the commits that
+ *   merge brought in (`git rev-list <parent>..<merge>`).
+ * - A Conventional commit of another type that also reverts (a squash of several commits) cancels
+ *   the commit it reverts, and keeps counting as its own type.
+ */
+export async function cancelReverts(
+  git: Pick<Git, 'run'>,
+  commits: readonly ClassifiedCommit[],
+  log: (message: string) => void = () => undefined,
+): Promise<void> {
+  const reverts = commits.filter((commit) => commit.reverts);
+  if (reverts.length === 0) return;
+  const bySha = new Map(commits.map((commit) => [commit.sha, commit]));
+  const hashLength = commits[0]?.sha.length ?? 40;
+  const names = new Set<string>();
+  for (const revert of reverts)
+    for (const target of revert.reverts ?? [])
+      for (const name of [target.commit, target.mainline]) if (name && name.length < hashLength && !bySha.has(name)) names.add(name);
+  const resolved = await resolveCommits(git, [...names]);
+  const full = (name: string) => (bySha.has(name) || name.length >= hashLength ? name : resolved.get(name));
+
+  // What each revert takes back within the range, and whether all it names is in the range.
+  const reverters = new Map<ClassifiedCommit, ClassifiedCommit[]>();
+  const takes = new Map<ClassifiedCommit, ClassifiedCommit[]>();
+  const cancelsOut = new Set<ClassifiedCommit>();
+  for (const revert of reverts) {
+    const targets = revert.reverts ?? [];
+    const taken: ClassifiedCommit[] = [];
+    let inRange = 0;
+    for (const target of targets) {
+      const reverted = bySha.get(full(target.commit) ?? '');
+      if (!reverted || reverted === revert) continue;
+      inRange += 1;
+      const mainline = target.mainline ? full(target.mainline) : undefined;
+      for (const commit of reverted.merge ? await mergedCommits(git, reverted, mainline, bySha) : [reverted]) {
+        if (commit === revert || taken.includes(commit)) continue;
+        taken.push(commit);
+        const against = reverters.get(commit);
+        if (against) against.push(revert);
+        else reverters.set(commit, [revert]);
+      }
+    }
+    if (taken.length > 0) takes.set(revert, taken);
+    if (inRange > 0 && inRange === targets.length && revert.revertOnly) cancelsOut.add(revert);
+  }
+  if (takes.size === 0) return;
+
+  // A revert stands unless a revert that stands reverts it: decided with an explicit stack, as a
+  // chain of reverts of reverts can be long. A cycle, which only forged abbreviations can make, is cut.
+  const stands = new Map<ClassifiedCommit, boolean>();
+  const visiting = new Set<ClassifiedCommit>();
+  const decide = (start: ClassifiedCommit): boolean => {
+    const stack = [start];
+    while (stack.length > 0) {
+      const commit = stack[stack.length - 1] as ClassifiedCommit;
+      if (stands.has(commit)) {
+        stack.pop();
+        continue;
+      }
+      visiting.add(commit);
+      const against = reverters.get(commit) ?? [];
+      const next = against.find((revert) => !stands.has(revert) && !visiting.has(revert));
+      if (next) {
+        stack.push(next);
+        continue;
+      }
+      stands.set(commit, !against.some((revert) => stands.get(revert) === true));
+      visiting.delete(commit);
+      stack.pop();
+    }
+    return stands.get(start) === true;
+  };
+
+  const short = (commit: ClassifiedCommit) => commit.sha.slice(0, 7);
+  for (const commit of commits) {
+    const by = reverters.has(commit) && !decide(commit) ? reverters.get(commit)?.find((revert) => decide(revert)) : undefined;
+    // A revert that stands and takes back only commits of the range cancels out with them.
+    const partner = by ?? (cancelsOut.has(commit) && decide(commit) ? takes.get(commit)?.[0] : undefined);
+    if (!partner) continue;
+    commit.cancelledBy = partner.sha;
+    commit.bump = 'none';
+  }
+  for (const [revert, taken] of takes) {
+    if (!decide(revert)) continue;
+    const list = taken.map(short).join(', ');
+    log(
+      revert.cancelledBy
+        ? `${short(revert)} reverts ${list} of the same range: they cancel out, and none of them is bumped or listed.`
+        : `${short(revert)} reverts ${list} of the same range: ${list} is neither bumped nor listed; ${short(revert)} counts.`,
+    );
+  }
+}
+
+/** Full SHAs of the commits that abbreviated `names` stand for, where git finds exactly one. */
+async function resolveCommits(git: Pick<Git, 'run'>, names: readonly string[]): Promise<Map<string, string>> {
+  const resolved = new Map<string, string>();
+  if (names.length === 0) return resolved;
+  const { stdout } = await git.run(['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
+    input: names.map((name) => `${name}^{commit}\n`).join(''),
+  });
+  const lines = stdout.split('\n');
+  names.forEach((name, index) => {
+    const [oid, type] = (lines[index] ?? '').split(' ');
+    if (type === 'commit' && oid && /^[0-9a-f]{40,64}$/.test(oid)) resolved.set(name, oid);
+  });
+  return resolved;
+}
+
+/** A reverted merge and the commits of the range it brought in: those its mainline parent lacks. */
+async function mergedCommits(
+  git: Pick<Git, 'run'>,
+  merge: ClassifiedCommit,
+  mainline: string | undefined,
+  bySha: ReadonlyMap<string, ClassifiedCommit>,
+): Promise<ClassifiedCommit[]> {
+  // The mainline is one of the merge's parents (the first where the message names none of them).
+  const parents = (await git.run(['rev-parse', `${merge.sha}^@`])).stdout.split('\n').filter(Boolean);
+  const base = mainline && parents.includes(mainline) ? mainline : parents[0];
+  if (!base) return [merge];
+  const { stdout } = await git.run(['rev-list', `${base}..${merge.sha}`, '--']);
+  const brought = stdout
+    .split('\n')
+    .map((sha) => bySha.get(sha))
+    .filter((commit): commit is ClassifiedCommit => commit !== undefined && commit !== merge);
+  return [merge, ...brought];
+}
+
 // ─── Changelog ───────────────────────────────────────────────────────────────────────────────────
 
 export interface ChangelogEntry {
@@ -241,6 +457,7 @@ export function changelogSections(commits: readonly ClassifiedCommit[]): Changel
   const fixes: ChangelogEntry[] = [];
   const other: ChangelogEntry[] = [];
   for (const commit of commits) {
+    if (commit.cancelledBy) continue;
     if (commit.breaking) {
       if (commit.breakingNotes.length === 0) breaking.push(entry(commit, commit.subject));
       for (const note of commit.breakingNotes) breaking.push(entry(commit, note));
@@ -453,9 +670,11 @@ export async function ensureCompleteHistory(
       `This checkout is shallow and has no remote "${remote}" to fetch the rest of its history from. ${fetchDepthAdvice}`,
     );
   try {
-    await git.run(['fetch', '--quiet', '--tags', '--force', '--unshallow', remote]);
+    await git.run(['fetch', '--quiet', '--tags', '--force', '--unshallow', '--', remote]);
   } catch (error) {
-    const detail = error instanceof CommandError ? error.stderr.trim() : String(error);
+    // git ran and refused: the checkout is the user's to fix. Anything else (no git, a bug) is ours.
+    if (!(error instanceof CommandError)) throw error;
+    const detail = error.stderr.trim();
     throw new UserError(
       'REFUSED',
       `This checkout is shallow, and fetching the rest of its history from ${remote} failed: ${detail}. ${fetchDepthAdvice}`,
@@ -482,6 +701,7 @@ export async function runSemanticTag(config: SemanticTagConfig, deps: SemanticTa
   // Classified in place: a copy of every commit costs more than the parsing, on a long range.
   const commits = parsed as ClassifiedCommit[];
   for (const commit of commits) commit.bump = classifyCommit(commit, config.releaseRules, config.defaultBump);
+  await cancelReverts(git, commits, log);
   const bump = highestBump(commits.map((commit) => commit.bump));
   const base = last?.version ?? config.initialVersion;
   const previous = last ? { previousVersion: last.version, previousTag: last.tag } : {};
@@ -582,12 +802,12 @@ async function createAndPushTags(
   for (const { name, message } of tags) {
     if (!toPush.includes(name) || local.get(name)) continue;
     await git.run(
-      message ? ['tag', '--annotate', '--file=-', '--cleanup=verbatim', name, head] : ['tag', name, head],
+      message ? ['tag', '--annotate', '--file=-', '--cleanup=verbatim', '--', name, head] : ['tag', '--', name, head],
       message ? { input: message } : {},
     );
   }
   if (toPush.length > 0) {
-    await git.run(['push', '--atomic', '--quiet', remote, ...toPush.map((name) => `refs/tags/${name}`)]);
+    await git.run(['push', '--atomic', '--quiet', '--', remote, ...toPush.map((name) => `refs/tags/${name}`)]);
     log(`Pushed ${toPush.join(' and ')} to ${remote}.`);
   }
   return toPush;
