@@ -1,11 +1,37 @@
-import { describe, expect, it } from '@jest/globals';
-import { InputError, ToolkitError, UserError, runAction } from '@toolkit/shared';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import {
+  CommandError,
+  FAILURE_TITLES,
+  InputError,
+  ToolkitError,
+  UserError,
+  reportFailure,
+  runAction,
+  runnerReporter,
+} from '@toolkit/shared';
 
 function recorder() {
   const failed: string[] = [];
+  const kinds: string[] = [];
   const debug: string[] = [];
-  return { failed, debug, reporter: { setFailed: (m: string) => failed.push(m), debug: (m: string) => debug.push(m) } };
+  return {
+    failed,
+    kinds,
+    debug,
+    reporter: {
+      setFailed: (m: string, kind: string) => {
+        failed.push(m);
+        kinds.push(kind);
+      },
+      debug: (m: string) => debug.push(m),
+    },
+  };
 }
+
+afterEach(() => {
+  jest.restoreAllMocks();
+  process.exitCode = undefined;
+});
 
 describe('runAction', () => {
   it('does nothing more when main succeeds', async () => {
@@ -49,11 +75,48 @@ describe('runAction', () => {
     expect(failed).toEqual(['plain string']);
   });
 
+  it('reports each kind as itself: a user error never as internal, an internal failure never as a user error', () => {
+    const cases: [unknown, 'user' | 'internal'][] = [
+      [new UserError('REFUSED', 'no'), 'user'],
+      [new InputError('ref', 'bad'), 'user'],
+      [new UserError('NOT_FOUND', 'gone', { cause: new Error('HTTP 404') }), 'user'],
+      [new ToolkitError('DOWNLOAD_FAILED', 'down'), 'internal'],
+      [new CommandError(['git', 'push'], 1, 'fatal', 'git push'), 'internal'],
+      [new Error('wrapped', { cause: new UserError('REFUSED', 'inner') }), 'internal'],
+      [new TypeError('x is undefined'), 'internal'],
+      [42, 'internal'],
+    ];
+    for (const [error, kind] of cases) {
+      const { kinds, debug, reporter } = recorder();
+      reportFailure(error, reporter);
+      expect(kinds).toEqual([kind]);
+      // Only an internal failure has a stack (or a note) in debug.
+      expect(debug.length > 0).toBe(kind === 'internal');
+    }
+  });
+
+  it('titles the step’s error annotation by kind, and fails the step', () => {
+    const printed: string[] = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    runnerReporter.setFailed('Invalid input "ref": bad.', 'user');
+    runnerReporter.setFailed('socket hang up', 'internal');
+    expect(process.exitCode).toBe(1);
+    const title = (kind: 'user' | 'internal') => FAILURE_TITLES[kind].replace(/:/g, '%3A').replace(/,/g, '%2C');
+    expect(printed.join('')).toContain(`::error title=${title('user')}::Invalid input "ref": bad.`);
+    expect(printed.join('')).toContain(`::error title=${title('internal')}::socket hang up`);
+  });
+
   it('tells user errors from internal ones by class and code', () => {
     const user = new UserError('REFUSED', 'no');
     expect(user).toBeInstanceOf(ToolkitError);
     expect(user.code).toBe('REFUSED');
     expect(user.name).toBe('UserError');
     expect(new InputError('x', 'y').code).toBe('INVALID_INPUT');
+    // The type system keeps the codes apart too (checked by tsc -b): a UserError takes no internal code.
+    // @ts-expect-error COMMAND_FAILED is an internal failure's code
+    expect(new UserError('COMMAND_FAILED', 'x')).toBeInstanceOf(UserError);
   });
 });

@@ -1,4 +1,4 @@
-import { ToolkitError, UserError } from '@toolkit/shared';
+import { InputError, UserError } from '@toolkit/shared';
 import { deploy, rollback } from './apply.js';
 import { Deployment } from './deployment.js';
 import { plan } from './plan.js';
@@ -24,7 +24,7 @@ export * from './types.js';
  */
 
 export async function runDeployment(host: RemoteHost, request: DeployRequest, deps: DeployDependencies): Promise<DeployResult> {
-  if (request.keepReleases < 1) throw new ToolkitError('INVALID_INPUT', 'keep-releases must be at least 1.');
+  if (request.keepReleases < 1) throw new InputError('keep-releases', `${request.keepReleases} is not allowed; at least 1.`);
   const refusals = request.check?.refusals ?? [];
   if (request.operation === 'deploy' && refusals.length > 0) {
     throw new UserError(

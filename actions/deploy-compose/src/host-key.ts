@@ -112,14 +112,45 @@ export function parseKnownHosts(text: string, host: string, port: number, warn: 
   return { kind: 'known-hosts', keys, revoked };
 }
 
-/** The host key algorithms to ask for, so that the server offers a key we can check. */
-export function hostKeyAlgorithms(trust: HostTrust): string[] | undefined {
-  if (trust.kind === 'fingerprint') return undefined;
-  const algorithms: string[] = [];
-  for (const { type } of trust.keys) {
-    // An RSA key is offered under the SHA-2 signature names; ssh2 still knows ssh-rsa.
-    const names = type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type];
-    for (const name of names) if (!algorithms.includes(name)) algorithms.push(name);
+/**
+ * The host key (and host key signature) algorithms accepted: OpenSSH's defaults (ssh_config
+ * HostKeyAlgorithms of OpenSSH 9.x), in its order, as far as ssh2 implements them. Not `ssh-rsa`
+ * (RSA keys signing with SHA-1, off by default since OpenSSH 8.8) and not `ssh-dss` (DSA, off since
+ * OpenSSH 7.0 and removed in 9.8): an RSA host key is accepted signing with SHA-2 only.
+ */
+export const HOST_KEY_ALGORITHMS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+] as const;
+
+/** The signature algorithms a known_hosts key type may sign with, of `HOST_KEY_ALGORITHMS`. */
+function algorithmsOfKeyType(type: string): string[] {
+  if (type === 'ssh-rsa') return ['rsa-sha2-512', 'rsa-sha2-256'];
+  return (HOST_KEY_ALGORITHMS as readonly string[]).includes(type) ? [type] : [];
+}
+
+/**
+ * The host key algorithms to ask for: those of `HOST_KEY_ALGORITHMS` that a trusted key can use
+ * (with `known-hosts`), so that the server offers a key we can check; all of them with
+ * `host-fingerprint`. A known-hosts whose keys for the host can use none (only `ssh-dss` keys, say)
+ * is refused here, before connecting.
+ */
+export function hostKeyAlgorithms(trust: HostTrust): string[] {
+  if (trust.kind === 'fingerprint') return [...HOST_KEY_ALGORITHMS];
+  const usable = new Set(trust.keys.flatMap((key) => algorithmsOfKeyType(key.type)));
+  const algorithms = HOST_KEY_ALGORITHMS.filter((name) => usable.has(name));
+  if (algorithms.length === 0) {
+    const listed = trust.keys.map((key) => `${key.type} (line ${key.line})`).join(', ');
+    throw new InputError(
+      'known-hosts',
+      `its keys for this host are ${listed}, none of which is accepted${
+        trust.keys.some((key) => key.type === 'ssh-dss') ? ': ssh-dss (DSA) host keys are refused, as OpenSSH refuses them' : ''
+      }. ` + `Accepted: ${HOST_KEY_ALGORITHMS.join(', ')} (an ssh-rsa key signing with SHA-2). Add the host's ed25519, ecdsa or RSA key.`,
+    );
   }
   return algorithms;
 }

@@ -113,6 +113,20 @@ export async function connect(options: ConnectOptions): Promise<SshHost> {
           ),
         );
       }
+      if (error.level === 'handshake' && /no matching host key format/.test(error.message)) {
+        // The server may still reset the connection being closed: that is not another failure.
+        client.on('error', () => undefined);
+        return reject(
+          new UserError(
+            'REFUSED',
+            `SSH connection to ${hostName} refused: the server offers none of the host key algorithms asked for (${serverHostKey.join(', ')}: ` +
+              `OpenSSH’s defaults${options.trust.kind === 'known-hosts' ? ', for the key types known-hosts lists' : ''}). ` +
+              'ssh-rsa (RSA with SHA-1 signatures) and ssh-dss (DSA) are never accepted. Nothing was sent to the host. ' +
+              'Give the server an ed25519 or ecdsa host key, or let it sign with its RSA key using rsa-sha2-256/512.',
+            { cause: error },
+          ),
+        );
+      }
       if (error.level === 'client-timeout') {
         return reject(new UserError('REFUSED', `SSH connection to ${hostName} timed out before the server was ready.`, { cause: error }));
       }
@@ -126,7 +140,7 @@ export async function connect(options: ConnectOptions): Promise<SshHost> {
       privateKey: options.privateKey,
       ...(options.passphrase ? { passphrase: options.passphrase } : {}),
       readyTimeout: options.readyTimeoutMs ?? 20_000,
-      ...(serverHostKey ? { algorithms: { serverHostKey: serverHostKey as ssh2.ServerHostKeyAlgorithm[] } } : {}),
+      algorithms: { serverHostKey: serverHostKey as ssh2.ServerHostKeyAlgorithm[] },
       // Called during key exchange, before any authentication is attempted.
       hostVerifier: (key: Buffer) => {
         try {

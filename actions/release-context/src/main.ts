@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { Git, InputReader, summaryFacts, summaryHeading, writeJobSummary } from '@toolkit/shared';
+import { Git, InputReader, REMOTE_NAME, summaryFacts, summaryHeading, writeJobSummary } from '@toolkit/shared';
 import {
   type EnvironmentPrefix,
   type ReleaseContext,
@@ -26,7 +26,7 @@ export function getInputs(reader = new InputReader()): Inputs {
     environmentPrefixes: parseEnvironmentPrefixes(reader.list('environment-prefixes'), promotionOrder),
     promotionOrder,
     promotionGate: reader.boolean('promotion-gate', true),
-    remote: reader.string('remote') || 'origin',
+    remote: reader.string('remote', REMOTE_NAME) || 'origin',
     repositoryPath: reader.string('repository-path') || process.env.GITHUB_WORKSPACE || process.cwd(),
     token: reader.string('token'),
   };

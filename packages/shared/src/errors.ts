@@ -4,15 +4,13 @@
  * is reported as one clear line. Anything else is our failure, reported with its stack in debug.
  */
 
-export type ErrorCode =
-  | 'INVALID_INPUT'
-  | 'INVALID_CONFIGURATION'
-  | 'REFUSED'
-  | 'NOT_FOUND'
-  | 'CHECKSUM_MISMATCH'
-  | 'DOWNLOAD_FAILED'
-  | 'COMMAND_FAILED'
-  | 'UNSAFE_ARGUMENT';
+/** The codes of failures the person running the action can fix: a `UserError` carries one of these, and only these. */
+export type UserErrorCode = 'INVALID_INPUT' | 'INVALID_CONFIGURATION' | 'REFUSED' | 'NOT_FOUND' | 'CHECKSUM_MISMATCH';
+
+/** The codes of internal failures (a command, a download, a guard against a value no input allows). */
+export type InternalErrorCode = 'DOWNLOAD_FAILED' | 'COMMAND_FAILED' | 'UNSAFE_ARGUMENT';
+
+export type ErrorCode = UserErrorCode | InternalErrorCode;
 
 export class ToolkitError extends Error {
   readonly code: ErrorCode;
@@ -24,8 +22,18 @@ export class ToolkitError extends Error {
   }
 }
 
-/** A failure the user can fix. Its message is the whole story: it names what was wrong and what is allowed. */
-export class UserError extends ToolkitError {}
+/**
+ * A failure the user can fix. Its message is the whole story: it names what was wrong and what is
+ * allowed. It is reported as a user error (run-action.ts), and only it is: an internal failure never
+ * carries this class, and this class never carries an internal code.
+ */
+export class UserError extends ToolkitError {
+  declare readonly code: UserErrorCode;
+
+  constructor(code: UserErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
 
 /** A bad action input: names the input, the value (unless it is secret) and what is allowed. */
 export class InputError extends UserError {

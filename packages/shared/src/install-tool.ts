@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, copyFile, lstat, mkdir, readdir, readlink, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
@@ -48,9 +48,16 @@ export function currentPlatform(): string {
 }
 
 /**
- * Installs a pinned tool: from the runner's tool cache when it is there (no network at all), else
- * downloaded with retries and backoff, checked against its pinned SHA-256 before it is extracted,
- * and cached. `version: system` uses the tool on PATH instead.
+ * Installs a pinned tool: from the runner's tool cache when it is there and still what the pinned
+ * SHA-256 says (no network at all), else downloaded with retries and backoff, checked against its
+ * pinned SHA-256 before it is extracted, and cached. `version: system` uses the tool on PATH instead.
+ *
+ * The cache is not trusted: on a persistent runner an earlier job may have written anything there.
+ * So the cache key holds the sum (`<tool-cache>/<name>/<version>/<platform>-sha256-<sum>`), and
+ * every cache hit is checked again before it is used (`verifyCached`). A cached entry that does not
+ * match is never run: it is named in a warning, removed, and the tool is downloaded and verified
+ * again, as on a first install (a poisoned cache heals instead of failing every later job, and what
+ * replaces it passes the same check against the pin).
  */
 export async function installTool(spec: ToolSpec, options: InstallOptions = {}): Promise<InstalledTool> {
   const binaryName = spec.binary ?? spec.name;
@@ -72,10 +79,20 @@ export async function installTool(spec: ToolSpec, options: InstallOptions = {}):
   // every action that never downloads a tool would otherwise compile at start-up.
   const tc = await import('@actions/tool-cache');
 
-  const cached = tc.find(spec.name, spec.version, platform);
+  const archive = spec.archive ?? archiveKind(spec.url);
+  const key = cacheKey(platform, sha256);
+  const cached = tc.find(spec.name, spec.version, key);
   if (cached) {
-    core.info(`${spec.name} ${spec.version} (${platform}) found in the tool cache.`);
-    return { path: path.join(cached, binaryName), dir: cached, source: 'cache' };
+    const problem = await verifyCached(cached, { binary: binaryName, sha256, archive });
+    if (problem === undefined) {
+      core.info(`${spec.name} ${spec.version} (${platform}) found in the tool cache, and verified again (sha256 ${sha256}).`);
+      return { path: path.join(cached, binaryName), dir: cached, source: 'cache' };
+    }
+    core.warning(
+      `${spec.name} ${spec.version} (${platform}) in the tool cache (${cached}) is not what its pinned sha256 ${sha256} says: ${problem}. ` +
+        'It was not run; it is removed and the tool is downloaded and verified again. Something other than this action wrote to the tool cache (or an earlier install was cut short).',
+    );
+    await discardCached(cached);
   }
 
   const download = path.join(process.env.RUNNER_TEMP as string, `${spec.name}-${randomUUID()}`);
@@ -87,20 +104,126 @@ export async function installTool(spec: ToolSpec, options: InstallOptions = {}):
         `Checksum mismatch for ${spec.name} ${spec.version} (${platform}) from ${spec.url}: expected sha256 ${sha256}, got ${actual}. Nothing was extracted or run.`,
       );
     }
-    const archive = spec.archive ?? archiveKind(spec.url);
     let dir: string;
     if (archive === 'binary') {
       await chmod(download, 0o755);
-      dir = await tc.cacheFile(download, binaryName, spec.name, spec.version, platform);
+      dir = await tc.cacheFile(download, binaryName, spec.name, spec.version, key);
     } else {
-      const extracted = archive === 'zip' ? await tc.extractZip(download) : await tc.extractTar(download);
-      dir = await tc.cacheDir(extracted, spec.name, spec.version, platform);
-      await rm(extracted, { recursive: true, force: true });
+      const extracted = await extract(download, archive);
+      try {
+        dir = await tc.cacheDir(extracted, spec.name, spec.version, key);
+      } finally {
+        await rm(extracted, { recursive: true, force: true });
+      }
+      // The verified archive is kept beside the tree: a later cache hit checks it against the pin
+      // and the tree against it.
+      await copyFile(download, keptArchive(dir));
     }
     core.info(`${spec.name} ${spec.version} (${platform}) downloaded, verified (sha256 ${sha256}) and cached.`);
     return { path: path.join(dir, binaryName), dir, source: 'download' };
   } finally {
     await rm(download, { force: true });
+  }
+}
+
+/** The platform segment of the cache path, with the pinned sum: another sum is another entry. */
+function cacheKey(platform: string, sha256: string): string {
+  return `${platform}-sha256-${sha256}`;
+}
+
+/** Where the verified archive of an extracted tool is kept: beside its folder, outside what goes on PATH. */
+function keptArchive(dir: string): string {
+  return `${dir}.archive`;
+}
+
+async function extract(file: string, archive: 'tar.gz' | 'zip'): Promise<string> {
+  const tc = await import('@actions/tool-cache');
+  return archive === 'zip' ? tc.extractZip(file) : tc.extractTar(file);
+}
+
+async function discardCached(dir: string): Promise<void> {
+  await Promise.all([dir, `${dir}.complete`, keptArchive(dir)].map((item) => rm(item, { recursive: true, force: true })));
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * What a folder holds, by path relative to it: `dir`, `link <target>`, or `file <x|-> <sha256>`
+ * (x: executable). Entries are read with lstat, so a symlink is never followed.
+ */
+async function treeListing(root: string): Promise<Map<string, string>> {
+  const listing = new Map<string, string>();
+  const walk = async (relative: string): Promise<void> => {
+    for (const name of (await readdir(path.join(root, relative))).sort()) {
+      const entry = path.join(relative, name);
+      const full = path.join(root, entry);
+      const stat = await lstat(full);
+      if (stat.isDirectory()) {
+        listing.set(entry, 'dir');
+        await walk(entry);
+      } else if (stat.isSymbolicLink()) listing.set(entry, `link ${await readlink(full)}`);
+      else if (stat.isFile()) listing.set(entry, `file ${stat.mode & 0o111 ? 'x' : '-'} ${await sha256File(full)}`);
+      else listing.set(entry, 'special');
+    }
+  };
+  await walk('');
+  return listing;
+}
+
+function describeEntry(value: string): string {
+  if (value === 'dir') return 'a folder';
+  if (value.startsWith('link ')) return `a symlink to ${value.slice(5)}`;
+  if (value.startsWith('file ')) {
+    const [, mode, sum] = value.split(' ');
+    return `a${mode === 'x' ? 'n executable' : ''} file with sha256 ${sum}`;
+  }
+  return 'not a regular file';
+}
+
+/** The first difference between what a cached folder holds and what it should hold, or undefined. */
+function treeDifference(actual: Map<string, string>, expected: Map<string, string>): string | undefined {
+  for (const [entry, value] of expected) {
+    const found = actual.get(entry);
+    if (found === undefined) return `${entry} is missing`;
+    if (found !== value) return `${entry} is ${describeEntry(found)}, where the verified download has ${describeEntry(value)}`;
+  }
+  for (const [entry, value] of actual) {
+    if (!expected.has(entry)) return `it holds ${entry} (${describeEntry(value)}), which the verified download does not`;
+  }
+  return undefined;
+}
+
+/**
+ * Checks a tool-cache entry again, as if it had just been downloaded; returns what is wrong with
+ * it, or undefined when it is exactly what the pinned sum vouches for.
+ * - A single-file tool: the folder holds the executable alone, a regular file whose SHA-256 is the pin.
+ * - An archive: the archive kept beside the folder has the pinned SHA-256, and the folder holds
+ *   exactly what that archive extracts to (every file's content and executable bit, every symlink
+ *   and folder, nothing more), compared against a fresh extraction into RUNNER_TEMP.
+ */
+async function verifyCached(
+  dir: string,
+  expected: { binary: string; sha256: string; archive: 'tar.gz' | 'zip' | 'binary' },
+): Promise<string | undefined> {
+  if (!(await lstat(dir)).isDirectory()) return 'it is not a folder (a symlink?)';
+  const actual = await treeListing(dir);
+  if (expected.archive === 'binary') {
+    return treeDifference(actual, new Map([[expected.binary, `file x ${expected.sha256}`]]));
+  }
+  const kept = keptArchive(dir);
+  const keptStat = await lstat(kept).catch(() => undefined);
+  if (!keptStat?.isFile()) return `the verified archive kept beside it (${path.basename(kept)}) is missing`;
+  const sum = await sha256File(kept);
+  if (sum !== expected.sha256) return `the archive kept beside it has sha256 ${sum}`;
+  const fresh = await extract(kept, expected.archive);
+  try {
+    return treeDifference(actual, await treeListing(fresh));
+  } finally {
+    await rm(fresh, { recursive: true, force: true });
   }
 }
 

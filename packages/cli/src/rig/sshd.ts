@@ -28,18 +28,27 @@ function keygen(args: string[]): string {
   return execFileSync(requireTool('ssh-keygen', 'openssh-client'), args, { encoding: 'utf8' });
 }
 
-export async function generateKey(file: string, options: { passphrase?: string; type?: 'ed25519' | 'rsa' } = {}): Promise<string> {
+export async function generateKey(file: string, options: { passphrase?: string; type?: 'ed25519' | 'rsa' | 'dsa' } = {}): Promise<string> {
   keygen(['-q', '-t', options.type ?? 'ed25519', '-N', options.passphrase ?? '', '-C', 'toolkit-test', '-f', file]);
   return readFile(file, 'utf8');
 }
 
-export async function startSshServer(dir: string, options: { env?: Record<string, string> } = {}): Promise<SshServer> {
+export interface SshServerOptions {
+  env?: Record<string, string>;
+  /** The host key's type: ed25519 by default (an old server's rsa or dsa, to test what a client accepts). */
+  hostKeyType?: 'ed25519' | 'rsa' | 'dsa';
+  /** More sshd_config lines, e.g. `HostKeyAlgorithms ssh-rsa` for a server that signs only with SHA-1. */
+  config?: string[];
+}
+
+export async function startSshServer(dir: string, options: SshServerOptions = {}): Promise<SshServer> {
   const sshd = requireTool('sshd', 'openssh-server');
   await mkdir(dir, { recursive: true });
   // sshd checks that its privilege-separation directory exists, even when it is not used.
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
-  const hostKey = path.join(dir, 'ssh_host_ed25519_key');
-  await generateKey(hostKey);
+  const hostKeyType = options.hostKeyType ?? 'ed25519';
+  const hostKey = path.join(dir, `ssh_host_${hostKeyType}_key`);
+  await generateKey(hostKey, { type: hostKeyType });
   const clientKey = await generateKey(path.join(dir, 'client_key'));
   await writeFile(path.join(dir, 'authorized_keys'), await readFile(path.join(dir, 'client_key.pub')));
   const port = await freePort();
@@ -71,6 +80,7 @@ export async function startSshServer(dir: string, options: { env?: Record<string
       'MaxSessions 50',
       'Subsystem sftp internal-sftp',
       ...(setEnv ? [`SetEnv ${setEnv}`] : []),
+      ...(options.config ?? []),
       '',
     ].join('\n'),
   );
