@@ -155,9 +155,9 @@ class OidcClient {
                     const encodedAudience = encodeURIComponent(audience);
                     id_token_url = `${id_token_url}&audience=${encodedAudience}`;
                 }
-                (0,core.debug)(`ID token url is ${id_token_url}`);
+                (0,core/* debug */.Yz)(`ID token url is ${id_token_url}`);
                 const id_token = yield OidcClient.getCall(id_token_url);
-                (0,core.setSecret)(id_token);
+                (0,core/* setSecret */.Pq)(id_token);
                 return id_token;
             }
             catch (error) {
