@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { INJECTION_CORPUS, InputError, InputReader, ToolkitError, injectionCorpus } from '@toolkit/shared';
@@ -178,6 +178,34 @@ describe('deploy-compose: hostile input reaching the server', () => {
     const up = mine.find((call) => call.args.includes('up'));
     expect(up?.args.slice(-4)).toEqual(['up', '-d', '--remove-orphans', '--no-build']);
     expect(mine.some((call) => call.args.includes('--wait'))).toBe(false);
+  });
+
+  it('compose-files and env-file are regular files inside the workspace: a link out of it is refused, naming the input', async () => {
+    const workspace = await tempDir('deploy-links-workspace-');
+    const outside = await tempDir('deploy-links-outside-');
+    await writeFile(path.join(outside, 'compose.yaml'), 'services:\n  web:\n    image: registry.test/web:1\n');
+    await writeFile(path.join(outside, 'secrets.env'), 'TOKEN=from-outside\n');
+    await symlink(path.join(outside, 'compose.yaml'), path.join(workspace, 'compose.yaml'));
+    const base: Record<string, string> = {
+      host: '127.0.0.1',
+      user: 'deploy',
+      'ssh-key': 'unused',
+      'host-fingerprint': ssh.fingerprint,
+      project: 'app',
+      release: 'r1',
+    };
+    const read = (values: Record<string, string>) =>
+      getInputs(new InputReader({ source: (name) => values[name] ?? '', mask: () => {} }), { GITHUB_WORKSPACE: workspace });
+    await expect(read(base)).rejects.toMatchObject({ input: 'compose-files', message: expect.stringContaining('symbolic link') });
+    await expect(read({ ...base, 'compose-files': '../outside/compose.yaml' })).rejects.toMatchObject({ input: 'compose-files' });
+    await rm(path.join(workspace, 'compose.yaml'));
+    await writeFile(path.join(workspace, 'compose.yaml'), 'services:\n  web:\n    image: registry.test/web:1\n');
+    await symlink(path.join(outside, 'secrets.env'), path.join(workspace, 'app.env'));
+    await expect(read({ ...base, 'env-file': 'app.env' })).rejects.toMatchObject({
+      input: 'env-file',
+      message: expect.not.stringContaining('from-outside'),
+    });
+    expect((await read(base)).request.composeFiles).toHaveLength(1);
   });
 
   it('inputs checked on the runner refuse every corpus string they cannot take, naming the input', async () => {

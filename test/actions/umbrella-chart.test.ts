@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -384,6 +384,24 @@ describe('umbrella-chart: verify', () => {
 });
 
 describe('umbrella-chart built dist under Node 24', () => {
+  it('refuses a versions.yaml or a chart folder in the workspace that is a symbolic link, writing nothing through it', async () => {
+    const workspace = await tempDir();
+    const outside = await tempDir();
+    await writeFile(path.join(outside, 'versions.yaml'), await versionsText());
+    await symlink(path.join(outside, 'versions.yaml'), path.join(workspace, 'versions.yaml'));
+    const inputs = { environment: 'uat', repository: 'https://charts.acme.example', 'source-commit': COMMIT };
+    const linked = await runBuiltAction('umbrella-chart', { workspace, inputs });
+    expect(linked.exitCode).not.toBe(0);
+    expect(linked.log.join('\n')).toMatch(/versions\.yaml in the working directory .* symbolic link/);
+
+    await rm(path.join(workspace, 'versions.yaml'));
+    await writeFile(path.join(workspace, 'versions.yaml'), await versionsText());
+    await symlink(outside, path.join(workspace, 'umbrella'));
+    const throughLink = await runBuiltAction('umbrella-chart', { workspace, inputs });
+    expect(throughLink.exitCode).not.toBe(0);
+    expect(await readdir(outside)).toEqual(['versions.yaml']);
+  });
+
   it('writes the chart into the workspace, then finds nothing to change', async () => {
     const workspace = await tempDir();
     await writeFile(path.join(workspace, 'versions.yaml'), await versionsText());

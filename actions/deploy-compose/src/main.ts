@@ -8,6 +8,7 @@ import {
   InputReader,
   installTool,
   pinnedToolSpec,
+  readRepoFile,
   registerSecret,
   summaryDetails,
   summaryFacts,
@@ -117,6 +118,23 @@ function readImages(reader: InputReader): Record<string, string> {
   return images;
 }
 
+/**
+ * A file of the repository the workflow checked out: a regular file inside the workspace (a link,
+ * or a path leading out of it, is refused with the input's name), or an input error if missing.
+ */
+async function readWorkspaceFile(workspace: string, name: string, input: string): Promise<string> {
+  const relative = path.relative(workspace, path.resolve(workspace, name));
+  let content: string | undefined;
+  try {
+    content = await readRepoFile(workspace, relative.split(path.sep).join('/'), { where: 'the workspace', maxBytes: 10_000_000 });
+  } catch (error) {
+    throw new InputError(input, `${JSON.stringify(name)}: ${(error as Error).message}`);
+  }
+  if (content === undefined)
+    throw new InputError(input, `${JSON.stringify(name)} cannot be read (looked for ${path.resolve(workspace, name)}).`);
+  return content;
+}
+
 async function readComposeFiles(
   reader: InputReader,
   workspace: string,
@@ -132,9 +150,7 @@ async function readComposeFiles(
   const files: ComposeFile[] = [];
   for (const name of names) {
     const file = path.resolve(workspace, name);
-    const content = await readFile(file, 'utf8').catch(() => {
-      throw new InputError('compose-files', `${JSON.stringify(name)} cannot be read (looked for ${file}).`);
-    });
+    const content = await readWorkspaceFile(workspace, name, 'compose-files');
     const base = path.basename(file);
     if ([OVERRIDE_FILE, MANIFEST_FILE, ENV_FILE, HISTORY_FILE].includes(base) || files.some((existing) => existing.name === base)) {
       throw new InputError(
@@ -282,9 +298,7 @@ export async function getInputs(reader = new InputReader(), env: NodeJS.ProcessE
   const envFileName = reader.string('env-file');
   let envFileText = '';
   if (envFileName) {
-    envFileText = await readFile(path.resolve(workspace, envFileName), 'utf8').catch(() => {
-      throw new InputError('env-file', `${JSON.stringify(envFileName)} cannot be read.`);
-    });
+    envFileText = await readWorkspaceFile(workspace, envFileName, 'env-file');
     maskEnvValues(envFileText, registerSecret);
     checkEnv('env-file', envFileText);
   }

@@ -1,4 +1,3 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
@@ -12,9 +11,11 @@ import {
   type ReadFile,
   type UmbrellaConfig,
   type UmbrellaResult,
+  VERSIONS_MAX_BYTES,
   generateUmbrella,
   githubClient,
   parseRepository,
+  readRepoFile,
   readUmbrellaConfig,
   repositoryPath,
   summaryHeading,
@@ -22,6 +23,7 @@ import {
   summaryTable,
   umbrellaCommitMessage,
   writeJobSummary,
+  writeRepoFile,
   writeWithApi,
   writeWithGit,
   writeWithPullRequest,
@@ -113,12 +115,11 @@ export async function main(): Promise<void> {
   let written: GitOpsResult | undefined;
   if (!inputs.commit) {
     const root = inputs.workingDirectory;
-    const read: ReadFile = (file) => readFile(path.join(root, file), 'utf8').catch(() => undefined);
+    // Regular files inside the working directory only: a link there is refused, never followed.
+    const where = `the working directory ${root}`;
+    const read: ReadFile = (file) => readRepoFile(root, file, { where, maxBytes: VERSIONS_MAX_BYTES });
     const result = await generate(read);
-    for (const [file, content] of Object.entries(result.files)) {
-      await mkdir(path.dirname(path.join(root, file)), { recursive: true });
-      await writeFile(path.join(root, file), content);
-    }
+    for (const [file, content] of Object.entries(result.files)) await writeRepoFile(root, file, content, { where });
   } else {
     if (!inputs.environmentRepository)
       throw new InputError('environment-repository', 'a repository is required with commit: true (owner/name or a git URL).');
