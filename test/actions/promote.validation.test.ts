@@ -18,7 +18,7 @@ const read = (values: Record<string, string>) =>
 const base = { environment: 'uat', service: 'api', version: '1.4.0', repository: 'acme/env' };
 
 const VERSION_EXPECTED =
-  'expected a semantic version (SemVer 2, such as 1.4.0, 1.4.0-rc.1 or 1.4.0+build.5; a leading v is accepted and stripped: v1.4.0 is recorded as 1.4.0).';
+  'expected a semantic version (SemVer 2, such as 1.4.0 or 1.4.0-rc.1, without build metadata, which no image tag can hold; a leading v is accepted and stripped: v1.4.0 is recorded as 1.4.0).';
 
 const FILE = `promotion: [dev, uat, prod]
 environments:
@@ -63,12 +63,15 @@ describe('promote: versions, images and chart versions are checked before anythi
     ).toThrow('Invalid input "version": "latest" is not allowed');
   });
 
-  it('strips a leading v, and keeps pre-releases and build metadata', () => {
+  it('strips a leading v and keeps pre-releases; refuses build metadata, which an image tag cannot hold', () => {
     expect(read({ ...base, version: 'v1.4.0' }).request.services).toEqual([{ name: 'api', version: '1.4.0' }]);
-    expect(read({ ...base, service: '', services: `api=v2.0.0-rc.1@${D('b')}\nweb=1.0.0+build.7` }).request.services).toEqual([
+    expect(read({ ...base, service: '', services: `api=v2.0.0-rc.1@${D('b')}\nweb=1.0.0` }).request.services).toEqual([
       { name: 'api', version: '2.0.0-rc.1', digest: D('b') },
-      { name: 'web', version: '1.0.0+build.7' },
+      { name: 'web', version: '1.0.0' },
     ]);
+    expect(() => read({ ...base, version: '1.0.0+build.7' })).toThrow(
+      'Invalid input "version": "1.0.0+build.7" is not allowed: SemVer build metadata (+build.7) cannot be an image tag',
+    );
   });
 
   it('refuses an image with a line break, a tag, a digest or upper case in its path', () => {

@@ -453,6 +453,12 @@ describe('umbrella-chart built dist under Node 24', () => {
     const values = (extra: Record<string, string>) =>
       new InputReader({ source: (name) => ({ environment: 'uat', ...extra })[name] ?? '', mask: () => undefined });
     expect(getInputs(values({}), {}).timeoutMs).toBe(30_000);
+    // A token service on another host than the registry's is allowed only when named.
+    expect(getInputs(values({}), {}).registryTokenHosts).toEqual([]);
+    expect(getInputs(values({ 'registry-token-hosts': 'gitlab.example.com\nauthn.nvidia.com' }), {}).registryTokenHosts).toEqual([
+      'gitlab.example.com',
+      'authn.nvidia.com',
+    ]);
     expect(getInputs(values({ timeout: '2m' }), {}).timeoutMs).toBe(120_000);
     expect(() => getInputs(values({ timeout: 'soon' }), {})).toThrow('Invalid input "timeout": "soon" is not a duration');
     expect(() => getInputs(values({ timeout: '0s' }), {})).toThrow(

@@ -78,6 +78,10 @@ describe('git argv from input', () => {
       'ssh://git@git.example:2222/acme/env.git',
       'git@github.com:acme/env.git',
       'file:///srv/env.git',
+      // Worked before the checks, and are no option or helper: a local path, scp form without a user, an ~/.ssh/config alias.
+      '/srv/git/env.git',
+      'github.com:acme/env.git',
+      'deploy-alias:acme/env.git',
       'http://127.0.0.1:8080/env.git',
       'git://localhost/env.git',
     ])
@@ -91,8 +95,8 @@ describe('git argv from input', () => {
       ['http://git.example/env.git', 'http:// is not encrypted, so it is allowed only to 127.0.0.1 or localhost'],
       ['git://git.example/env.git', 'git:// is not encrypted'],
       ['ssh://-oProxyCommand=touch%20x/env.git', 'its host or user is missing or starts with "-"'],
-      ['git@host:--upload-pack=x', 'it is neither a URL with a scheme nor user@host:path'],
-      ['/srv/env.git', 'it is neither a URL with a scheme nor user@host:path'],
+      ['git@host:--upload-pack=x', 'it is neither a URL with a scheme, [user@]host:path, nor an absolute path'],
+      ['../env', 'it is neither a URL with a scheme, [user@]host:path, nor an absolute path'],
       ['ftp://git.example/env.git', 'the scheme ftp:// is not one git should be given'],
       ['https://git.example/env.git\n--upload-pack=x', 'it contains a space or a control character'],
     ];

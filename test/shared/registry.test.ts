@@ -99,7 +99,7 @@ describe('token realms', () => {
       );
     }
     expect(() => checkTokenRealm('registry-1.docker.io', 'https://evil.example/t')).toThrow(
-      'A token realm must be https on registry-1.docker.io itself or a domain above it, or auth.docker.io.',
+      'A token realm must be https on registry-1.docker.io itself or a domain above it, or auth.docker.io; a token service on another host is allowed by naming it in the registry-token-hosts input.',
     );
   });
 

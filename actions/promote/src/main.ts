@@ -147,11 +147,18 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
 }
 
 const VERSION_EXPECTED =
-  'a semantic version (SemVer 2, such as 1.4.0, 1.4.0-rc.1 or 1.4.0+build.5; a leading v is accepted and stripped: v1.4.0 is recorded as 1.4.0)';
+  'a semantic version (SemVer 2, such as 1.4.0 or 1.4.0-rc.1, without build metadata, which no image tag can hold; a leading v is accepted and stripped: v1.4.0 is recorded as 1.4.0)';
 
 /** A version input (`version`, or the version of a `services` line): SemVer 2, its leading `v` stripped. */
 export function versionInput(input: string, value: string, shown = value): string {
   const version = releaseVersion(value);
+  // The version is the image's tag in the umbrella chart, and a tag cannot hold `+`.
+  if (version?.includes('+')) {
+    throw new InputError(
+      input,
+      `${JSON.stringify(shown)} is not allowed: SemVer build metadata (+${version.split('+')[1]}) cannot be an image tag; release it as ${version.split('+')[0]} or a pre-release (-…).`,
+    );
+  }
   if (version !== undefined) return version;
   const why = /[\r\n]/.test(value) ? ' (it contains a line break)' : /\s/.test(value) ? ' (it contains whitespace)' : '';
   const what = shown === value ? JSON.stringify(value) : `${JSON.stringify(shown)}: the version ${JSON.stringify(value)}`;

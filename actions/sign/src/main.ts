@@ -25,6 +25,8 @@ export interface Inputs {
   verify: boolean;
   registry: { username: string; password: string };
   cosign: { version: string; sha256: string };
+  /** Hosts the registry's token service may be on, beyond the registry's own. */
+  registryTokenHosts: string[];
 }
 
 export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Inputs {
@@ -40,6 +42,7 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
     verify: reader.boolean('verify', true),
     registry: { username: reader.string('registry-username'), password: reader.secret('registry-password') },
     cosign: { version: reader.string('cosign-version'), sha256: reader.string('cosign-sha256') },
+    registryTokenHosts: reader.list('registry-token-hosts'),
   };
 }
 
@@ -80,7 +83,7 @@ export async function main(): Promise<void> {
     );
   }
   // Never a tag: what is signed is what the tag points at now, by digest.
-  const digest = inputs.digest || (await resolveDigest(reference, credentials));
+  const digest = inputs.digest || (await resolveDigest(reference, credentials, inputs.registryTokenHosts));
   const signedRef = `${imageName(inputs.image)}@${digest}`;
   const cosign = await installTool(pinnedToolSpec('cosign', inputs.cosign));
   const workDir = await mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'sign-'));

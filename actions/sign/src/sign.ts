@@ -80,12 +80,17 @@ const MANIFEST_TYPES = [
 ].join(', ');
 
 /** The digest a tag points at, from the registry (Docker Registry v2 / OCI distribution API). */
-export async function resolveDigest(image: ImageReference, credentials?: RegistryCredentials): Promise<string> {
+export async function resolveDigest(
+  image: ImageReference,
+  credentials?: RegistryCredentials,
+  tokenHosts: readonly string[] = [],
+): Promise<string> {
   if (image.digest) return image.digest;
   const reference = image.tag ?? 'latest';
   const response = await registryFetch(image.registry, `/v2/${image.repository}/manifests/${reference}`, {
     accept: MANIFEST_TYPES,
     ...(credentials ? { credentials } : {}),
+    tokenHosts,
   });
   if (response.status === 404)
     throw new UserError('NOT_FOUND', `${image.registry}/${image.repository}:${reference} does not exist, so there is no digest to sign.`);

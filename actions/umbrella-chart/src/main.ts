@@ -44,6 +44,8 @@ export interface Inputs {
   maxAttempts: number;
   author: { name: string; email: string; given: boolean };
   registry: { username: string; password: string };
+  /** Hosts an OCI registry's token service may be on, beyond the registry's own. */
+  registryTokenHosts: string[];
 }
 
 export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Inputs {
@@ -75,6 +77,7 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
       given: authorName !== '' || authorEmail !== '',
     },
     registry: { username: reader.string('registry-username'), password: reader.secret('registry-password') },
+    registryTokenHosts: reader.list('registry-token-hosts'),
   };
 }
 
@@ -101,6 +104,7 @@ export async function main(): Promise<void> {
       const report = await verifyDependencies(result.dependencies, {
         cacheDir,
         timeoutMs: inputs.timeoutMs,
+        tokenHosts: inputs.registryTokenHosts,
         ...(credentials ? { credentials } : {}),
       });
       core.info(

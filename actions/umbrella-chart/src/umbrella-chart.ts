@@ -54,6 +54,8 @@ export interface VerifyOptions {
   credentials?: RegistryCredentials;
   /** How long each repository or registry has to answer, body included (30s when unset). */
   timeoutMs?: number;
+  /** Hosts an OCI registry's token service may be on, beyond the registry's own. */
+  tokenHosts?: readonly string[];
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -71,7 +73,11 @@ export async function verifyDependencies(dependencies: readonly Dependency[], op
       for (const dependency of pinned) {
         const location = parseOciReference(`${repository}/${dependency.name}`);
         // Helm pushes a version's '+' as '_' (OCI tags cannot hold '+').
-        const tags = await withDeadline(listTags(location, options.credentials), timeoutMs, `${repository}/${dependency.name}`);
+        const tags = await withDeadline(
+          listTags(location, options.credentials, { tokenHosts: options.tokenHosts ?? [] }),
+          timeoutMs,
+          `${repository}/${dependency.name}`,
+        );
         const versions = tags.map((tag) => tag.replace(/_/g, '+'));
         if (!versions.includes(dependency.version)) problems.push(missing(dependency, versions));
       }

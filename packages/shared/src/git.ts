@@ -27,10 +27,12 @@ function gitUrlProblem(url: string): string | undefined {
   if (scheme === undefined) {
     // `<transport>::<address>` runs a remote helper (ext:: runs any command): never from an input.
     if (/^[A-Za-z0-9+.-]+::/.test(url)) return 'it names a git remote helper (<transport>::…), which can run commands';
-    // scp-like syntax: user@host:path.
-    const scp = /^([A-Za-z0-9_][A-Za-z0-9._~-]*)@([A-Za-z0-9][A-Za-z0-9.-]*):(.+)$/.exec(url);
-    if (scp && !scp[3]?.startsWith('-')) return undefined;
-    return 'it is neither a URL with a scheme nor user@host:path';
+    // scp-like syntax: [user@]host:path, the host a plain name (an ~/.ssh/config alias is one).
+    const scp = /^(?:[A-Za-z0-9_][A-Za-z0-9._~-]*@)?([A-Za-z0-9][A-Za-z0-9.-]*):(.+)$/.exec(url);
+    if (scp && !scp[2]?.startsWith('-')) return undefined;
+    // A repository on this machine, by its absolute path (git reads it as a local clone).
+    if (url.startsWith('/')) return undefined;
+    return 'it is neither a URL with a scheme, [user@]host:path, nor an absolute path';
   }
   let parsed: URL;
   try {
@@ -52,9 +54,9 @@ function gitUrlProblem(url: string): string | undefined {
 /**
  * Checks a git URL that comes from an action input (promote's `repository`, umbrella-chart's
  * `environment-repository`) before git sees it, and returns it. Allowed: https://, ssh://,
- * user@host:path, file:/// (a repository on this machine), and http:// or git:// to a loopback
+ * [user@]host:path, an absolute path or file:/// (a repository on this machine), and http:// or git:// to a loopback
  * host only (they are not encrypted). Refused: anything starting with `-` (an option to git, such as
- * `--upload-pack=<command>`), remote helpers (`ext::…`, `fd::…`), other schemes, bare paths, spaces
+ * `--upload-pack=<command>`), remote helpers (`ext::…`, `fd::…`), other schemes, relative paths, spaces
  * and control characters.
  */
 export function checkGitUrl(url: string, input?: string): string {
@@ -113,9 +115,10 @@ export class Git {
     this.runner = options.run ?? runCommand;
     this.env = {
       GIT_TERMINAL_PROMPT: '0',
-      GIT_ALLOW_PROTOCOL: ALLOWED_PROTOCOLS,
       ...options.env,
       ...(options.auth ? authEnv(options.auth) : {}),
+      // Last: no caller's environment can widen it.
+      GIT_ALLOW_PROTOCOL: ALLOWED_PROTOCOLS,
     };
   }
 

@@ -72,7 +72,8 @@ export function checkTokenRealm(registry: string, realm: string, options: TokenR
       'REFUSED',
       `${registry} asked for credentials to be sent to the token realm ${JSON.stringify(realm)}, which ${problem}. ` +
         `Nothing was sent. A token realm must be https on ${host} itself or a domain above it` +
-        `${[...(KNOWN_TOKEN_HOSTS[host] ?? []), ...(options.tokenHosts ?? [])].map((other) => `, or ${other}`).join('')}.`,
+        `${[...(KNOWN_TOKEN_HOSTS[host] ?? []), ...(options.tokenHosts ?? [])].map((other) => `, or ${other}`).join('')}; ` +
+        `a token service on another host is allowed by naming it in the registry-token-hosts input.`,
     );
   let url: URL;
   try {
