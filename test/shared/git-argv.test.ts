@@ -12,6 +12,7 @@ import { main as promoteMain, repositoryUrl } from '../../actions/promote/src/ma
 import { getInputs as semanticTagInputs } from '../../actions/semantic-tag/src/main.js';
 import { ensureCompleteHistory, runSemanticTag } from '../../actions/semantic-tag/src/semantic-tag.js';
 import { commit, makeRepo, tempDir } from '../support/temp.js';
+import { semanticTagConfig } from '../support/semantic-tag.js';
 
 function recordingRunner(calls: (readonly string[])[]): CommandRunner {
   return (file, args, options) => {
@@ -162,25 +163,9 @@ describe('git argv from input', () => {
 
     // And the library refuses it too, with nothing tagged, pushed or run.
     const { work, head } = await repoWithOrigin();
-    const attempt = runSemanticTag(
-      {
-        tagPrefix: 'v',
-        initialVersion: '0.1.0',
-        releaseRules: [],
-        defaultBump: 'none',
-        majorZero: 'breaking-is-minor',
-        prerelease: '',
-        paths: [],
-        annotate: false,
-        environmentTag: '',
-        environmentTags: [],
-        dryRun: false,
-        remote: hostile,
-        githubRelease: false,
-        dispatchWorkflow: '',
-      },
-      { git: new Git({ cwd: work.cwd }) },
-    );
+    const attempt = runSemanticTag(semanticTagConfig({ annotate: false, environmentTags: [], remote: hostile }), {
+      git: new Git({ cwd: work.cwd }),
+    });
     await expect(attempt).rejects.toThrow(`The git remote ${JSON.stringify(hostile)} is not allowed`);
     expect(await work.output(['tag', '--list'])).toBe('');
     expect(await work.output(['rev-parse', 'HEAD'])).toBe(head);

@@ -1,10 +1,9 @@
 import path from 'node:path/posix';
 import { UserError } from '@toolkit/shared';
-import type { ContainerState } from './containers.js';
+import { type ContainerState, imagesOf } from './containers.js';
 import type { Deployment, ReleaseManifest } from './deployment.js';
 import {
   type ReleaseHistory,
-  type ReleaseImage,
   attemptDir,
   currentEntry,
   forget,
@@ -37,10 +36,6 @@ export function imagesOverride(images: Record<string, string>): string {
     .map(([service, image]) => `  ${JSON.stringify(service)}:\n    image: ${JSON.stringify(image)}\n`)
     .join('');
   return `# Written by toolkit deploy-compose: pins each service's image by digest.\nservices:\n${services}`;
-}
-
-function imagesOf(services: ContainerState[]): Record<string, ReleaseImage> {
-  return Object.fromEntries(services.map((service) => [service.service, { image: service.image, digest: service.digest }]));
 }
 
 function newestFirst(history: ReleaseHistory) {

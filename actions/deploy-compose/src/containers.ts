@@ -160,3 +160,8 @@ export function describeContainer(container: ContainerState, why?: string): stri
         : container.status);
   return `${container.service} (${state})`;
 }
+
+/** What the history records of a release that passed its gate: each service's image and registry digest. */
+export function imagesOf(containers: readonly ContainerState[]): Record<string, { image: string; digest: string }> {
+  return Object.fromEntries(containers.map((container) => [container.service, { image: container.image, digest: container.digest }]));
+}

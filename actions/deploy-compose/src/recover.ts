@@ -1,4 +1,5 @@
 import { UserError } from '@toolkit/shared';
+import { imagesOf } from './containers.js';
 import type { Deployment } from './deployment.js';
 import {
   type ReleaseEntry,
@@ -34,7 +35,7 @@ export async function recoverUnfinished(d: Deployment, history: ReleaseHistory):
 
   if (phase === 'switch' && (await d.currentLink()) === attempt.dir) {
     const services = await d.inspect();
-    const images = Object.fromEntries(services.map((service) => [service.service, { image: service.image, digest: service.digest }]));
+    const images = imagesOf(services);
     const recovered = `${found} Its gate had passed and current names it, so it is recorded as deployed.`;
     d.deps.warn(recovered);
     return { history: await d.saveHistory(markDeployed(history, attempt.dir, images, at())), recovered };
