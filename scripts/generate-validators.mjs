@@ -15,8 +15,12 @@ import standaloneCode from 'ajv/dist/standalone/index.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check');
 const { VERSIONS_SCHEMA } = await import(path.join(root, 'packages', 'shared', 'lib', 'versions-schema.js'));
+const { SERVICES_SCHEMA } = await import(path.join(root, 'packages', 'shared', 'lib', 'services-schema.js'));
 
-const validators = [{ file: 'validate-versions.ts', schema: VERSIONS_SCHEMA, from: 'versions-schema.ts (VERSIONS_SCHEMA)' }];
+const validators = [
+  { file: 'validate-versions.ts', schema: VERSIONS_SCHEMA, from: 'versions-schema.ts (VERSIONS_SCHEMA)' },
+  { file: 'validate-services.ts', schema: SERVICES_SCHEMA, from: 'services-schema.ts (SERVICES_SCHEMA)' },
+];
 
 let stale = 0;
 for (const { file, schema, from } of validators) {

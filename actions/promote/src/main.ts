@@ -29,6 +29,7 @@ import {
   type Operation,
   type PromoteRequest,
   type ServiceChange,
+  type ServiceSpec,
   describeRelease,
   diffMarkdown,
   parseServices,
@@ -55,10 +56,11 @@ const BOT = { name: 'github-actions[bot]', email: '41898282+github-actions[bot]@
 
 export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Inputs {
   const operation = reader.enum<Operation>('operation', ['bump', 'promote', 'rollback'], 'bump');
-  const name = { pattern: /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/, expected: "lower-case letters, digits, '.', '_' and '-'" };
+  const name = { pattern: SERVICE_NAME, expected: "lower-case letters, digits, '.', '_' and '-'" };
   let services = parseServices(reader.list('services', { separator: 'newline' }), operation === 'bump').map((spec) =>
     spec.version === undefined ? spec : { ...spec, version: versionInput('services', spec.version, `${spec.name}=${spec.version}`) },
   );
+  services = [...services, ...servicesJson(reader.string('services-json'), operation === 'bump')];
   const service = reader.string('service', name);
   if (service) {
     const given = reader.string('version', { required: operation === 'bump' });
@@ -146,6 +148,88 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
   };
 }
 
+const SERVICE_NAME = /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/**
+ * The services-json input: a JSON list of {service, version, digest, image, chart: {name, version,
+ * repository}}, each service with its own image and chart (what a build matrix of several services
+ * collects). Every field is checked as its single-service input is, and named by its place in the list.
+ */
+export function servicesJson(text: string, needVersion: boolean): ServiceSpec[] {
+  if (!text.trim()) return [];
+  const input = 'services-json';
+  let items: unknown;
+  try {
+    items = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(
+      input,
+      `is not JSON (${(error as Error).message}); expected a list such as [{"service": "api", "version": "1.4.0", "digest": "sha256:…"}].`,
+    );
+  }
+  if (!Array.isArray(items)) throw new InputError(input, 'is not a JSON list; expected [{"service": "api", "version": "1.4.0", …}, …].');
+  const fields = new Set(['service', 'version', 'digest', 'image', 'chart']);
+  return items.map((item: unknown, index) => {
+    const where = `item ${index + 1}`;
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) throw new InputError(input, `${where} is not an object.`);
+    const entry = item as Record<string, unknown>;
+    const unknown = Object.keys(entry).find((key) => !fields.has(key));
+    if (unknown) throw new InputError(input, `${where} has an unknown key "${unknown}"; allowed: ${[...fields].join(', ')}.`);
+    const text = (key: string, value: unknown): string => {
+      if (value === undefined || value === '') return '';
+      if (typeof value !== 'string') throw new InputError(input, `${where}: ${key} must be a string, not ${JSON.stringify(value)}.`);
+      return value;
+    };
+    const name = text('service', entry.service);
+    if (!SERVICE_NAME.test(name))
+      throw new InputError(
+        input,
+        `${where}: service ${JSON.stringify(name)} is not allowed; expected lower-case letters, digits, '.', '_' and '-'.`,
+      );
+    const version = text('version', entry.version);
+    if (needVersion && !version) throw new InputError(input, `${where} (${name}) has no version.`);
+    const digest = text('digest', entry.digest);
+    if (digest && !DIGEST.test(digest))
+      throw new InputError(
+        input,
+        `${where} (${name}): digest ${JSON.stringify(digest)} is not allowed; expected sha256: followed by 64 hexadecimal digits.`,
+      );
+    const image = text('image', entry.image);
+    const chart = entry.chart === undefined ? {} : entry.chart;
+    if (chart === null || typeof chart !== 'object' || Array.isArray(chart))
+      throw new InputError(input, `${where} (${name}): chart is not an object.`);
+    const { name: chartName, version: chartVersion, repository, ...rest } = chart as Record<string, unknown>;
+    const extra = Object.keys(rest)[0];
+    if (extra) throw new InputError(input, `${where} (${name}): chart has an unknown key "${extra}"; allowed: name, version, repository.`);
+    const chartNameText = text('chart.name', chartName);
+    if (chartNameText && !SERVICE_NAME.test(chartNameText))
+      throw new InputError(
+        input,
+        `${where} (${name}): chart.name ${JSON.stringify(chartNameText)} is not allowed; expected lower-case letters, digits, '.', '_' and '-'.`,
+      );
+    const chartVersionText = text('chart.version', chartVersion);
+    if (chartVersionText && !isSemanticVersion(chartVersionText))
+      throw new InputError(
+        input,
+        `${where} (${name}): chart.version ${JSON.stringify(chartVersionText)} is not a semantic version, as Helm needs.`,
+      );
+    const chartRepository = parseRepositoryInput(text('chart.repository', repository), input);
+    const chartRef = {
+      ...(chartNameText ? { name: chartNameText } : {}),
+      ...(chartVersionText ? { version: chartVersionText } : {}),
+      ...(chartRepository ? { repository: chartRepository } : {}),
+    };
+    return {
+      name,
+      ...(version ? { version: versionInput(input, version, `${where} (${name}): ${version}`) } : {}),
+      ...(digest ? { digest } : {}),
+      ...(image ? { image: imageInput(image, input) } : {}),
+      ...(Object.keys(chartRef).length > 0 ? { chart: chartRef } : {}),
+    };
+  });
+}
+
 const VERSION_EXPECTED =
   'a semantic version (SemVer 2, such as 1.4.0 or 1.4.0-rc.1, without build metadata, which no image tag can hold; a leading v is accepted and stripped: v1.4.0 is recorded as 1.4.0)';
 
@@ -166,12 +250,12 @@ export function versionInput(input: string, value: string, shown = value): strin
 }
 
 /** The image input: a repository, without tag or digest (distribution/reference's name grammar). */
-export function imageInput(image: string): string {
+export function imageInput(image: string, input = 'image'): string {
   if (!image) return image;
   const problem = imageRepositoryProblem(image);
   if (problem === undefined) return image;
   throw new InputError(
-    'image',
+    input,
     `${JSON.stringify(image)} is not allowed: ${problem}. Expected an image repository without tag or digest, such as ghcr.io/acme/api ` +
       '(lower-case path components separated by /, after an optional registry host and port).',
   );

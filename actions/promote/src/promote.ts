@@ -45,6 +45,9 @@ export interface ServiceSpec {
   name: string;
   version?: string;
   digest?: string;
+  /** bump: this service's own image and chart fields, over the request's (services-json). */
+  image?: string;
+  chart?: ChartRef;
 }
 
 export interface PromoteRequest {
@@ -130,12 +133,13 @@ function servicesOf(data: VersionsData, environment: string): Record<string, Ser
   return data.environments[environment]?.services ?? {};
 }
 
-/** The service's chart after a bump: what it had, with each chart field the bump gives. */
-function chartOf(before: ChartRef | undefined, request: PromoteRequest): ChartRef | undefined {
+/** The service's chart after a bump: what it had, with each chart field the bump gives (the service's own first). */
+function chartOf(before: ChartRef | undefined, request: PromoteRequest, spec: ServiceSpec): ChartRef | undefined {
   const given: ChartRef = {
     ...(request.chartName ? { name: request.chartName } : {}),
     ...(request.chartVersion ? { version: request.chartVersion } : {}),
     ...(request.chartRepository ? { repository: request.chartRepository } : {}),
+    ...spec.chart,
   };
   return Object.keys(given).length > 0 ? { ...before, ...given } : before;
 }
@@ -186,10 +190,11 @@ export function planChanges(
             `To go back to the release before, use operation: rollback; to record the lower version on purpose, set allow-downgrade: true.`,
         );
       }
-      const chart = chartOf(before?.chart, request);
+      const chart = chartOf(before?.chart, request, spec);
+      const image = spec.image || request.image || before?.image;
       const after: ServiceEntry = {
         version,
-        ...(request.image || before?.image ? { image: request.image || before?.image } : {}),
+        ...(image ? { image } : {}),
         // A new version without a digest must not keep the old version's digest.
         ...(spec.digest ? { digest: spec.digest } : before?.digest && before.version === version ? { digest: before.digest } : {}),
         ...(chart ? { chart } : {}),

@@ -552,7 +552,7 @@ export async function listVersionTags(git: Git, prefix: string, environments: re
  * Full releases, highest first; of one version, the version tag before its environment tags, so
  * that `v1.3.0` stays the previous tag where `UAT-1.3.0` was pushed with it.
  */
-function releasesHighestFirst(tags: readonly ReleaseTag[]): ReleaseTag[] {
+export function releasesHighestFirst(tags: readonly ReleaseTag[]): ReleaseTag[] {
   return tags
     .filter((tag) => tag.semver.prerelease.length === 0)
     .sort((a, b) => b.semver.compare(a.semver) || Number(a.environment !== undefined) - Number(b.environment !== undefined));
@@ -769,7 +769,7 @@ export async function runSemanticTag(config: SemanticTagConfig, deps: SemanticTa
  * never lands without its environment tag. A tag already at `head` (here or on the remote) is left
  * as it is; one at another commit is refused before anything is written.
  */
-async function createAndPushTags(
+export async function createAndPushTags(
   git: Git,
   remote: string,
   head: string,
