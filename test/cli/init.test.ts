@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { initRepository, validateRepository } from '@toolkit/cli';
+import { parseServicesManifest } from '@toolkit/shared';
 import { ROOT } from '../support/harness.js';
 import { commit, makeRepo, tempDir } from '../support/temp.js';
 
@@ -35,6 +36,37 @@ describe('toolkit init', () => {
     // The CLI finds the toolkit the workflows call by itself: no false "Unable to find reusable workflow".
     const cli = spawnSync(process.execPath, [path.join(ROOT, 'packages/cli/lib/bin.js'), 'validate', '--root', dir], { encoding: 'utf8' });
     expect({ status: cli.status, stdout: cli.stdout }).toEqual({ status: 0, stdout: 'All actions and workflows are valid.\n' });
+  });
+
+  it('--monorepo writes the services templates and a toolkit.yaml of the folders with a Dockerfile, which validate and read back', async () => {
+    const dir = await tempDir('init-monorepo-');
+    const git = await makeRepo(dir);
+    for (const folder of ['services/api', 'services/Web_Site', 'tools/migrate', 'shared/money', 'node_modules/x'])
+      await mkdir(path.join(dir, folder), { recursive: true });
+    for (const folder of ['services/api', 'services/Web_Site', 'tools/migrate', 'node_modules/x'])
+      await writeFile(path.join(dir, folder, 'Dockerfile'), 'FROM busybox\n');
+    await writeFile(path.join(dir, 'pnpm-lock.yaml'), 'lockfileVersion: 9\n');
+    await commit(git, 'chore: start');
+    const result = await initRepository({ root: ROOT, dir, org: 'acme/toolkit', ref: SHA, envRepo: 'acme/environments', monorepo: true });
+    expect(result.written.sort()).toEqual([
+      '.github/workflows/services-ci.yml',
+      '.github/workflows/services-cut-release.yml',
+      '.github/workflows/services-release-on-tag.yml',
+      'toolkit.yaml',
+    ]);
+    const manifest = parseServicesManifest(await readFile(path.join(dir, 'toolkit.yaml'), 'utf8'), 'toolkit.yaml', 'ghcr.io/acme/shop');
+    expect(manifest.services.map((service) => [service.name, service.path, service.alsoChangedBy])).toEqual([
+      ['api', 'services/api', ['shared/**', 'pnpm-lock.yaml']],
+      ['web_site', 'services/Web_Site', ['shared/**', 'pnpm-lock.yaml']],
+      ['migrate', 'tools/migrate', ['shared/**', 'pnpm-lock.yaml']],
+    ]);
+    expect(result.nextSteps.join('\n')).toMatch(/toolkit\.yaml lists api, web_site, migrate/);
+    expect(await validateRepository(dir, { selfRepository: 'acme/toolkit', selfRoot: ROOT })).toEqual([]);
+    // Nothing is overwritten, the manifest included.
+    await expect(initRepository({ root: ROOT, dir, monorepo: true })).rejects.toThrow(/Not overwriting .*toolkit\.yaml/);
+    const empty = await tempDir('init-monorepo-empty-');
+    await commit(await makeRepo(empty), 'chore: start');
+    await expect(initRepository({ root: ROOT, dir: empty, monorepo: true })).rejects.toThrow(/no folder .* has a Dockerfile/);
   });
 
   it('releases pushes of the chosen development branch to dev', async () => {

@@ -165,7 +165,8 @@ async function readManifest(inputs: Inputs): Promise<ServicesManifest> {
       'NOT_FOUND',
       `manifest: ${inputs.manifest} does not exist in ${inputs.repositoryPath}. Write one (toolkit init --monorepo writes a first one from the folders it finds; docs/monorepo.md).`,
     );
-  return parseServicesManifest(text, inputs.manifest, inputs.imagePrefix);
+  // Tagging a release set builds nothing, so it needs no image.
+  return parseServicesManifest(text, inputs.manifest, inputs.push && !inputs.imagePrefix ? null : inputs.imagePrefix);
 }
 
 /** The pull request's base as the checkout has it: the remote's branch where it was fetched, else the name as given. */

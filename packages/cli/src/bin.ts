@@ -29,8 +29,10 @@ const USAGE = `toolkit <command>
            [--job id]... [--json] [--keep]
       Runs the app repository's workflows for the event as GitHub would, on this machine: the reusable
       workflows of this toolkit, its built actions, stand-ins for third-party actions and GitHub's API.
-  init [--dir repo] [--org owner/toolkit] [--ref v1|<sha>] [--env-repo owner/name] [--force]
+  init [--dir repo] [--org owner/toolkit] [--ref v1|<sha>] [--env-repo owner/name] [--monorepo] [--force]
       Copies the workflow templates into <repo>/.github/workflows, filled in, and says what is left to set.
+      With --monorepo, the templates for several services and a first toolkit.yaml listing the
+      folders that have a Dockerfile (docs/monorepo.md).
 
   --root dir          The toolkit repository (default: the one this CLI belongs to).`;
 
@@ -58,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
       node: { type: 'string' },
       debug: { type: 'boolean' },
       check: { type: 'boolean' },
+      monorepo: { type: 'boolean' },
       keep: { type: 'boolean' },
       root: { type: 'string' },
       dir: { type: 'string' },
@@ -239,6 +242,7 @@ async function main(argv: string[]): Promise<number> {
         chartVersion: values['chart-version'],
         chartRepository: values['chart-repository'],
         force: values.force ?? false,
+        monorepo: values.monorepo ?? false,
       });
       for (const file of result.written) console.log(`wrote ${file}`);
       console.log('\nStill to do:');

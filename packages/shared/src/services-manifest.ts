@@ -52,9 +52,10 @@ function trimSlash(path: string): string {
 
 /**
  * Reads toolkit.yaml: syntax and schema problems are refused with `file:line:column`, all at once.
- * `imagePrefix` is the default for services that name no image and a manifest without image-prefix.
+ * `imagePrefix` is the default for services that name no image and a manifest without image-prefix;
+ * null where no image is needed (tagging a release), when a service may have none.
  */
-export function parseServicesManifest(text: string, file = SERVICES_MANIFEST, imagePrefix = ''): ServicesManifest {
+export function parseServicesManifest(text: string, file = SERVICES_MANIFEST, imagePrefix: string | null = ''): ServicesManifest {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, uniqueKeys: false, merge: true, keepSourceTokens: true });
   const data = readYamlWithSchema(document, lineCounter, file, validate, {
@@ -66,7 +67,7 @@ export function parseServicesManifest(text: string, file = SERVICES_MANIFEST, im
     const { line, col } = lineCounter.linePos(node?.range?.[0] ?? 0);
     return `${file}:${line}:${col}`;
   };
-  const prefix = data['image-prefix'] ?? trimSlash(imagePrefix);
+  const prefix = data['image-prefix'] ?? trimSlash(imagePrefix ?? '');
   const shared = data['also-changed-by'] ?? [];
   const tagPrefix = data['tag-prefix'] ?? DEFAULT_SERVICE_TAG_PREFIX;
   const problems: string[] = [];
@@ -74,7 +75,7 @@ export function parseServicesManifest(text: string, file = SERVICES_MANIFEST, im
     const path = trimSlash(entry.path);
     const context = trimSlash(entry.context ?? path);
     const image = entry.image ?? (prefix ? `${prefix}/${name}` : '');
-    if (!image)
+    if (!image && imagePrefix !== null)
       problems.push(
         `${at('services', name)}: service "${name}" has no image; give it image:, give the manifest image-prefix:, or give the action image-prefix`,
       );

@@ -244,7 +244,9 @@ export function expandMatrix(matrix: Json, file: string, line?: number): Record<
     });
     if (!merged) combinations.push({ ...entry });
   }
-  return combinations.length === 0 ? [{}] : combinations;
+  // GitHub fails a job whose matrix has no combination ("Matrix must define at least one vector"):
+  // a workflow guards such a job with an if.
+  return combinations;
 }
 
 interface CallFrame {
@@ -500,12 +502,13 @@ async function runJobs(
       failed: (job.needs ?? []).some((need) => (results[need.value] as NeedResult).failedAncestry),
     };
     const baseContexts: Contexts = { github: run.github, inputs: frame.inputs, vars: options.vars ?? {}, needs };
-    const skip = (reason: string): NeedResult => {
-      const skipped: JobReport = {
+    /** A job that ran no step: skipped, or failed before its first (an empty matrix). */
+    const stepless = (result: 'skipped' | 'failure', reason: string): NeedResult => {
+      const ended: JobReport = {
         id: jobPath.join('/'),
         name: id,
         workflow: workflow.display,
-        result: 'skipped',
+        result,
         outputs: {},
         summary: '',
         durationMs: 0,
@@ -513,10 +516,11 @@ async function runJobs(
         steps: [],
         reason,
       };
-      report.jobs.push(skipped);
-      options.onJob?.(skipped);
-      return { result: 'skipped', outputs: {}, failedAncestry: status.failed };
+      report.jobs.push(ended);
+      options.onJob?.(ended);
+      return { result, outputs: {}, failedAncestry: result === 'failure' || status.failed };
     };
+    const skip = (reason: string) => stepless('skipped', reason);
     if (frame.path.length === 0 && options.jobs && !options.jobs.includes(id)) {
       results[id] = skip('not selected (--job)');
       continue;
@@ -532,6 +536,12 @@ async function runJobs(
     const strategy = evaluateToken(job.strategy, { contexts: baseContexts, file: workflow.display });
     const matrix = strategy && typeof strategy === 'object' && !Array.isArray(strategy) ? (strategy.matrix ?? null) : null;
     const combinations = expandMatrix(matrix, workflow.display, job.strategy?.line);
+    if (combinations.length === 0) {
+      const message = `Error when evaluating 'strategy' for job '${id}'. ${workflow.display}${job.strategy?.line ? `:${job.strategy.line}` : ''}: Matrix must define at least one vector`;
+      options.log(`  [${jobPath.join('/')}] ${message}`);
+      results[id] = stepless('failure', message);
+      continue;
+    }
     // fail-fast (the default): after a failed combination GitHub cancels the rest, so they do nothing.
     const failFast = !(strategy && typeof strategy === 'object' && !Array.isArray(strategy) && strategy['fail-fast'] === false);
     let result: JobResult = 'success';

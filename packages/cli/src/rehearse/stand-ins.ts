@@ -5,7 +5,7 @@
  * real image pushed to the rehearsal's registry. Every stand-in is named in the report.
  */
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Git } from '@toolkit/shared';
 import { buildPushStandIn } from './image-build.js';
@@ -86,6 +86,27 @@ const checkout: StandIn = {
       ref = local;
     }
     if (fetched.exitCode !== 0) return fail(context, `fetching ${repository} failed:\n${fetched.stderr.trim()}`);
+    // A full fetch brings branches and tags only; a pull request's merge commit (refs/pull/N/merge)
+    // is then fetched on its own, as actions/checkout does.
+    if (
+      depth === 0 &&
+      sha &&
+      !inputs.ref &&
+      (await git.run(['cat-file', '-e', `${sha}^{commit}`], { allowFailure: true })).exitCode !== 0
+    ) {
+      const alone = await git.run(
+        [
+          'fetch',
+          '--quiet',
+          'origin',
+          context.ref.startsWith('refs/pull/') ? `+${context.ref}:refs/remotes/${context.ref.slice('refs/'.length)}` : sha,
+        ],
+        {
+          allowFailure: true,
+        },
+      );
+      if (alone.exitCode !== 0) return fail(context, `fetching ${context.ref || sha} of ${repository} failed:\n${alone.stderr.trim()}`);
+    }
     const what = sha && !inputs.ref ? sha : /^[0-9a-f]{40}$/.test(ref) ? ref : ref || 'FETCH_HEAD';
     const checkedOut = await git.run(['checkout', '--quiet', '--force', '--detach', what], { allowFailure: true });
     if (checkedOut.exitCode !== 0) return fail(context, `checking out ${what} failed:\n${checkedOut.stderr.trim()}`);
@@ -241,19 +262,41 @@ const uploadArtifact: StandIn = {
   },
 };
 
-/** actions/download-artifact: a named artifact of the same run, into path. */
+/** The artifact names a download-artifact `pattern` matches (minimatch's * and ?, as the action uses on names without /). */
+function artifactPattern(pattern: string): RegExp {
+  const source = [...pattern]
+    .map((char) => (char === '*' ? '[^/]*' : char === '?' ? '[^/]' : char.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${source}$`);
+}
+
+/**
+ * actions/download-artifact: artifacts of the same run into path. A `name` goes into path itself;
+ * with `pattern` (or neither), every matching artifact goes into path/<name>, or into path itself
+ * with merge-multiple, as the action does.
+ */
 const downloadArtifact: StandIn = {
   action: 'actions/download-artifact',
-  description: "copies an artifact of the same run from the rehearsal's folder",
+  description: "copies artifacts of the same run from the rehearsal's folder",
   async run(context) {
-    const name = context.inputs.name;
-    if (!name) return fail(context, 'download-artifact without name (every artifact of the run) is not run by the rehearsal; name one');
-    const source = artifactDir(context, name);
-    if (!existsSync(source)) return fail(context, `Unable to download artifact(s): Artifact not found for name: ${name}`);
+    const { name, pattern } = context.inputs;
     const target = path.resolve(context.workspace, context.inputs.path || '.');
     await mkdir(target, { recursive: true });
-    await cp(source, target, { recursive: true });
-    context.log(`Artifact ${name} downloaded to ${path.relative(context.workspace, target) || '.'}`);
+    if (name) {
+      const source = artifactDir(context, name);
+      if (!existsSync(source)) return fail(context, `Unable to download artifact(s): Artifact not found for name: ${name}`);
+      await cp(source, target, { recursive: true });
+      context.log(`Artifact ${name} downloaded to ${path.relative(context.workspace, target) || '.'}`);
+      return ok({ 'download-path': target });
+    }
+    const runDir = path.dirname(artifactDir(context, 'artifact'));
+    const matches = pattern ? artifactPattern(pattern) : /^/;
+    const names = existsSync(runDir) ? (await readdir(runDir)).filter((entry) => matches.test(entry)).sort() : [];
+    const merge = context.inputs['merge-multiple'] === 'true';
+    for (const found of names) await cp(path.join(runDir, found), merge ? target : path.join(target, found), { recursive: true });
+    context.log(
+      `${names.length} artifact(s) downloaded to ${path.relative(context.workspace, target) || '.'}: ${names.join(', ') || 'none'}`,
+    );
     return ok({ 'download-path': target });
   },
 };
