@@ -176,6 +176,18 @@ describe('a repository of several services, rehearsed', () => {
       expect(Object.keys(devServices)).toEqual(['web']);
       expect(devServices.web?.version).toMatch(/^0\.2\.2-dev\.\d+\.g[0-9a-f]{12}$/);
 
+      // 6b. A push that changes no service (web's dev build aside, already recorded): the matrix is empty, nothing is built or written.
+      const devCommits = await envCommits();
+      await write(dir, 'README.md', '# shop\n');
+      await git.run(['add', '--all']);
+      await git.run(['commit', '--quiet', '-m', 'docs: readme']);
+      await git.run(['tag', 'web/v0.2.2']);
+      const quiet = await rehearsal.run({ name: 'push', ref: 'refs/heads/main' });
+      expect(quiet.conclusion).toBe('success');
+      expect(builtServices(quiet)).toEqual([]);
+      expect(quiet.jobs.filter((job) => job.result === 'skipped').map((job) => job.id.split('/').pop())).toEqual(['build', 'release']);
+      expect(await envCommits()).toBe(devCommits);
+
       // 7. A pull request that touches worker: the report names worker alone, and nothing is built or recorded.
       await git.run(['checkout', '--quiet', '-b', 'feature']);
       await write(dir, 'services/worker/main.txt', 'worker 2\n');
