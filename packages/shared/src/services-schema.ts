@@ -1,5 +1,5 @@
 /** The JSON Schema of the services manifest, toolkit.yaml (draft-07), documented in docs/monorepo.md. */
-import { NAME_PATTERN } from './versions-schema.js';
+import { CHART_SCHEMA, NAME_PATTERN } from './versions-schema.js';
 
 /** A path inside the repository: relative, forward slashes, no `..`, `.git` or control characters. */
 export const REPO_PATH_PATTERN = '^(?!/)(?!.*(^|/)\\.\\.?(/|$))(?!(.*/)?\\.git(/|$))[^\\\\\\u0000-\\u001f]+$';
@@ -10,15 +10,7 @@ const paths = {
   description: 'Globs (git pathspec glob: ** crosses folders, * does not) whose changes also change the service.',
 } as const;
 
-const chart = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    name: { type: 'string', pattern: NAME_PATTERN },
-    version: { type: 'string', pattern: '^\\d+\\.\\d+\\.\\d+(-[0-9A-Za-z.-]+)?$' },
-    repository: { type: 'string', pattern: '^(https?|oci)://[^\\s/]+(/\\S*)?$' },
-  },
-} as const;
+const chart = CHART_SCHEMA;
 
 export const SERVICES_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',

@@ -2,6 +2,17 @@
 
 export const NAME_PATTERN = '^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$';
 
+/** A service's chart: its name, version and repository (each optional). */
+export const CHART_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', pattern: NAME_PATTERN },
+    version: { type: 'string', pattern: '\\S' },
+    repository: { type: 'string', pattern: '^(https?|oci)://' },
+  },
+} as const;
+
 const release = {
   type: 'object',
   required: ['version'],
@@ -14,15 +25,7 @@ const release = {
       pattern: '^sha256:[a-f0-9]{64}$',
       description: 'The image digest that runs: what is deployed is pinned by it.',
     },
-    chart: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        name: { type: 'string', pattern: NAME_PATTERN },
-        version: { type: 'string', pattern: '\\S' },
-        repository: { type: 'string', pattern: '^(https?|oci)://' },
-      },
-    },
+    chart: CHART_SCHEMA,
     commit: { type: 'string', pattern: '^[0-9a-f]{7,64}$', description: 'The source commit.' },
     deployed_at: {
       type: 'string',
