@@ -62,6 +62,11 @@ describe('toolkit init', () => {
     ]);
     expect(result.nextSteps.join('\n')).toMatch(/toolkit\.yaml lists api, web_site, migrate/);
     expect(await validateRepository(dir, { selfRepository: 'acme/toolkit', selfRoot: ROOT })).toEqual([]);
+    // validate reads toolkit.yaml as changed-services does, each problem at its line.
+    await writeFile(path.join(dir, 'toolkit.yaml'), 'services:\n  api:\n    path: services/api\n    dockerfle: Dockerfile\n');
+    expect(await validateRepository(dir, { selfRepository: 'acme/toolkit', selfRoot: ROOT })).toEqual([
+      { file: 'toolkit.yaml', line: 4, column: 5, message: 'services.api has an unknown key "dockerfle"', check: 'toolkit' },
+    ]);
     // Nothing is overwritten, the manifest included.
     await expect(initRepository({ root: ROOT, dir, monorepo: true })).rejects.toThrow(/Not overwriting .*toolkit\.yaml/);
     const empty = await tempDir('init-monorepo-empty-');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { NoOperationTraceWriter, convertWorkflowTemplate, parseWorkflow } from '@actions/workflow-parser';
 import { parseAction } from '@actions/workflow-parser/actions/action-parser';
 import type { FileReference } from '@actions/workflow-parser/workflows/file-reference';
+import { SERVICES_MANIFEST, UserError, parseServicesManifest, readRepoFile } from '@toolkit/shared';
 import { listActions } from './action-manifest.js';
 
 export interface Problem {
@@ -75,7 +76,34 @@ export async function validateRepository(root: string, options: ValidateOptions 
       });
     }
   }
+  problems.push(...(await checkServicesManifest(root)));
   return problems;
+}
+
+/** A repository of several services: its toolkit.yaml, read as changed-services reads it (each problem at its line). */
+async function checkServicesManifest(root: string): Promise<Problem[]> {
+  const text = await readRepoFile(root, SERVICES_MANIFEST).catch((error: unknown) => {
+    if (error instanceof UserError) return error;
+    throw error;
+  });
+  if (text === undefined) return [];
+  if (text instanceof UserError) return [{ file: SERVICES_MANIFEST, message: text.message, check: 'toolkit' }];
+  try {
+    // Images may come from the workflow's image-prefix, so none is required here.
+    parseServicesManifest(text, SERVICES_MANIFEST, null);
+    return [];
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    return error.message
+      .split('\n')
+      .slice(1)
+      .map((line) => {
+        const match = /^[^:]+:(\d+):(\d+): (.*)$/.exec(line);
+        return match
+          ? { file: SERVICES_MANIFEST, line: Number(match[1]), column: Number(match[2]), message: match[3] as string, check: 'toolkit' }
+          : { file: SERVICES_MANIFEST, message: line, check: 'toolkit' };
+      });
+  }
 }
 
 async function checkWorkflow(root: string, file: string, content: string, selfRepository: string, selfRoot: string): Promise<Problem[]> {
