@@ -205,6 +205,76 @@ describe('changed-services on real repositories', () => {
     expect(reports.get('web')?.commits.every((c) => c.cancelledBy)).toBe(true);
   });
 
+  it("a file moved from one service to another changes both, without handing the first one's history over", async () => {
+    const { git } = await shop();
+    await change(git, 'feat(web): wide screens', 'services/web/util.js');
+    await git.run(['mv', 'services/web/util.js', 'services/api/util.js']);
+    await commit(git, 'fix(api): util moves here');
+    const reports = await detect(git);
+    // api: the move's fix alone (web's feat stays web's); web: its feat, and the file leaving.
+    expect(changed(reports)).toEqual({ api: '1.0.1', web: '1.1.0', 'worker.jobs': false });
+    expect(reports.get('api')?.commits.map((c) => c.subject)).toEqual(['util moves here']);
+  });
+
+  it('a highest tag that is the merge base but not reachable from HEAD is passed over', async () => {
+    const { git } = await shop();
+    await git.run(['checkout', '--quiet', '-b', 'release']);
+    await change(git, 'fix: on the release branch only', 'services/api/r.go', 'services/web/r.html', 'services/worker.jobs/r.sh');
+    for (const service of ['api', 'web', 'worker.jobs']) await git.run(['tag', `${service}/v1.1.0`]);
+    await git.run(['checkout', '--quiet', 'main']);
+    await change(git, 'fix(api): on main', 'services/api/m.go');
+    const reports = await detect(git);
+    expect(reports.get('api')).toMatchObject({ changed: true, last: { tag: 'api/v1.0.0' }, version: '1.0.1' });
+    expect(reports.get('web')).toMatchObject({ changed: false, last: { tag: 'web/v1.0.0' } });
+  });
+
+  it("a merge's own change (a conflict resolved, a file edited in the merge) changes the service", async () => {
+    const { git } = await shop();
+    await git.run(['checkout', '--quiet', '-b', 'feature']);
+    await change(git, 'docs: notes', 'NOTES.md');
+    await git.run(['checkout', '--quiet', 'main']);
+    await git.run(['merge', '--quiet', '--no-ff', '--no-commit', 'feature']);
+    await write(git, 'services/worker.jobs/evil.sh', 'edited in the merge\n');
+    await git.run(['add', '--all']);
+    await commit(git, 'Merge branch feature');
+    const reports = await detect(git);
+    expect(reports.get('worker.jobs')?.touched).toBe(true);
+    expect(reports.get('worker.jobs')?.files).toEqual(['services/worker.jobs/evil.sh']);
+    // A merge's subject calls for no release (as in semantic-tag); a dev build still takes it.
+    expect(reports.get('worker.jobs')?.changed).toBe(false);
+    expect(reports.get('api')?.touched).toBe(false);
+  });
+
+  it('a service added beside released ones is read apart over the whole history, as a first release', async () => {
+    const { git } = await shop();
+    await write(git, 'toolkit.yaml', `${MANIFEST}  billing:\n    path: services/billing\n`);
+    await change(git, 'fix(billing): invoices', 'services/billing/main.go');
+    const reports = await detect(git);
+    // Its history: its own fix, and the shop's first commit, which touched shared/ (every service's).
+    expect(changed(reports)).toEqual({ api: false, web: false, 'worker.jobs': false, billing: '0.2.0' });
+    expect(reports.get('billing')).toMatchObject({ reason: 'first release', filesKnown: false });
+    expect(reports.get('billing')?.commits.map((c) => c.subject)).toEqual(['invoices', 'the shop']);
+  });
+
+  it('a dev build (prerelease) takes every touched service, a chore as a patch; touched says so either way', async () => {
+    const { git } = await shop();
+    await change(git, 'chore(deps): lock file', 'web.lock');
+    const release = await detect(git);
+    expect(changed(release)).toEqual({ api: false, web: false, 'worker.jobs': false });
+    expect([...release.values()].filter((r) => r.touched).map((r) => r.service.name)).toEqual(['web']);
+    const manifest = parseServicesManifest(await readFile(path.join(git.cwd, 'toolkit.yaml'), 'utf8'));
+    const tags = serviceTags((await git.run(['show-ref', '--tags', '--dereference'])).stdout, manifest.services);
+    const dev = await detectChanges(git, manifest.services, tags, await git.output(['rev-parse', 'HEAD']), {
+      ...VERSIONING,
+      prerelease: 'dev.7.gabc',
+    });
+    expect(dev.map((report) => (report.changed ? `${report.service.name}@${report.version}` : ''))).toEqual([
+      '',
+      'web@1.0.1-dev.7.gabc',
+      '',
+    ]);
+  });
+
   it('the built action tags the changed services and the release set in one push, and released-at reads the set back', async () => {
     const { git, origin } = await shop();
     await git.run(['tag', 'UAT-1.0.0']);
@@ -237,6 +307,14 @@ describe('changed-services on real repositories', () => {
     expect(pushed).toEqual(['UAT-1.1.0', 'api/v1.1.0', 'web/v1.0.1', 'worker.jobs/v1.0.1']);
     expect(await remote.output(['tag', '-l', '--format=%(contents)', 'api/v1.1.0'])).toContain('search');
     expect(cut.summary).toContain('<td>api</td><td>yes</td><td>shared/round.txt, services/api/search.go; commits ');
+
+    // A dry run of the cut (no push) needs no image either, as toolkit init's manifest names none.
+    const noImages = MANIFEST.replace('image-prefix: ghcr.io/acme/shop\n', '');
+    await write(git, 'toolkit.yaml', noImages);
+    const dry = await runBuiltAction('changed-services', { workspace: git.cwd, inputs: { 'environment-tag': 'UAT' } });
+    expect(dry.exitCode).toBe(0);
+    expect(dry.outputs).toMatchObject({ 'set-tag': '', released: 'false', count: '0' });
+    await write(git, 'toolkit.yaml', MANIFEST);
 
     // The release workflow on UAT-1.1.0: the set is every service tagged at its commit.
     await change(git, 'feat(web): after the cut', 'services/web/later.html');
@@ -272,7 +350,10 @@ describe('the services manifest', () => {
     } catch (error) {
       const message = (error as Error).message;
       expect(message).toContain('toolkit.yaml does not follow the services manifest schema (docs/monorepo.md)');
-      expect(message).toMatch(/toolkit\.yaml:3:11: services\.api\.path is not allowed/);
+      expect(message).toMatch(
+        /toolkit\.yaml:3:11: services\.api\.path \("\.\.\/outside"\) is not allowed: expected a path inside the repository/,
+      );
+      expect(message).not.toMatch(/expected a value matching/);
       expect(message).toMatch(/toolkit\.yaml:4:5: services\.api has an unknown key "colour"/);
       expect(message).toMatch(/toolkit\.yaml:5:3: services has a name that is not allowed/);
     }
@@ -286,6 +367,16 @@ describe('the services manifest', () => {
     expect(() => parseServicesManifest('services:\n  api:\n    path: services/api\n', 'toolkit.yaml')).toThrow(
       /toolkit\.yaml:3:5: service "api" has no image; give it image:/,
     );
+  });
+
+  it('refuses globs git does not read alike, and a tag prefix git cannot hold, in words; context . is the repository', () => {
+    const text =
+      "tag-prefix: '{service}/../v'\nservices:\n  api:\n    path: services/api\n    context: .\n    also-changed-by: ['!**/*.md', '{a,b}/**']\n";
+    expect(() => parseServicesManifest(text, 'toolkit.yaml', 'ghcr.io/acme')).toThrow(
+      /toolkit\.yaml:1:13: tag-prefix \("\{service\}\/\.\.\/v"\) is not allowed: expected letters[\s\S]*toolkit\.yaml:6:23: services\.api\.also-changed-by\.0 \("!\*\*\/\*\.md"\) is not allowed: expected a git glob[\s\S]*! exclusions/,
+    );
+    const root = parseServicesManifest('services:\n  api:\n    path: services/api\n    context: .\n', 'toolkit.yaml', 'ghcr.io/acme');
+    expect(root.services[0]).toMatchObject({ context: '.', dockerfile: 'services/api/Dockerfile' });
   });
 
   it('reads CRLF, anchors and a missing final newline as the same manifest', () => {
@@ -315,7 +406,7 @@ describe('the services manifest', () => {
     await writeFile(path.join(dir, 'toolkit.yaml'), 'services:\n  api:\n    path: /etc\n');
     const wrong = await runBuiltAction('changed-services', { workspace: dir, inputs: { 'image-prefix': 'ghcr.io/acme' } });
     expect(wrong.exitCode).toBe(1);
-    expect(wrong.log.join('\n')).toMatch(/toolkit\.yaml:3:11: services\.api\.path is not allowed/);
+    expect(wrong.log.join('\n')).toMatch(/toolkit\.yaml:3:11: services\.api\.path \("\/etc"\) is not allowed/);
     // A manifest that is a link out of the repository is refused, not followed.
     await rm(path.join(dir, 'toolkit.yaml'));
     await symlink('/etc/hostname', path.join(dir, 'toolkit.yaml'));

@@ -80,6 +80,21 @@ describe('promote services-json', () => {
     ).toThrow(UserError);
   });
 
+  it('skip-older leaves alone a service a newer set already recorded, and records the others', () => {
+    const file = 'environments:\n  uat:\n    services:\n      api: {version: 1.2.0}\n      web: {version: 2.0.0}\n';
+    const set = JSON.stringify([
+      { service: 'api', version: '1.1.0' },
+      { service: 'web', version: '2.1.0' },
+    ]);
+    const refused = read({ environment: 'uat', repository: 'acme/env', 'services-json': set }).request;
+    expect(() => applyRequest(file, { ...refused, meta: { now: '2026-12-02T08:00:00Z' } }, 'versions.yaml')).toThrow(/would downgrade it/);
+    const request = read({ environment: 'uat', repository: 'acme/env', 'services-json': set, 'skip-older': 'true' }).request;
+    const { text, changes, notices } = applyRequest(file, { ...request, meta: { now: '2026-12-02T08:00:00Z' } }, 'versions.yaml');
+    expect(changes.map((change) => `${change.service}@${change.after.version}`)).toEqual(['web@2.1.0']);
+    expect(notices).toEqual(['service "api" in "uat" is already at 1.2.0, above 1.1.0: left as it is (skip-older).']);
+    expect(parseVersionsFile(text).data.environments.uat?.services?.api?.version).toBe('1.2.0');
+  });
+
   it('names the input, the item and what is allowed', () => {
     const refusal = (json: string) => {
       try {

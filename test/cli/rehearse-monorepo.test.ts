@@ -199,6 +199,15 @@ describe('a repository of several services, rehearsed', () => {
       expect(JSON.parse(context?.outputs.matrix ?? '{}').include.map((entry: { service: string }) => entry.service)).toEqual(['worker']);
       expect(builtServices(pr)).toEqual([]);
       expect(await envCommits()).toBe(before);
+      // 8. A release started by hand on a branch with a set tag as input: refused, as what would be built is not what was tagged.
+      const byHand = await rehearsal.run(
+        { name: 'workflow_dispatch', ref: 'main', inputs: { tag: 'UAT-0.3.1' } },
+        { workflows: ['.github/workflows/services-release-on-tag.yml'] },
+      );
+      expect(byHand.conclusion).toBe('failure');
+      expect(lines.join('\n')).toMatch(/UAT-0\.3\.1 is at [0-9a-f]{40}, but this run checked out [0-9a-f]{40}/);
+      expect(builtServices(byHand)).toEqual([]);
+      expect(await envCommits()).toBe(before);
       expect(first.denials.concat(second.denials, third.denials, prod.denials, dev.denials)).toEqual([]);
     } finally {
       // What the runs printed, for the one who reads a failure of this test.

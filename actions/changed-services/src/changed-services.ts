@@ -47,8 +47,10 @@ export interface DetectionOptions extends VersioningConfig {
 
 export interface ServiceChangeReport {
   service: ServiceDefinition;
-  /** Whether it is in the matrix: it has a release to make (or was never released). */
+  /** Whether it is in the matrix: it has a release to make (or was never released; or, for a pre-release build, was touched). */
   changed: boolean;
+  /** Whether any commit of its range touches it (a revert and what it reverts aside), whether or not it calls for a release. */
+  touched: boolean;
   /** Its last release, reachable from HEAD. */
   last?: ReleaseTag;
   /** Commits that touch it since its last release (on a pull request, since the merge base), newest first. */
@@ -75,8 +77,7 @@ const FILES_KEPT = 5;
  */
 export function serviceTags(showRef: string, services: readonly ServiceDefinition[]): Map<string, ReleaseTag[]> {
   const byService = new Map<string, ReleaseTag[]>(services.map((service) => [service.name, []]));
-  // Prefixes are looked up by the tag's text up to each '/' or '-' (where a prefix is most likely to
-  // end), and then every prefix is tried once for tags that none of those found.
+  // The longest prefix first, so that service a-b's tags are not read as a's (prefix {service}-v).
   const prefixes = [...services].sort((a, b) => b.tagPrefix.length - a.tagPrefix.length);
   const commits = new Map<string, string>();
   for (const line of showRef.split('\n')) {
@@ -201,13 +202,27 @@ async function walk(git: Git, args: readonly string[], take: (commit: WalkedComm
       status = undefined;
     }
   };
-  await git.run(['log', '-z', '--topo-order', '--name-status', '--format=%x1e%m%H%x1f%P%x1f%B', ...args], {
-    onStdout: (chunk) => {
-      const tokens = (pending + decoder.write(chunk)).split('\0');
-      pending = tokens.pop() ?? '';
-      for (const text of tokens) token(text);
+  // Renames found whatever diff.renames says; a merge's own changes (a conflict resolved, a file
+  // edited in the merge) shown where they differ from every parent.
+  await git.run(
+    [
+      'log',
+      '-z',
+      '--topo-order',
+      '--name-status',
+      '--find-renames',
+      '--diff-merges=dense-combined',
+      '--format=%x1e%m%H%x1f%P%x1f%B',
+      ...args,
+    ],
+    {
+      onStdout: (chunk) => {
+        const tokens = (pending + decoder.write(chunk)).split('\0');
+        pending = tokens.pop() ?? '';
+        for (const text of tokens) token(text);
+      },
     },
-  });
+  );
   const rest = pending + decoder.end();
   if (rest) token(rest);
   if (current) take(current);
@@ -242,9 +257,10 @@ class Reach {
 const has = (bits: Uint32Array, bit: number) => ((bits[bit >>> 5] as number) & (1 << (bit & 31))) !== 0;
 
 /**
- * What changed for every service, in one log over the union of their ranges. A service whose
- * highest release tag is not reachable from HEAD (a release made on another branch) is read apart,
- * with git's own path filter from its last reachable release.
+ * What changed for every service, in one log over the union of their ranges. Read apart, with git's
+ * own path filter: a service whose highest release tag is not reachable from HEAD (a release made on
+ * another branch), from its last reachable release; and, beside released ones, a service never
+ * released, over the whole history (one path-limited log, not a whole-history walk for everyone).
  */
 export async function detectChanges(
   git: Git,
@@ -258,26 +274,32 @@ export async function detectChanges(
   const baseBit = services.length;
   const prBase = options.base ? await mergeBase(git, head, options.base) : undefined;
 
-  // The walk excludes what every candidate has; a service never released needs the whole history.
+  // The walk excludes what every released service's candidate has.
   const released = candidates.filter((tag): tag is ReleaseTag => tag !== undefined);
   const exclude =
-    released.length === services.length && released.length > 0
+    released.length > 0
       ? (await git.run(['merge-base', '--octopus', ...new Set(released.map((tag) => tag.commit))], { allowFailure: true })).stdout.trim()
       : '';
   const seeds = new Map<string, number[]>();
   candidates.forEach((tag, index) => tag && seeds.set(tag.commit, [...(seeds.get(tag.commit) ?? []), index]));
   if (prBase) seeds.set(prBase, [...(seeds.get(prBase) ?? []), baseBit]);
 
-  const index = new PathIndex(services);
+  // The walk, kept whole: renames are confirmed with git before the files are matched.
   const reach = new Reach(services.length + 1);
   const seen = new Set<string>();
-  const commits: ParsedCommit[][] = services.map(() => []);
-  const inBase: boolean[][] = services.map(() => []);
-  const files: Set<string>[] = services.map(() => new Set());
+  const walked: { commit: WalkedCommit; bits: Uint32Array }[] = [];
   await walk(git, ['--boundary', head, ...(exclude ? ['--not', exclude] : [])], (commit) => {
     const bits = reach.visit(commit.sha, commit.parents, seeds.get(commit.sha));
     seen.add(commit.sha);
-    if (commit.boundary) return;
+    if (!commit.boundary && commit.changes.length > 0) walked.push({ commit, bits });
+  });
+
+  const index = new PathIndex(services);
+  const renames = await folderRenames(git, services, index, walked);
+  const commits: ParsedCommit[][] = services.map(() => []);
+  const inBase: boolean[][] = services.map(() => []);
+  const files: Set<string>[] = services.map(() => new Set());
+  for (const { commit, bits } of walked) {
     const touched = new Set<number>();
     for (const change of commit.changes) {
       for (const file of change.paths) {
@@ -287,38 +309,30 @@ export async function detectChanges(
           if (files[service]!.size < FILES_KEPT) files[service]!.add(file);
         });
       }
-      // A folder renamed into a service's: older commits under the old folder are the service's too.
-      if (change.status.startsWith('R') && change.paths.length === 2) {
-        const [from, to] = change.paths as [string, string];
-        services.forEach((_, service) => {
-          const folder = index.folderOf(to, service);
-          if (!folder) return;
-          const rest = to.slice(folder.length);
-          if (from.endsWith(rest) && from.length > rest.length) index.addFolder(from.slice(0, from.length - rest.length), service);
-        });
-      }
     }
-    if (touched.size === 0) return;
+    // After a folder was renamed into a service's, older commits under the old name are the service's too.
+    for (const { folder, service } of renames.get(commit.sha) ?? []) index.addFolder(folder, service);
+    if (touched.size === 0) continue;
     const parsed = parseCommit(commit.sha, commit.message, commit.parents.length);
     for (const service of touched) {
       // Each service classifies its own copy: a revert cancels out within one service's range only.
       commits[service]!.push({ ...parsed });
       inBase[service]!.push(prBase !== undefined && has(bits, baseBit));
     }
-  });
+  }
 
   const reports: ServiceChangeReport[] = [];
   for (const [position, service] of services.entries()) {
     const candidate = candidates[position];
-    // A candidate the walk saw (or the excluded merge base itself, seen as the boundary) is reachable.
-    const reachable = candidate === undefined || seen.has(candidate.commit) || candidate.commit === exclude;
+    // A reachable candidate is walked, or is the walk's boundary (the excluded merge base), or HEAD.
+    const reachable = candidate !== undefined && (seen.has(candidate.commit) || candidate.commit === head);
     let last = candidate;
     let own = commits[position]!;
     let ownInBase = inBase[position]!;
     let filesKnown = true;
-    if (!reachable) {
-      last = await findLastRelease(git, tags.get(service.name) ?? [], head);
-      log(`${service.name}: ${candidate.tag} is not reachable from HEAD; its last release here is ${last?.tag ?? 'none'}.`);
+    if (!reachable && (candidate !== undefined || exclude !== '')) {
+      last = candidate ? await findLastRelease(git, tags.get(service.name) ?? [], head) : undefined;
+      if (candidate) log(`${service.name}: ${candidate.tag} is not reachable from HEAD; its last release here is ${last?.tag ?? 'none'}.`);
       own = await readCommits(git, last ? `${last.commit}..${head}` : head, [service.path, ...service.alsoChangedBy]);
       ownInBase = prBase ? await Promise.all(own.map((commit) => isAncestor(git, commit.sha, prBase))) : own.map(() => false);
       filesKnown = false;
@@ -328,6 +342,47 @@ export async function detectChanges(
     );
   }
   return reports;
+}
+
+/**
+ * The commits that rename a folder into a service's: files moved from folder G to the service's
+ * folder, where G is no service's folder and is gone after the commit (one `cat-file --batch-check`
+ * for them all). A file moved in from a folder that stays (shared/, another service) is a change,
+ * not a rename of the service.
+ */
+async function folderRenames(
+  git: Git,
+  services: readonly ServiceDefinition[],
+  index: PathIndex,
+  walked: readonly { commit: WalkedCommit }[],
+): Promise<Map<string, { folder: string; service: number }[]>> {
+  const candidates: { sha: string; folder: string; service: number }[] = [];
+  const servicePaths = new Set(services.map((service) => service.path));
+  for (const { commit } of walked) {
+    for (const change of commit.changes) {
+      if (!change.status.startsWith('R') || change.paths.length !== 2) continue;
+      const [from, to] = change.paths as [string, string];
+      services.forEach((_, service) => {
+        const folder = index.folderOf(to, service);
+        if (!folder) return;
+        const rest = to.slice(folder.length);
+        const old = from.endsWith(rest) && from.length > rest.length ? from.slice(0, from.length - rest.length) : '';
+        if (old && !servicePaths.has(old) && !candidates.some((c) => c.sha === commit.sha && c.folder === old && c.service === service))
+          candidates.push({ sha: commit.sha, folder: old, service });
+      });
+    }
+  }
+  const renames = new Map<string, { folder: string; service: number }[]>();
+  if (candidates.length === 0) return renames;
+  const { stdout } = await git.run(['cat-file', '--batch-check=%(objecttype)'], {
+    input: candidates.map((candidate) => `${candidate.sha}:${candidate.folder}\n`).join(''),
+  });
+  const answers = stdout.split('\n');
+  candidates.forEach((candidate, position) => {
+    if (!(answers[position] ?? '').endsWith('missing')) return;
+    renames.set(candidate.sha, [...(renames.get(candidate.sha) ?? []), { folder: candidate.folder, service: candidate.service }]);
+  });
+  return renames;
 }
 
 async function mergeBase(git: Git, head: string, base: string): Promise<string> {
@@ -360,13 +415,17 @@ async function versionService(
 ): Promise<ServiceChangeReport> {
   for (const commit of commits) commit.bump = classifyCommit(commit, options.releaseRules, options.defaultBump);
   await cancelReverts(git, commits, (message) => log(`${service.name}: ${message}`));
-  const bump = highestBump(commits.map((commit) => commit.bump));
+  const prCommits = options.base ? commits.filter((_, position) => !inBase[position]) : commits;
+  const touched = prCommits.some((commit) => !commit.cancelledBy);
+  const releaseBump = highestBump(commits.map((commit) => commit.bump));
+  // A build that is not a release (a dev build) is of every touched service: a lock file bumped by a
+  // chore is built and deployed to dev, as what its next release would be, at least a patch.
+  const bump = options.prerelease && touched && releaseBump === 'none' ? 'patch' : releaseBump;
   const base = last?.version ?? options.initialVersion;
   // A service never released is released once whatever its commits say: from initial-version, bumped by them.
   const release =
     bump === 'none' ? (last ? base : options.initialVersion) : nextVersion(base, bump, { ...options, prerelease: '', existing: [] });
   const version = options.prerelease ? `${release}-${options.prerelease}` : release;
-  const prCommits = options.base ? commits.filter((_, position) => !inBase[position]) : commits;
   let changed: boolean;
   let reason: string;
   if (options.base) {
@@ -375,6 +434,13 @@ async function versionService(
   } else if (!last) {
     changed = true;
     reason = 'first release';
+  } else if (options.prerelease) {
+    changed = touched;
+    reason = touched
+      ? `${commits.length} commit(s) since ${last.tag}${releaseBump === 'none' ? ', none that calls for a release: built as a patch' : `, a ${releaseBump} bump`}`
+      : commits.length === 0
+        ? `unchanged since ${last.tag}`
+        : `${commits.length} commit(s) since ${last.tag}, all cancelled out by reverts`;
   } else {
     changed = bump !== 'none';
     reason =
@@ -387,6 +453,7 @@ async function versionService(
   return {
     service,
     changed,
+    touched,
     ...(last ? { last } : {}),
     commits: options.base ? prCommits : commits,
     files,

@@ -144,6 +144,7 @@ export async function main(): Promise<void> {
     matrix.include,
     reports.filter((report) => !report.changed).map((report) => report.service.name),
   );
+  core.setOutput('touched', JSON.stringify(reports.filter((report) => report.touched).map((report) => report.service.name)));
   let set: ReleaseSet | undefined;
   let pushed: string[] = [];
   if (inputs.environmentTag && matrix.include.length > 0) {
@@ -165,8 +166,8 @@ async function readManifest(inputs: Inputs): Promise<ServicesManifest> {
       'NOT_FOUND',
       `manifest: ${inputs.manifest} does not exist in ${inputs.repositoryPath}. Write one (toolkit init --monorepo writes a first one from the folders it finds; docs/monorepo.md).`,
     );
-  // Tagging a release set builds nothing, so it needs no image.
-  return parseServicesManifest(text, inputs.manifest, inputs.push && !inputs.imagePrefix ? null : inputs.imagePrefix);
+  // Cutting a release set (environment-tag) builds nothing, so it needs no image.
+  return parseServicesManifest(text, inputs.manifest, inputs.environmentTag && !inputs.imagePrefix ? null : inputs.imagePrefix);
 }
 
 /** The pull request's base as the checkout has it: the remote's branch where it was fetched, else the name as given. */

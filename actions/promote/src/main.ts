@@ -129,6 +129,7 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
       allowSkip: reader.boolean('allow-skip', false),
       createEnvironment: reader.boolean('create-environment', false),
       allowDowngrade: reader.boolean('allow-downgrade', false),
+      skipOlder: reader.boolean('skip-older', false),
       meta: {
         commit: sourceCommit,
         actor,

@@ -65,6 +65,11 @@ export interface PromoteRequest {
   chartRepository?: string;
   /** bump: record a version lower than the one the environment has (refused otherwise). */
   allowDowngrade?: boolean;
+  /**
+   * bump: leave a service the environment records at a higher version as it is, instead of refusing
+   * (a release set that lands after a newer one, its other services still recorded).
+   */
+  skipOlder?: boolean;
   /** From the input; else the file's `promotion`; else dev, uat, prod. */
   promotionOrder?: string[];
   /**
@@ -183,7 +188,10 @@ export function planChanges(
     return request.services.map((spec) => {
       const before = current[spec.name];
       const version = spec.version as string;
-      if (before && !request.allowDowngrade && compareReleaseVersions(version, before.version) === -1) {
+      const older = before !== undefined && compareReleaseVersions(version, before.version) === -1;
+      // Unchanged, so left out of the edit; applyRequest says why.
+      if (older && request.skipOlder && !request.allowDowngrade) return { environment, service: spec.name, before, after: before };
+      if (before && !request.allowDowngrade && older) {
         throw new UserError(
           'REFUSED',
           `service "${spec.name}" in "${environment}" is at ${before.version}; a bump to ${version} would downgrade it (${before.version} → ${version}), so nothing was written. ` +
@@ -285,7 +293,8 @@ export function applyRequest(
   const { data, editor } = parseVersionsFile(text ?? VERSIONS_HEADER, file);
   const recorded = planChanges(data, request, file, rollback);
   const changes = recorded.filter((change) => !sameRelease(change.before, change.after));
-  const notices = request.operation === 'bump' ? changes.flatMap(rebuiltNotice) : [];
+  const notices =
+    request.operation === 'bump' ? [...changes.flatMap(rebuiltNotice), ...recorded.flatMap((change) => olderNotice(change, request))] : [];
   for (const { environment, service, before, after } of changes) {
     const entryPath = ['environments', environment, 'services', service];
     const previous = releaseOf(before);
@@ -320,6 +329,13 @@ export function applyRequest(
   }
   // An alias the edit had to write out in full (the anchor and its other uses untouched) is said, not hidden in the diff.
   return { text: edited, changes, recorded, notices: [...notices, ...(changes.length > 0 ? editor.notes : [])] };
+}
+
+/** A bump skipped (skip-older) because the environment already records a higher version. */
+function olderNotice({ environment, service, before, after }: ServiceChange, request: PromoteRequest): string[] {
+  const asked = request.services.find((spec) => spec.name === service)?.version;
+  if (!request.skipOlder || after !== before || !asked || !before) return [];
+  return [`service "${service}" in "${environment}" is already at ${before.version}, above ${asked}: left as it is (skip-older).`];
 }
 
 /** A bump of the version already there, with another digest: recorded, but said (the image was rebuilt under the same tag). */

@@ -189,14 +189,18 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
     nextSteps: [
       `Set the variable TOOLKIT_APP_ID: the ID of a GitHub App installed on ${envRepo} with contents: write.`,
       "Set the secret TOOLKIT_APP_PRIVATE_KEY: that App's private key.",
-      `Create the GitHub environments dev, uat and prod here (prod with required reviewers). To deploy one with Compose, give it the variables TOOLKIT_COMPOSE_HOST and TOOLKIT_KNOWN_HOSTS and the secret TOOLKIT_SSH_KEY.`,
-      `Pushes to ${devBranch} release to dev; the service's chart is recorded as version ${chartVersion} from ${chartRepository} (edit chart-version and chart-repository in the workflows to change it).`,
       ...(manifest
         ? [
+            'Create the GitHub environments dev, uat and prod here (prod with required reviewers).',
+            `Pushes to ${devBranch} build each changed service and record it in dev; the services' charts are recorded as version ${chartVersion} from ${chartRepository} (the chart: key of ${SERVICES_MANIFEST}; a service's own chart: overrides it).`,
             `${SERVICES_MANIFEST} lists ${manifest.services.join(', ')}: check each path, and add what else changes a service (also-changed-by) — docs/monorepo.md.`,
             'Then run "Cut a release (services)": it tags each changed service and the set UAT-<version>, and releases the set to UAT.',
           ]
-        : ['Then run "Cut a release", or push a tag: git tag UAT-1.0.0 && git push origin UAT-1.0.0']),
+        : [
+            `Create the GitHub environments dev, uat and prod here (prod with required reviewers). To deploy one with Compose, give it the variables TOOLKIT_COMPOSE_HOST and TOOLKIT_KNOWN_HOSTS and the secret TOOLKIT_SSH_KEY.`,
+            `Pushes to ${devBranch} release to dev; the service's chart is recorded as version ${chartVersion} from ${chartRepository} (edit chart-version and chart-repository in the workflows to change it).`,
+            'Then run "Cut a release", or push a tag: git tag UAT-1.0.0 && git push origin UAT-1.0.0',
+          ]),
       ...(ref.startsWith('v')
         ? [`The workflows call ${org} at ${ref}, a tag that moves; pin a commit SHA with --ref for a fixed version.`]
         : []),

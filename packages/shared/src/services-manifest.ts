@@ -6,6 +6,7 @@
 import { LineCounter, parseDocument } from 'yaml';
 import { UserError } from './errors.js';
 import validateServices from './generated/validate-services.js';
+import { SERVICES_PATTERN_WORDS } from './services-schema.js';
 import type { ChartRef } from './versions-file.js';
 import { type SchemaValidator, readYamlWithSchema } from './yaml-schema.js';
 
@@ -60,6 +61,7 @@ export function parseServicesManifest(text: string, file = SERVICES_MANIFEST, im
   const document = parseDocument(text, { lineCounter, uniqueKeys: false, merge: true, keepSourceTokens: true });
   const data = readYamlWithSchema(document, lineCounter, file, validate, {
     schema: 'the services manifest schema (docs/monorepo.md)',
+    patternWords: SERVICES_PATTERN_WORDS,
     nothingWritten: false,
   }) as ManifestData;
   const at = (...path: string[]) => {
@@ -83,7 +85,8 @@ export function parseServicesManifest(text: string, file = SERVICES_MANIFEST, im
       name,
       path,
       context,
-      dockerfile: entry.dockerfile ?? `${context === '.' ? '' : `${context}/`}Dockerfile`,
+      // The service's own folder holds its Dockerfile, whatever the context (often . for shared/).
+      dockerfile: entry.dockerfile ?? `${path}/Dockerfile`,
       image,
       chart: { name, ...data.chart, ...entry.chart },
       alsoChangedBy: [...new Set([...shared, ...(entry['also-changed-by'] ?? [])])],

@@ -16,6 +16,8 @@ export interface SchemaReadOptions {
   schema: string;
   /** Whether the error says nothing was written (true: the readers that write say so). */
   nothingWritten?: boolean;
+  /** What a value of each pattern is, in words, said instead of the pattern itself ("a path inside the repository"). */
+  patternWords?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -64,9 +66,11 @@ export function readYamlWithSchema(
   }
   if (!validate(data)) {
     const root = document.contents as Node | null;
-    const lines = (validate.errors ?? []).map((error) => {
+    // A bad key under propertyNames comes twice from ajv (its pattern, then propertyNames): said once.
+    const errors = (validate.errors ?? []).filter((error) => !(error.keyword === 'pattern' && error.propertyName !== undefined));
+    const lines = errors.map((error) => {
       const { offset, node } = locate(root, error);
-      return `${at(offset)}: ${describe(error, node)}`;
+      return `${at(offset)}: ${describe(error, node, options.patternWords)}`;
     });
     throw new UserError('INVALID_CONFIGURATION', `${file} does not follow ${options.schema}:\n${[...new Set(lines)].join('\n')}`);
   }
@@ -130,6 +134,12 @@ function walk(root: Node | null, path: readonly string[]): { node: Node | null; 
   let node = root;
   let key: Node | undefined;
   for (const part of path) {
+    if (isSeq(node) && /^\d+$/.test(part)) {
+      const item = node.items[Number(part)];
+      if (item === undefined) return { node, key, complete: false };
+      node = (isPair(item) ? item.value : item) as Node | null;
+      continue;
+    }
     if (!isMap(node)) return { node, key, complete: false };
     const pair = node.items.find((item) => (isScalar(item.key) ? String(item.key.value) : undefined) === part);
     if (!pair) return { node, key, complete: false };
@@ -144,15 +154,20 @@ function keyOffset(root: Node | null, path: readonly string[]): number {
   return key?.range?.[0] ?? node?.range?.[0] ?? 0;
 }
 
-function describe(error: ErrorObject, node?: Node | null): string {
+function describe(error: ErrorObject, node?: Node | null, patternWords: Readonly<Record<string, string>> = {}): string {
   const where = error.instancePath ? error.instancePath.slice(1).replace(/\//g, '.') : 'the file';
   switch (error.keyword) {
     case 'additionalProperties':
       return `${where} has an unknown key "${(error.params as { additionalProperty: string }).additionalProperty}"`;
     case 'required':
       return `${where} is missing "${(error.params as { missingProperty: string }).missingProperty}"`;
-    case 'pattern':
-      return `${where} is not allowed: ${error.message?.replace('must match pattern', 'expected a value matching')}`;
+    case 'pattern': {
+      const words = patternWords[(error.params as { pattern: string }).pattern];
+      const value = isScalar(node) ? ` (${JSON.stringify(node.value)})` : '';
+      return words
+        ? `${where}${value} is not allowed: expected ${words}`
+        : `${where} is not allowed: ${error.message?.replace('must match pattern', 'expected a value matching')}`;
+    }
     case 'type':
       return (error.params as { type: string | string[] }).type === 'string'
         ? `${where} must be a string${notAString(node)}`
