@@ -71,107 +71,141 @@ if (!existsSync(path.join(repo, '.git')) || process.env.REBUILD) {
   );
 }
 
-// The range the action reads: every commit some service has not released (HEAD minus what the
-// services' last releases all have).
-const lastTags = [];
-for (let s = 0; s < SERVICES; s++) {
-  const tags = git('tag', '--list', '--sort=-v:refname', `service-${s}/v*`).split('\n').filter(Boolean);
-  if (tags[0]) lastTags.push(tags[0]);
+/**
+ * The shapes measured: every service released (the range is every commit since the oldest last
+ * release), and the same with one service added that was never released (its range is the whole
+ * history; the others' is as before).
+ */
+const SHAPES = [
+  { name: 'every service released', branch: 'main' },
+  { name: 'one service added, never released', branch: 'bench-new-service' },
+];
+if (!git('branch', '--list', 'bench-new-service').trim()) {
+  git('checkout', '--quiet', '-B', 'bench-new-service', 'main');
+  writeFileSync(
+    path.join(repo, 'toolkit.yaml'),
+    `${readFileSync(path.join(repo, 'toolkit.yaml'), 'utf8')}  service-new:\n    path: services/service-new\n`,
+  );
+  mkdirSync(path.join(repo, 'services', 'service-new'), { recursive: true });
+  writeFileSync(path.join(repo, 'services', 'service-new', 'main.txt'), 'new\n');
+  git('add', '--all');
+  git('-c', 'user.name=Bench', '-c', 'user.email=bench@example.test', 'commit', '--quiet', '-m', 'feat(service-new): a new service');
+  git('checkout', '--quiet', 'main');
 }
-const base = git('merge-base', '--octopus', ...lastTags).trim();
-const rangeCommits = Number(git('rev-list', '--count', 'HEAD', `^${base}`).trim());
 
-/** Runs a command as a fresh process: wall time in ms, and peak RSS in MB (from /proc, polled). */
-function timed(command, args, env = {}) {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(command, args, { cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let peak = 0;
-    const poll = setInterval(() => {
-      try {
-        const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
-        peak = Math.max(peak, kb);
-      } catch {
-        // The process has exited between two polls: its last reading stands.
-      }
-    }, 5);
-    let stderr = '';
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearInterval(poll);
-      if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
-      else resolve({ ms: performance.now() - started, mb: (peak * 1024) / 1e6 });
+const results = [];
+for (const shape of SHAPES) {
+  git('checkout', '--quiet', shape.branch);
+  results.push({ shape, ...(await measure()) });
+}
+git('checkout', '--quiet', 'main');
+
+async function measure() {
+  // The range the action reads: every commit some service has not released (HEAD minus what the
+  // services' last releases all have).
+  const lastTags = [];
+  for (let s = 0; s < SERVICES; s++) {
+    const tags = git('tag', '--list', '--sort=-v:refname', `service-${s}/v*`).split('\n').filter(Boolean);
+    if (tags[0]) lastTags.push(tags[0]);
+  }
+  // A service never released has the whole history for its range.
+  const whole = git('branch', '--show-current').trim() !== 'main';
+  const exclude = whole ? [] : [`^${git('merge-base', '--octopus', ...lastTags).trim()}`];
+  const rangeCommits = Number(git('rev-list', '--count', 'HEAD', ...exclude).trim());
+
+  /** Runs a command as a fresh process: wall time in ms, and peak RSS in MB (from /proc, polled). */
+  function timed(command, args, env = {}) {
+    return new Promise((resolve, reject) => {
+      const started = performance.now();
+      const child = spawn(command, args, { cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let peak = 0;
+      const poll = setInterval(() => {
+        try {
+          const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
+          peak = Math.max(peak, kb);
+        } catch {
+          // The process has exited between two polls: its last reading stands.
+        }
+      }, 5);
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('error', reject);
+      child.on('exit', (code) => {
+        clearInterval(poll);
+        if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
+        else resolve({ ms: performance.now() - started, mb: (peak * 1024) / 1e6 });
+      });
     });
-  });
-}
+  }
 
-const outputs = path.join(os.tmpdir(), `bench-changed-services-${process.pid}.out`);
-// The runner's environment for the action's defaults (action.yml): inputs as INPUT_<NAME>.
-const defaults = {
-  INPUT_MANIFEST: 'toolkit.yaml',
-  'INPUT_INITIAL-VERSION': '0.1.0',
-  'INPUT_DEFAULT-BUMP': 'none',
-  'INPUT_MAJOR-ZERO': 'breaking-is-minor',
-  'INPUT_ENVIRONMENT-TAGS': 'UAT,PROD',
-  INPUT_PUSH: 'false',
-  INPUT_REMOTE: 'origin',
-  'INPUT_REPOSITORY-PATH': repo,
-  GITHUB_WORKSPACE: repo,
-  GITHUB_OUTPUT: outputs,
-  GITHUB_STEP_SUMMARY: `${outputs}.summary`,
-};
-const samples = { action: [], log: [], node: [] };
-let rss = 0;
-for (let run = 0; run < RUNS; run++) {
-  writeFileSync(outputs, '');
-  writeFileSync(`${outputs}.summary`, '');
-  const measured = await timed(node, [action], defaults);
-  samples.action.push(measured.ms);
-  rss = Math.max(rss, measured.mb);
-  samples.log.push((await timed('git', ['log', '--name-only', '--format=%H %P%n%B', 'HEAD', `^${base}`])).ms);
-  samples.node.push((await timed(node, ['-e', '0'])).ms);
+  const outputs = path.join(os.tmpdir(), `bench-changed-services-${process.pid}.out`);
+  // The runner's environment for the action's defaults (action.yml): inputs as INPUT_<NAME>.
+  const defaults = {
+    INPUT_MANIFEST: 'toolkit.yaml',
+    'INPUT_INITIAL-VERSION': '0.1.0',
+    'INPUT_DEFAULT-BUMP': 'none',
+    'INPUT_MAJOR-ZERO': 'breaking-is-minor',
+    'INPUT_ENVIRONMENT-TAGS': 'UAT,PROD',
+    INPUT_PUSH: 'false',
+    INPUT_REMOTE: 'origin',
+    'INPUT_REPOSITORY-PATH': repo,
+    GITHUB_WORKSPACE: repo,
+    GITHUB_OUTPUT: outputs,
+    GITHUB_STEP_SUMMARY: `${outputs}.summary`,
+  };
+  const samples = { action: [], log: [], node: [] };
+  let rss = 0;
+  for (let run = 0; run < RUNS; run++) {
+    writeFileSync(outputs, '');
+    writeFileSync(`${outputs}.summary`, '');
+    const measured = await timed(node, [action], defaults);
+    samples.action.push(measured.ms);
+    rss = Math.max(rss, measured.mb);
+    samples.log.push((await timed('git', ['log', '--name-only', '--format=%H %P%n%B', 'HEAD', ...exclude])).ms);
+    samples.node.push((await timed(node, ['-e', '0'])).ms);
+  }
+  // Labelled apart: the detection alone in this (warm) process, without Node's start-up or the bundle's load.
+  const { detectChanges, serviceTags } = await import('../actions/changed-services/lib/changed-services.js');
+  const { Git, parseServicesManifest } = await import('../packages/shared/lib/index.js');
+  const warm = [];
+  for (let run = 0; run < RUNS; run++) {
+    const started = performance.now();
+    const repoGit = new Git({ cwd: repo });
+    const manifest = parseServicesManifest(readFileSync(path.join(repo, 'toolkit.yaml'), 'utf8'));
+    const tags = serviceTags((await repoGit.run(['show-ref', '--tags', '--dereference'])).stdout, manifest.services);
+    const head = (await repoGit.output(['rev-parse', 'HEAD'])).trim();
+    await detectChanges(repoGit, manifest.services, tags, head, {
+      initialVersion: '0.1.0',
+      releaseRules: [],
+      defaultBump: 'none',
+      majorZero: 'breaking-is-minor',
+      prerelease: '',
+    });
+    warm.push(performance.now() - started);
+  }
+  const changed = JSON.parse(/matrix<<(\S+)\n([\s\S]*?)\n\1/.exec(readFileSync(outputs, 'utf8'))?.[2] ?? '{"include":[]}').include.length;
+  rmSync(outputs, { force: true });
+  rmSync(`${outputs}.summary`, { force: true });
+
+  return { samples, warm, rss, changed, rangeCommits, services: SERVICES + (git('branch', '--show-current').trim() === 'main' ? 0 : 1) };
 }
-// Labelled apart: the detection alone in this (warm) process, without Node's start-up or the bundle's load.
-const { detectChanges, serviceTags } = await import('../actions/changed-services/lib/changed-services.js');
-const { Git, parseServicesManifest } = await import('../packages/shared/lib/index.js');
-const warm = [];
-for (let run = 0; run < RUNS; run++) {
-  const started = performance.now();
-  const repoGit = new Git({ cwd: repo });
-  const manifest = parseServicesManifest(readFileSync(path.join(repo, 'toolkit.yaml'), 'utf8'));
-  const tags = serviceTags((await repoGit.run(['show-ref', '--tags', '--dereference'])).stdout, manifest.services);
-  const head = (await repoGit.output(['rev-parse', 'HEAD'])).trim();
-  await detectChanges(repoGit, manifest.services, tags, head, {
-    initialVersion: '0.1.0',
-    releaseRules: [],
-    defaultBump: 'none',
-    majorZero: 'breaking-is-minor',
-    prerelease: '',
-  });
-  warm.push(performance.now() - started);
-}
-const changed = JSON.parse(/matrix<<(\S+)\n([\s\S]*?)\n\1/.exec(readFileSync(outputs, 'utf8'))?.[2] ?? '{"include":[]}').include.length;
-rmSync(outputs, { force: true });
-rmSync(`${outputs}.summary`, { force: true });
 
 const min = (values) => Math.min(...values);
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const row = (name, values) => `${name.padEnd(44)} ${min(values).toFixed(0).padStart(6)} ${median(values).toFixed(0).padStart(8)}`;
+const row = (name, values) => `${name.padEnd(48)} ${min(values).toFixed(0).padStart(6)} ${median(values).toFixed(0).padStart(9)}`;
 console.log(
-  `changed-services: the built action as a fresh process (Node ${execFileSync(node, ['-p', 'process.versions.node']).toString().trim()}) against one git log --name-only`,
+  `changed-services: the built action as a fresh process (Node ${execFileSync(node, ['-p', 'process.versions.node']).toString().trim()}, action.yml defaults) against one git log --name-only over the same range, ${RUNS} runs interleaved.`,
 );
-console.log(
-  `over the same range: ${rangeCommits} commits since the services' oldest last release; ${changed} of ${SERVICES} services changed. ${RUNS} runs, interleaved.`,
-);
-console.log(`${''.padEnd(44)} ${'min ms'.padStart(6)} ${'median ms'.padStart(8)}`);
-console.log(row('changed-services (whole action)', samples.action));
-console.log(row('git log --name-only over the range', samples.log));
-console.log(row('node -e 0', samples.node));
-console.log(row('in-process, warm (labelled apart: no start-up)', warm));
-const ratio = median(samples.action) / median(samples.log);
-const withNode = median(samples.action) / (median(samples.log) + median(samples.node));
-console.log(
-  `ratio to the git log: ${ratio.toFixed(2)}x (goal <= 1.5x: ${ratio <= 1.5 ? 'met' : 'MISSED'}); to node -e 0 + the git log: ${withNode.toFixed(2)}x`,
-);
-console.log(`peak memory (RSS) of the action: ${rss.toFixed(1)} MB`);
+for (const { shape, samples, warm, rss, changed, rangeCommits, services } of results) {
+  console.log(`\n${shape.name}: ${rangeCommits} commits in the range; ${changed} of ${services} services changed.`);
+  console.log(`${''.padEnd(48)} ${'min ms'.padStart(6)} ${'median ms'.padStart(9)}`);
+  console.log(row('changed-services (whole action)', samples.action));
+  console.log(row('git log --name-only over the range', samples.log));
+  console.log(row('node -e 0', samples.node));
+  console.log(row('in-process, warm (labelled apart: no start-up)', warm));
+  const ratio = median(samples.action) / median(samples.log);
+  const withNode = median(samples.action) / (median(samples.log) + median(samples.node));
+  console.log(
+    `ratio to the git log: ${ratio.toFixed(2)}x (goal <= 1.5x: ${ratio <= 1.5 ? 'met' : 'MISSED'}); to node -e 0 + the git log: ${withNode.toFixed(2)}x; peak RSS ${rss.toFixed(1)} MB`,
+  );
+}

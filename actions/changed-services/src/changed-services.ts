@@ -62,7 +62,6 @@ export interface ServiceChangeReport {
   bump: Bump;
   version: string;
   tag: string;
-  changelog: string;
   /** Why it is or is not in the matrix, in a few words. */
   reason: string;
 }
@@ -461,9 +460,13 @@ async function versionService(
     bump,
     version: changed ? version : (last?.version ?? version),
     tag: `${service.tagPrefix}${changed ? version : (last?.version ?? release)}`,
-    changelog: renderChangelog(changelogSections(commits)),
     reason,
   };
+}
+
+/** A service's changelog, as semantic-tag writes it: only a tag that is pushed needs one. */
+export function serviceChangelog(report: ServiceChangeReport): string {
+  return renderChangelog(changelogSections(report.commits));
 }
 
 // ─── The matrix ──────────────────────────────────────────────────────────────────────────────────

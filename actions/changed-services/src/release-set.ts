@@ -15,7 +15,7 @@ import {
   releaseEnvironments,
 } from '@toolkit/semantic-tag/core';
 import { type Git, type ServiceDefinition, UserError } from '@toolkit/shared';
-import { type MatrixEntry, type ServiceChangeReport, type VersioningConfig, matrixEntry } from './changed-services.js';
+import { type MatrixEntry, type ServiceChangeReport, type VersioningConfig, matrixEntry, serviceChangelog } from './changed-services.js';
 
 export interface ReleaseSet {
   version: string;
@@ -64,7 +64,7 @@ export async function pushReleaseSet(
     remote,
     head,
     [
-      ...changed.map((report) => ({ name: report.tag, message: `${report.tag}\n\n${report.changelog}` })),
+      ...changed.map((report) => ({ name: report.tag, message: `${report.tag}\n\n${serviceChangelog(report)}` })),
       { name: set.tag, message: `${set.tag}\n\n${changed.map((report) => `- ${report.tag}`).join('\n')}\n` },
     ],
     log,
