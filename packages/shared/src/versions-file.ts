@@ -26,6 +26,8 @@ export interface Release {
   chart?: ChartRef;
   /** The source commit the release was built from. */
   commit?: string;
+  /** When the source commit was committed (RFC 3339): where lead time for changes starts. */
+  committed_at?: string;
   deployed_at?: string;
   deployed_by?: string;
   run_url?: string;
