@@ -15,6 +15,7 @@ export default {
     '^@toolkit/shared$': '<rootDir>/packages/shared/src/index.ts',
     '^@toolkit/cli$': '<rootDir>/packages/cli/src/index.ts',
     '^@toolkit/release-context$': '<rootDir>/actions/release-context/src/main.ts',
+    '^@toolkit/release-report$': '<rootDir>/actions/release-report/src/main.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testTimeout: 60_000,
