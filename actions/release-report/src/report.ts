@@ -12,11 +12,11 @@ import {
   UserError,
   type VersionsData,
   isRollbackCommit,
-  readVersionsData,
   releaseOf,
   sameRelease,
 } from '@toolkit/shared';
 import parseVersion from 'semver/functions/parse.js';
+import { type VersionsReader, versionsReader } from './versions-reader.js';
 
 export const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -182,11 +182,11 @@ function timeOf(text: string | undefined): number | undefined {
 const iso = (time: number) => new Date(time).toISOString().replace(/\.000Z$/, 'Z');
 
 /** A version of the file read back: its data, or why it could not be read. */
-function readVersion(version: FileVersion, file: string): VersionsData | SkippedVersion {
+function readVersion(version: FileVersion, file: string, read: VersionsReader): VersionsData | SkippedVersion {
   if (version.text === undefined)
     return { commit: version.commit, reason: `${file} is not in this commit (deleted, or not a regular file)` };
   try {
-    return readVersionsData(version.text, file);
+    return read(version.text, file);
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
     return { commit: version.commit, reason: (error.message.split('\n')[1] ?? error.message).trim() || error.message };
@@ -205,10 +205,11 @@ export function deploymentsOf(
   const deployments: Deployment[] = [];
   const skipped: SkippedVersion[] = [];
   let before: VersionsData | undefined;
+  const read = versionsReader();
   // Newest first in; oldest first here.
   for (let index = history.length - 1; index >= 0; index--) {
     const version = history[index] as FileVersion;
-    const data = readVersion(version, file);
+    const data = readVersion(version, file, read);
     if ('reason' in data) {
       skipped.push(data);
       continue;
@@ -217,7 +218,8 @@ export function deploymentsOf(
       const rollback = isRollbackCommit(version.message, environment);
       for (const [service, current] of Object.entries(entry?.services ?? {})) {
         const previous: ServiceEntry | undefined = before?.environments?.[environment]?.services?.[service];
-        if (previous && sameRelease(releaseOf(previous), releaseOf(current))) continue;
+        // The versions reader hands back the same object for an entry that did not change.
+        if (previous === current || (previous && sameRelease(releaseOf(previous), releaseOf(current)))) continue;
         const deployedAt = current.deployed_at !== previous?.deployed_at ? timeOf(current.deployed_at) : undefined;
         const at = deployedAt ?? timeOf(version.time) ?? 0;
         const committedAt = timeOf(current.committed_at);

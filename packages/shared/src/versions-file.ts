@@ -335,3 +335,12 @@ function kindOf(node: Node | null): string {
   if (isScalar(node)) return `the ${typeof node.value} ${String(node.value)}`;
   return 'a value of another kind';
 }
+
+/**
+ * Whether data already parsed follows the versions.yaml schema: for a reader that assembles a
+ * version from parts it parsed before (release-report's history reader). A problem is reported by
+ * parseVersionsFile, with file:line:column.
+ */
+export function followsVersionsSchema(data: unknown): data is VersionsData {
+  return validate(data);
+}
