@@ -199,7 +199,7 @@ describe('release-report on a scripted environment repository', () => {
     expect(markdown).toMatch(/1 version of the file could not be read and was skipped: [0-9a-f]{12} \(versions\.yaml:\d+:\d+: /);
     expect(markdown).toContain('Accelerate State of DevOps Report 2024');
     const text = renderText(report);
-    expect(text).toMatch(/prod:\n {2}Deployment frequency +0\.2 per day, 1\.3 per week +high/);
+    expect(text).toMatch(/prod:\n {2}Deployment frequency +0\.18 per day, 1\.3 per week +high/);
   });
 });
 

@@ -7,7 +7,7 @@ describe('workflow templates', () => {
   it('each has a .properties.json with the name and description organization templates show', async () => {
     const dir = path.join(ROOT, 'workflows-templates');
     const templates = (await readdir(dir)).filter((name) => name.endsWith('.yml'));
-    expect(templates.sort()).toEqual(['ci.yml', 'cut-release.yml', 'release-on-tag.yml']);
+    expect(templates.sort()).toEqual(['ci.yml', 'cut-release.yml', 'release-on-tag.yml', 'release-report.yml']);
     for (const template of templates) {
       const properties = JSON.parse(await readFile(path.join(dir, template.replace(/\.yml$/, '.properties.json')), 'utf8')) as Record<
         string,

@@ -79,7 +79,9 @@ export function headline(report: Report, name: string): EnvironmentReport | unde
 export async function runReport(inputs: Inputs, now = new Date()): Promise<Report> {
   const serverUrl = process.env.GITHUB_SERVER_URL || 'https://github.com';
   const target = inputs.repository ? repositoryUrl(inputs.repository, serverUrl) : undefined;
-  const authUrl = target ? target.authUrl : serverUrl;
+  // A clone on disk fetches with its own credentials (actions/checkout's): the job's token, which
+  // cannot read another repository, would replace them.
+  const authUrl = target?.authUrl;
   const git = new Git({ cwd: os.tmpdir(), ...(inputs.token && authUrl ? { auth: { token: inputs.token, url: authUrl } } : {}) });
   const history = await readHistory(git, {
     ...(target ? { url: target.url } : { clonePath: inputs.repositoryPath }),

@@ -14,9 +14,14 @@ export function formatDuration(seconds: number | undefined): string {
   return `${round(seconds / 86_400)} d`;
 }
 
+/** Whole numbers from 10, one decimal from 1, two significant digits below (0.078 per day). */
 function round(value: number): string {
-  return value >= 10 ? String(Math.round(value)) : String(Math.round(value * 10) / 10);
+  if (value >= 10) return String(Math.round(value));
+  if (value >= 1 || value === 0) return String(Math.round(value * 10) / 10);
+  return String(Number(value.toPrecision(2)));
 }
+
+const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 const percent = (rate: number | undefined) => (rate === undefined ? '–' : `${round(rate * 100)}%`);
 const level = (value: Level | undefined) => value ?? '–';
@@ -33,7 +38,7 @@ export function metricRows(metrics: Metrics): [string, string, string, string][]
       'Deployment frequency',
       `${round(frequency.perDay)} per day, ${round(frequency.perWeek)} per week`,
       frequency.level,
-      `${metrics.deployments} deployments${metrics.rollbacks ? `, ${metrics.rollbacks} rollbacks` : ''}`,
+      `${count(metrics.deployments, 'deployment')}${metrics.rollbacks ? `, ${count(metrics.rollbacks, 'rollback')}` : ''}`,
     ],
     [
       'Lead time for changes',

@@ -179,7 +179,8 @@ function timeOf(text: string | undefined): number | undefined {
   return Number.isNaN(time) ? undefined : time;
 }
 
-const iso = (time: number) => new Date(time).toISOString().replace(/\.000Z$/, 'Z');
+/** A time as RFC 3339 in UTC, to the second (what versions.yaml records). */
+const iso = (time: number) => new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** A version of the file read back: its data, or why it could not be read. */
 function readVersion(version: FileVersion, file: string, read: VersionsReader): VersionsData | SkippedVersion {
