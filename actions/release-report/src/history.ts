@@ -20,18 +20,21 @@ export interface HistorySource {
   workRoot: string;
 }
 
-/** The versions of the file the window needs, newest first: those committed since `since`, and the one before. */
-export async function readHistory(git: Git, source: HistorySource): Promise<FileVersion[]> {
+/**
+ * The versions of the file the window needs, newest first, each handed to `onVersion` as it is
+ * read: those committed since `since`, and the one before.
+ */
+export async function readHistory(git: Git, source: HistorySource, onVersion: (version: FileVersion) => void): Promise<void> {
   if (source.clonePath) {
     const clone = git.at(source.clonePath);
     const branch = source.branch || (await currentBranch(clone));
-    return collect(gitFileHistory(clone, branch, { since: source.since })(source.file, Number.POSITIVE_INFINITY));
+    return each(gitFileHistory(clone, branch, { since: source.since })(source.file, Number.POSITIVE_INFINITY), onVersion);
   }
   if (!source.url) throw new Error('readHistory needs a clone or a URL.');
   const dir = path.join(source.workRoot, `release-report-${randomUUID()}`);
   try {
     const { clone, branch } = await cloneBranch(git, source.url, dir, source.branch);
-    return await collect(gitFileHistory(clone, branch, { since: source.since })(source.file, Number.POSITIVE_INFINITY));
+    return await each(gitFileHistory(clone, branch, { since: source.since })(source.file, Number.POSITIVE_INFINITY), onVersion);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -43,8 +46,6 @@ async function currentBranch(clone: Git): Promise<string> {
   return found.exitCode === 0 ? found.stdout.trim() : 'HEAD';
 }
 
-async function collect(versions: AsyncIterable<FileVersion>): Promise<FileVersion[]> {
-  const all: FileVersion[] = [];
-  for await (const version of versions) all.push(version);
-  return all;
+async function each(versions: AsyncIterable<FileVersion>, onVersion: (version: FileVersion) => void): Promise<void> {
+  for await (const version of versions) onVersion(version);
 }

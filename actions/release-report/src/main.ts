@@ -5,7 +5,7 @@ import * as core from '@actions/core';
 import { Git, InputError, InputReader, repositoryUrl, writeJobSummary } from '@toolkit/shared';
 import { readHistory } from './history.js';
 import { renderMarkdown } from './render.js';
-import { DAY_MS, type EnvironmentReport, type Report, buildReport } from './report.js';
+import { DAY_MS, DeploymentsReader, type EnvironmentReport, type Report, buildReport } from './report.js';
 
 export { readHistory } from './history.js';
 export { formatDuration, renderMarkdown, renderText } from './render.js';
@@ -83,14 +83,19 @@ export async function runReport(inputs: Inputs, now = new Date()): Promise<Repor
   // cannot read another repository, would replace them.
   const authUrl = target?.authUrl;
   const git = new Git({ cwd: os.tmpdir(), ...(inputs.token && authUrl ? { auth: { token: inputs.token, url: authUrl } } : {}) });
-  const history = await readHistory(git, {
-    ...(target ? { url: target.url } : { clonePath: inputs.repositoryPath }),
-    ...(inputs.branch ? { branch: inputs.branch } : {}),
-    file: inputs.file,
-    since: new Date(now.getTime() - inputs.windowMs),
-    workRoot: process.env.RUNNER_TEMP || os.tmpdir(),
-  });
-  return buildReport(history, {
+  const reader = new DeploymentsReader(inputs.file);
+  await readHistory(
+    git,
+    {
+      ...(target ? { url: target.url } : { clonePath: inputs.repositoryPath }),
+      ...(inputs.branch ? { branch: inputs.branch } : {}),
+      file: inputs.file,
+      since: new Date(now.getTime() - inputs.windowMs),
+      workRoot: process.env.RUNNER_TEMP || os.tmpdir(),
+    },
+    (version) => reader.add(version),
+  );
+  return buildReport(reader.finish(), {
     now,
     windowMs: inputs.windowMs,
     fixWindowMs: inputs.fixWindowMs,

@@ -179,6 +179,13 @@ function timeOf(text: string | undefined): number | undefined {
   return Number.isNaN(time) ? undefined : time;
 }
 
+/**
+ * A copy of a string the YAML parser cut out of a version's text: V8 keeps such a slice pointing
+ * into the whole text, and a deployment kept for the report would keep its version's text alive
+ * (every version's, on a long history).
+ */
+const own = (text: string) => (' ' + text).slice(1);
+
 /** A time as RFC 3339 in UTC, to the second (what versions.yaml records). */
 const iso = (time: number) => new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -194,27 +201,58 @@ function readVersion(version: FileVersion, file: string, read: VersionsReader): 
   }
 }
 
+export interface HistoryRead {
+  /** Every change of a service's release, oldest first. */
+  deployments: Deployment[];
+  /** Newest first, as the history is. */
+  skipped: SkippedVersion[];
+  read: number;
+  /** The newest version that could be read. */
+  latest?: VersionsData;
+}
+
 /**
- * Every change of a service's release in the history (oldest first): the versions compared one
- * after another, a version that cannot be read skipped (the next one is compared with the one
- * before it).
+ * Reads the history one version at a time, newest first, as it arrives (so that a long one is
+ * never held whole): each version is compared with the next older one that can be read, a version
+ * that cannot be read is skipped and counted.
  */
-export function deploymentsOf(
-  history: readonly FileVersion[],
-  file = 'versions.yaml',
-): { deployments: Deployment[]; skipped: SkippedVersion[]; read: number; latest?: VersionsData } {
-  const deployments: Deployment[] = [];
-  const skipped: SkippedVersion[] = [];
-  let before: VersionsData | undefined;
-  const read = versionsReader();
-  // Newest first in; oldest first here.
-  for (let index = history.length - 1; index >= 0; index--) {
-    const version = history[index] as FileVersion;
-    const data = readVersion(version, file, read);
+export class DeploymentsReader {
+  private readonly found: Deployment[] = [];
+  private readonly skipped: SkippedVersion[] = [];
+  private readonly read = versionsReader();
+  private newer?: { data: VersionsData; version: FileVersion };
+  private latest?: VersionsData;
+  private count = 0;
+
+  constructor(private readonly file = 'versions.yaml') {}
+
+  add(version: FileVersion): void {
+    this.count += 1;
+    const data = readVersion(version, this.file, this.read);
     if ('reason' in data) {
-      skipped.push(data);
-      continue;
+      this.skipped.push(data);
+      return;
     }
+    this.latest ??= data;
+    if (this.newer) this.compare(this.newer.data, this.newer.version, data);
+    this.newer = { data, version };
+  }
+
+  /** What was read; the oldest version's services are its deployments (nothing older was read). */
+  finish(): HistoryRead {
+    if (this.newer) this.compare(this.newer.data, this.newer.version, undefined);
+    this.newer = undefined;
+    return {
+      deployments: [...this.found].reverse(),
+      skipped: this.skipped,
+      read: this.count,
+      ...(this.latest ? { latest: this.latest } : {}),
+    };
+  }
+
+  /** The changes `version` (whose file is `data`) made to `before`, the version before it. */
+  private compare(data: VersionsData, version: FileVersion, before: VersionsData | undefined): void {
+    const changes: Deployment[] = [];
     for (const [environment, entry] of Object.entries(data.environments ?? {})) {
       const rollback = isRollbackCommit(version.message, environment);
       for (const [service, current] of Object.entries(entry?.services ?? {})) {
@@ -224,24 +262,30 @@ export function deploymentsOf(
         const deployedAt = current.deployed_at !== previous?.deployed_at ? timeOf(current.deployed_at) : undefined;
         const at = deployedAt ?? timeOf(version.time) ?? 0;
         const committedAt = timeOf(current.committed_at);
-        deployments.push({
+        changes.push({
           environment,
           service,
-          version: current.version,
-          ...(current.digest ? { digest: current.digest } : {}),
+          version: own(current.version),
+          ...(current.digest ? { digest: own(current.digest) } : {}),
           kind: rollback ? 'rollback' : 'deploy',
           at: iso(at),
           commit: version.commit,
-          ...(current.commit ? { sourceCommit: current.commit } : {}),
+          ...(current.commit ? { sourceCommit: own(current.commit) } : {}),
           ...(committedAt === undefined ? {} : { committedAt: iso(committedAt) }),
           ...(!rollback && committedAt !== undefined ? { leadTimeSeconds: Math.max(0, (at - committedAt) / 1000) } : {}),
         });
       }
     }
-    before = data;
+    // Newest first overall, the file's order within a version once reversed.
+    for (let index = changes.length - 1; index >= 0; index--) this.found.push(changes[index] as Deployment);
   }
-  skipped.reverse(); // newest first, as the history is
-  return { deployments, skipped, read: history.length, ...(before ? { latest: before } : {}) };
+}
+
+/** Every change of a service's release in the history (newest first), oldest first. */
+export function deploymentsOf(history: Iterable<FileVersion>, file = 'versions.yaml'): HistoryRead {
+  const reader = new DeploymentsReader(file);
+  for (const version of history) reader.add(version);
+  return reader.finish();
 }
 
 /**
@@ -254,7 +298,9 @@ export function markFailures(deployments: Deployment[], fixWindowMs: number): vo
   const streams = new Map<string, Deployment[]>();
   for (const deployment of deployments) {
     const key = `${deployment.environment}\0${deployment.service}`;
-    streams.set(key, [...(streams.get(key) ?? []), deployment]);
+    const stream = streams.get(key);
+    if (stream) stream.push(deployment);
+    else streams.set(key, [deployment]);
   }
   for (const stream of streams.values()) {
     stream.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
@@ -272,7 +318,9 @@ export function markFailures(deployments: Deployment[], fixWindowMs: number): vo
     }
     for (const [index, change] of stream.entries()) {
       if (!change.failure || change.kind !== 'deploy') continue;
-      const restored = stream.slice(index + 1).find((later) => !later.failure);
+      let later = index + 1;
+      while (stream[later]?.failure) later++;
+      const restored = stream[later];
       if (restored) {
         change.restoredAt = restored.at;
         change.restoreSeconds = (Date.parse(restored.at) - Date.parse(change.at)) / 1000;
@@ -325,12 +373,12 @@ export function metricsOf(changes: readonly Deployment[], now: Date, windowMs: n
   };
 }
 
-/** The report: the history (newest first) read into deployments, failures marked, metrics per environment and service. */
-export function buildReport(history: readonly FileVersion[], options: ReportOptions): Report {
+/** The report: the history (newest first, or as a DeploymentsReader read it) into deployments, failures marked, metrics per environment and service. */
+export function buildReport(history: Iterable<FileVersion> | HistoryRead, options: ReportOptions): Report {
   const { now, windowMs, fixWindowMs } = options;
   if (!(windowMs > 0)) throw new UserError('INVALID_INPUT', 'The window (since) must be longer than 0.');
   const file = options.file ?? 'versions.yaml';
-  const { deployments, skipped, read, latest } = deploymentsOf(history, file);
+  const { deployments, skipped, read, latest } = 'deployments' in history ? history : deploymentsOf(history, file);
   markFailures(deployments, fixWindowMs);
   const start = now.getTime() - windowMs;
   const wanted = (list: readonly string[] | undefined, name: string) => !list?.length || list.includes(name);

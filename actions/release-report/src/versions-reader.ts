@@ -123,17 +123,21 @@ function assemble(text: string, part: (where: string, source: string) => unknown
   if (!header) return undefined;
   const bodyStart = text.indexOf('\n', header.index) + 1;
   if (bodyStart <= 0) return undefined;
-  const top = /\n[^ \r\n#]/g;
-  top.lastIndex = bodyStart - 1;
-  const next = top.exec(text);
-  const bodyEnd = next ? next.index + 1 : text.length;
+  // How deep the service keys are (the first `services:` block's first key): lines deeper than
+  // that are inside a service's entry, and only the whole entry's parse reads them. (A wrong guess
+  // only costs time: an environment whose service keys are not found is parsed whole.)
+  const services = /^( +)services:[ \t]*(?:#.*)?\r?\n(?:[ \t]*(?:#.*)?\r?\n)*( +)[^ \r\n#]/gm;
+  services.lastIndex = bodyStart;
+  const found = services.exec(text);
+  const deepest = found && (found[2] as string).length > (found[1] as string).length ? (found[2] as string).length : 1;
+  // One scan finds the shallow lines and where the environments end (the next line at the top level).
+  const all = shallowLines(text, bodyStart, text.length, deepest);
+  let count = all.findIndex((line) => line.indent === 0);
+  if (count < 0) count = all.length;
+  const lines = all.slice(0, count);
+  const bodyEnd = all[count]?.start ?? text.length;
   const rest = part('', `${text.slice(0, header.index)}environments: {}\n${text.slice(bodyEnd)}`);
   if (!rest || typeof rest !== 'object' || Array.isArray(rest)) return undefined;
-  // How deep the service keys are (the first `services:` block's first key): lines deeper than
-  // that are inside a service's entry, and only the whole entry's parse reads them.
-  const services = /^( +)services:[ \t]*(?:#.*)?\r?\n(?:[ \t]*(?:#.*)?\r?\n)*( +)[^ \r\n#]/m.exec(text.slice(bodyStart, bodyEnd));
-  const deepest = services && (services[2] as string).length > (services[1] as string).length ? (services[2] as string).length : 0;
-  const lines = shallowLines(text, bodyStart, bodyEnd, Math.max(deepest, 1));
   const environments = blockEntries(text, lines, 0, lines.length, header.index, bodyEnd);
   if (!environments) return undefined;
   const assembled: Record<string, unknown> = {};
