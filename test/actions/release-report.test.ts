@@ -5,7 +5,7 @@
  * every metric is known by construction and asserted exactly. Then the same repository served by
  * the real git daemon: a depth-1 clone deepened only to the window.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -17,7 +17,7 @@ import { renderMarkdown, renderText } from '../../actions/release-report/src/ren
 import { type Report, buildReport, isFixRelease, quantile } from '../../actions/release-report/src/report.js';
 import { reportCommand } from '../../packages/cli/src/report.js';
 import { type GitDaemon, startGitDaemon } from '../support/git-daemon.js';
-import { node24, runBuiltAction } from '../support/harness.js';
+import { ROOT, node24, runBuiltAction } from '../support/harness.js';
 import { tempDir } from '../support/temp.js';
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
@@ -254,6 +254,27 @@ describe('release-report reading the environment repository', () => {
     });
     expect(report).toEqual(cloned);
     expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(cloned)));
+  });
+
+  it('toolkit report prints text, Markdown or JSON of the clone in the current directory, and refuses a bad flag', () => {
+    const local = path.join(root, 'cli');
+    execFileSync('git', ['clone', '--quiet', '--', bare, local]);
+    const bin = path.join(ROOT, 'packages', 'cli', 'lib', 'bin.js');
+    const run = (...args: string[]) => spawnSync(process.execPath, [bin, 'report', ...args], { cwd: local, encoding: 'utf8' });
+    const text = run('--since', '3660d', '--format', 'text', '--environment', 'prod');
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/^Release report\n/);
+    expect(text.stdout).toMatch(/\nprod:\n {2}Deployment frequency/);
+    expect(text.stdout).not.toMatch(/\nuat:/);
+    const markdown = run('--since', '3660d');
+    expect(markdown.stdout).toContain('```mermaid\nxychart-beta');
+    const json = JSON.parse(run('--since', '3660d', '--format', 'json', '--service', 'web').stdout) as Report;
+    expect(json.deployments.map((change) => [change.environment, change.service, change.version])).toEqual([['prod', 'web', '2.0.0']]);
+    expect(run('--format', 'html')).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/--format "html" is not allowed; expected markdown, json or text/),
+    });
+    expect(run('--since', 'soon')).toMatchObject({ status: 2, stderr: expect.stringMatching(/since.*"soon" is not a duration/) });
   });
 
   it('refuses a window it cannot read, naming the input', () => {
