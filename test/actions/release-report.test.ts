@@ -277,6 +277,18 @@ describe('release-report reading the environment repository', () => {
     expect(run('--since', 'soon')).toMatchObject({ status: 2, stderr: expect.stringMatching(/since.*"soon" is not a duration/) });
   });
 
+  it('reads only the tip when nothing was committed in the window (git: "no commits selected")', async () => {
+    // The history ends 2026-11-20; a window of one hour before 2027 holds none of it.
+    const report = await runReport(inputs({ repository: `${daemon.url}environments.git`, since: '1h' }), new Date('2027-01-01T00:00:00Z'));
+    expect(report.versionsRead).toBe(1);
+    expect(report.deployments).toEqual([]);
+    expect(report.environments.map((environment) => [environment.name, environment.metrics.deployments])).toEqual([
+      ['dev', 0],
+      ['uat', 0],
+      ['prod', 0],
+    ]);
+  });
+
   it('refuses a window it cannot read, naming the input', () => {
     expect(() => inputs({ since: 'ninety days' })).toThrow(/since.*"ninety days" is not a duration/);
     expect(() => inputs({ since: '30m' })).toThrow(/since.*between 1h and 3660d/);

@@ -78,11 +78,13 @@ export function gitFileHistory(clone: Git, branch: string, options: GitFileHisto
 /**
  * Deepens a shallow clone to the commits made since `since`, and one more: the parent of the
  * oldest, whose tree is the file as the window found it (a shallow boundary lists every file as
- * added, so `git log -- <file>` shows it). Nothing newer than `since` is no error: the tip is then
- * all the window needs.
+ * added, so `git log -- <file>` shows it). A tip older than `since` is all the window needs (git
+ * would refuse the fetch: "no commits selected for shallow requests").
  */
 async function deepenSince(clone: Git, branch: string, since: Date): Promise<void> {
-  await clone.run(['fetch', '--quiet', `--shallow-since=${since.toISOString()}`, '--', 'origin', branch], { allowFailure: true });
+  const tip = Date.parse(await clone.output(['log', '-1', '--format=%cI', 'HEAD']));
+  if (!(tip >= since.getTime())) return;
+  await clone.run(['fetch', '--quiet', `--shallow-since=${since.toISOString()}`, '--', 'origin', branch]);
   if ((await clone.output(['rev-parse', '--is-shallow-repository'])) === 'true')
     await clone.run(['fetch', '--quiet', '--deepen=1', '--', 'origin', branch]);
 }
