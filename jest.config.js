@@ -16,6 +16,7 @@ export default {
     '^@toolkit/cli$': '<rootDir>/packages/cli/src/index.ts',
     '^@toolkit/release-context$': '<rootDir>/actions/release-context/src/main.ts',
     '^@toolkit/semantic-tag/core$': '<rootDir>/actions/semantic-tag/src/semantic-tag.ts',
+    '^@toolkit/release-report$': '<rootDir>/actions/release-report/src/main.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testTimeout: 60_000,

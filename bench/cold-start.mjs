@@ -87,6 +87,19 @@ const minimalRuns = {
       path: bin,
     };
   },
+  'release-report': () => {
+    // One promote commit in a clone on disk: read, measured, written.
+    const repo = path.join(sandbox, 'release-report');
+    const git = gitIn(repo);
+    execFileSync('git', ['init', '--quiet', '--initial-branch=main', repo]);
+    writeFileSync(
+      path.join(repo, 'versions.yaml'),
+      "environments:\n  prod:\n    services:\n      api: {version: 1.0.0, deployed_at: '2026-11-23T05:00:00Z'}\n",
+    );
+    git('add', 'versions.yaml');
+    git('commit', '--quiet', '-m', 'bump(prod): api 1.0.0');
+    return { inputs: { 'repository-path': repo }, cwd: repo };
+  },
   'semantic-tag': () => {
     const repo = path.join(sandbox, 'semantic-tag');
     const git = gitIn(repo);

@@ -58,6 +58,23 @@ describe('toolkit demo', () => {
     expect(JSON.parse(release?.assets.find((asset) => asset.name === 'sbom.spdx.json')?.data.toString() ?? '{}')).toMatchObject({
       spdxVersion: 'SPDX-2.3',
     });
+    // The weekly release report (the template toolkit init wrote, run by hand) read the history
+    // back: one deployment each to UAT and PROD, none failed, and the lead time from the
+    // committed_at release.yml passed to promote.
+    const prodShop = data.environments.prod?.services?.shop;
+    expect(prodShop?.committed_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(data.environments.uat?.services?.shop?.committed_at).toBe(prodShop?.committed_at);
+    const reportJob = result.releaseReport?.jobs.find((job) => job.id === 'report/report');
+    expect(reportJob).toMatchObject({
+      result: 'success',
+      outputs: {
+        deployments: '1',
+        'deployments-per-week': String(Math.round((7 / 90) * 1000) / 1000),
+        'change-failure-rate': '0',
+        'lead-time-median-seconds': String((Date.parse(prodShop?.deployed_at ?? '') - Date.parse(prodShop?.committed_at ?? '')) / 1000),
+      },
+    });
+    expect(reportJob?.summary).toMatch(/### uat[\s\S]*### prod[\s\S]*```mermaid\nxychart-beta\n {4}title "Deployments per week to prod"/);
     // Named in the output: every part that stood in for a missing real one.
     expect(log).toMatch(/registry: the in-process OCI registry stand-in/);
     expect(log).toMatch(/trivy: a replay shim/);

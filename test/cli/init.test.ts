@@ -19,7 +19,11 @@ describe('toolkit init', () => {
       '.github/workflows/ci.yml',
       '.github/workflows/cut-release.yml',
       '.github/workflows/release-on-tag.yml',
+      '.github/workflows/release-report.yml',
     ]);
+    expect(await readFile(path.join(dir, '.github/workflows/release-report.yml'), 'utf8')).toContain(
+      `uses: acme/toolkit/.github/workflows/release-report.yml@${SHA}`,
+    );
     const release = await readFile(path.join(dir, '.github/workflows/release-on-tag.yml'), 'utf8');
     expect(release).toContain(`uses: acme/toolkit/.github/workflows/release.yml@${SHA}`);
     expect(release).toContain('environment-repository: acme/environments');
@@ -49,6 +53,7 @@ describe('toolkit init', () => {
     await commit(git, 'chore: start');
     const result = await initRepository({ root: ROOT, dir, org: 'acme/toolkit', ref: SHA, envRepo: 'acme/environments', monorepo: true });
     expect(result.written.sort()).toEqual([
+      '.github/workflows/release-report.yml',
       '.github/workflows/services-ci.yml',
       '.github/workflows/services-cut-release.yml',
       '.github/workflows/services-release-on-tag.yml',
@@ -94,7 +99,7 @@ describe('toolkit init', () => {
     const mine = path.join(dir, '.github/workflows/ci.yml');
     await writeFile(mine, 'name: mine\n');
     await expect(initRepository({ root: ROOT, dir, ref: 'v2' })).rejects.toThrow(
-      /Not overwriting .github\/workflows\/ci.yml, .github\/workflows\/cut-release.yml, .github\/workflows\/release-on-tag.yml; nothing was written/,
+      /Not overwriting .github\/workflows\/ci.yml, .github\/workflows\/cut-release.yml, .github\/workflows\/release-on-tag.yml, .github\/workflows\/release-report.yml; nothing was written/,
     );
     expect(await readFile(mine, 'utf8')).toBe('name: mine\n');
     await initRepository({ root: ROOT, dir, ref: 'v2', force: true });

@@ -111,6 +111,8 @@ describe('a repository of several services, rehearsed', () => {
           image: `${registry.address}/acme/shop/${service}`,
           digest: await inspectDigest(registry, `acme/shop/${service}`, '0.2.0'),
           chart: { name: service, repository: 'https://charts.acme.example' },
+          // Where release-report's lead time starts: the released commit's time.
+          committed_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
         });
       }
       // The umbrella chart of uat, in the same commit, depends on all three.

@@ -11,6 +11,7 @@ describe('workflow templates', () => {
       'ci.yml',
       'cut-release.yml',
       'release-on-tag.yml',
+      'release-report.yml',
       'services-ci.yml',
       'services-cut-release.yml',
       'services-release-on-tag.yml',

@@ -8,15 +8,14 @@ import {
   InputError,
   InputReader,
   type UmbrellaConfig,
-  checkGitUrl,
   type UmbrellaResult,
   githubClient,
   imageRepositoryProblem,
   isSemanticVersion,
-  parseRepository,
   parseRepositoryInput,
   readUmbrellaConfig,
   releaseVersion,
+  repositoryUrl,
   summaryHeading,
   summaryParagraph,
   summaryTable,
@@ -105,6 +104,7 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
       `${JSON.stringify(chartVersion)} is not allowed; expected a chart version in semantic versioning (such as 0.7.0), as Helm needs.`,
     );
   const sourceCommit = reader.string('source-commit', { pattern: /^[0-9a-f]{7,64}$/, expected: 'a commit SHA' });
+  const sourceCommitTime = commitTimeInput(reader.string('source-commit-time'));
   const umbrella = reader.boolean('umbrella-chart', false)
     ? readUmbrellaConfig(reader, {
         prefix: 'umbrella-',
@@ -132,6 +132,7 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
       skipOlder: reader.boolean('skip-older', false),
       meta: {
         commit: sourceCommit,
+        ...(sourceCommitTime ? { commitTime: sourceCommitTime } : {}),
         actor,
         runUrl,
         now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
@@ -250,6 +251,21 @@ export function versionInput(input: string, value: string, shown = value): strin
   throw new InputError(input, `${what} is not allowed${why}; expected ${VERSION_EXPECTED}.`);
 }
 
+/**
+ * The source-commit-time input: an RFC 3339 date-time with its offset (what `git log -1
+ * --format=%cI` prints), recorded in UTC as committed_at. Empty records none.
+ */
+export function commitTimeInput(value: string): string | undefined {
+  if (!value) return undefined;
+  const time = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(time))
+    throw new InputError(
+      'source-commit-time',
+      `${JSON.stringify(value)} is not allowed; expected the source commit's time in RFC 3339 with its offset, such as 2026-11-23T05:00:00Z or 2026-11-23T06:00:00+01:00 (git log -1 --format=%cI prints it).`,
+    );
+  return new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 /** The image input: a repository, without tag or digest (distribution/reference's name grammar). */
 export function imageInput(image: string, input = 'image'): string {
   if (!image) return image;
@@ -262,23 +278,7 @@ export function imageInput(image: string, input = 'image'): string {
   );
 }
 
-/**
- * `owner/name` is a GitHub repository on GITHUB_SERVER_URL; anything else must be a git URL that
- * `checkGitUrl` allows (https://, ssh://, user@host:path, file:///…), refused otherwise as the input
- * `repository`: a value such as `--upload-pack=<command>` never reaches git.
- */
-export function repositoryUrl(
-  repository: string,
-  serverUrl: string,
-): { url: string; github?: { owner: string; repo: string }; authUrl?: string } {
-  if (/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(repository)) {
-    const github = parseRepository(repository);
-    return { url: `${serverUrl.replace(/\/$/, '')}/${repository}.git`, github, authUrl: serverUrl };
-  }
-  checkGitUrl(repository, 'repository');
-  if (/^https?:\/\//.test(repository)) return { url: repository, authUrl: new URL(repository).origin };
-  return { url: repository };
-}
+export { repositoryUrl };
 
 export async function main(): Promise<void> {
   const inputs = getInputs();

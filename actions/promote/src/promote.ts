@@ -79,7 +79,14 @@ export interface PromoteRequest {
   createEnvironment?: boolean;
   allowSkip: boolean;
   /** Written with every release. */
-  meta: { commit?: string; actor?: string; runUrl?: string; now: string };
+  meta: {
+    commit?: string;
+    /** When the source commit was committed (RFC 3339, UTC), recorded as committed_at with it. */
+    commitTime?: string;
+    actor?: string;
+    runUrl?: string;
+    now: string;
+  };
 }
 
 export interface ServiceChange {
@@ -99,7 +106,7 @@ export interface EditResult {
 }
 
 export const DEFAULT_ORDER = ['dev', 'uat', 'prod'];
-const RELEASE_FIELDS = ['version', 'image', 'digest', 'chart', 'commit', 'deployed_at', 'deployed_by', 'run_url'] as const;
+const RELEASE_FIELDS = ['version', 'image', 'digest', 'chart', 'commit', 'committed_at', 'deployed_at', 'deployed_by', 'run_url'] as const;
 const IDENTITY_FIELDS = ['version', 'image', 'digest', 'chart'] as const;
 
 // ─── Inputs ──────────────────────────────────────────────────────────────────────────────────────
@@ -206,7 +213,7 @@ export function planChanges(
         // A new version without a digest must not keep the old version's digest.
         ...(spec.digest ? { digest: spec.digest } : before?.digest && before.version === version ? { digest: before.digest } : {}),
         ...(chart ? { chart } : {}),
-        ...(meta.commit ? { commit: meta.commit } : {}),
+        ...(meta.commit ? { commit: meta.commit, ...(meta.commitTime ? { committed_at: meta.commitTime } : {}) } : {}),
         ...deployed,
       };
       return { environment, service: spec.name, ...(before ? { before } : {}), after };
@@ -258,7 +265,12 @@ export function planChanges(
       const copied = Object.fromEntries(
         IDENTITY_FIELDS.filter((field) => entry[field] !== undefined).map((field) => [field, entry[field]]),
       );
-      const after: ServiceEntry = { ...(copied as unknown as Release), ...(entry.commit ? { commit: entry.commit } : {}), ...deployed };
+      const after: ServiceEntry = {
+        ...(copied as unknown as Release),
+        ...(entry.commit ? { commit: entry.commit } : {}),
+        ...(entry.committed_at ? { committed_at: entry.committed_at } : {}),
+        ...deployed,
+      };
       return { environment, service: name, ...(before ? { before } : {}), after };
     });
   }

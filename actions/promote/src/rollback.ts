@@ -19,12 +19,20 @@
  * Beyond them, or with no history (the edit given none), the release where the history read ends
  * counts its `previous` as the release before it.
  */
-import { type FileHistory, type Release, type ServiceEntry, UserError, type VersionsData, readVersionsData } from '@toolkit/shared';
+import {
+  type FileHistory,
+  type Release,
+  type ServiceEntry,
+  UserError,
+  type VersionsData,
+  isRollbackCommit,
+  readVersionsData,
+  releaseOf,
+  sameRelease,
+} from '@toolkit/shared';
 
 /** How many versions of versions.yaml a rollback reads at most (newest first). */
 export const ROLLBACK_HISTORY = 1000;
-
-const IDENTITY_FIELDS = ['version', 'image', 'digest', 'chart'] as const;
 
 /** What a rollback of one service asks for: a version (and digest) to go back to, or none. */
 export interface RollbackWanted {
@@ -40,21 +48,6 @@ export interface RollbackTarget {
   rolledBack: Release[];
   /** Whether ROLLBACK_HISTORY versions were read without finding the target. */
   capped: boolean;
-}
-
-function releaseOf(entry: ServiceEntry): Release {
-  const { previous: _previous, ...release } = entry;
-  return release;
-}
-
-/** The same release: version, image, digest and chart (who released it and when do not count). */
-export function sameRelease(a: Release, b: Release): boolean {
-  return IDENTITY_FIELDS.every((field) => JSON.stringify(a[field] ?? null) === JSON.stringify(b[field] ?? null));
-}
-
-/** Whether a commit is a rollback of `environment` made by promote (commitMessage's subject). */
-export function isRollbackCommit(message: string | undefined, environment: string): boolean {
-  return !!message && message.startsWith(`rollback(${environment}): `);
 }
 
 /** Whether a commit message lists the service's change (commitMessage's `- <environment>/<service>: …` lines). */

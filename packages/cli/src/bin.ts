@@ -9,6 +9,7 @@ import { updateCatalog } from './catalog.js';
 import { type DemoServer, runDemo } from './demo.js';
 import { initRepository } from './init.js';
 import { formatRunReport, runActionLocally } from './local-runner.js';
+import { type ReportFormat, reportCommand } from './report.js';
 import { formatProblem, validateRepository } from './validate.js';
 import { freePort, startLocalParts } from './rig/index.js';
 import { type EventName, type Json, formatReport, namedInWorkflows, prepareRehearsal, reportJson } from './rehearse/index.js';
@@ -29,6 +30,10 @@ const USAGE = `toolkit <command>
            [--job id]... [--json] [--keep]
       Runs the app repository's workflows for the event as GitHub would, on this machine: the reusable
       workflows of this toolkit, its built actions, stand-ins for third-party actions and GitHub's API.
+  report [--repository-path dir | --repository owner/name|url] [--since 90d] [--fix-window 24h]
+         [--file versions.yaml] [--branch b] [--environment e]... [--service s]... [--format markdown|json|text]
+      The four key delivery metrics (DORA) of an environment repository, from its history of versions.yaml
+      (actions/release-report on this machine). Without a repository, the clone in the current directory.
   init [--dir repo] [--org owner/toolkit] [--ref v1|<sha>] [--env-repo owner/name] [--monorepo] [--force]
       Copies the workflow templates into <repo>/.github/workflows, filled in, and says what is left to set.
       With --monorepo, the templates for several services and a first toolkit.yaml listing the
@@ -87,6 +92,15 @@ async function main(argv: string[]): Promise<number> {
       'dev-branch': { type: 'string' },
       'chart-version': { type: 'string' },
       'chart-repository': { type: 'string' },
+      'repository-path': { type: 'string' },
+      repository: { type: 'string' },
+      since: { type: 'string' },
+      'fix-window': { type: 'string' },
+      file: { type: 'string' },
+      branch: { type: 'string' },
+      environment: { type: 'string', multiple: true },
+      service: { type: 'string', multiple: true },
+      format: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -230,6 +244,27 @@ async function main(argv: string[]): Promise<number> {
         if (values.keep) console.error(`Rehearsal kept at ${rehearsal.world.scratch}`);
         else await rehearsal.close();
       }
+    }
+    case 'report': {
+      const format = (values.format ?? 'markdown') as ReportFormat;
+      if (!['markdown', 'json', 'text'].includes(format))
+        throw new UserError('INVALID_INPUT', `--format ${JSON.stringify(format)} is not allowed; expected markdown, json or text.`);
+      const { text } = await reportCommand({
+        format,
+        cwd: process.cwd(),
+        inputs: {
+          ...(values.repository ? { repository: values.repository } : {}),
+          ...(values['repository-path'] ? { 'repository-path': values['repository-path'] } : {}),
+          ...(values.since ? { since: values.since } : {}),
+          ...(values['fix-window'] ? { 'fix-window': values['fix-window'] } : {}),
+          ...(values.file ? { file: values.file } : {}),
+          ...(values.branch ? { branch: values.branch } : {}),
+          ...(values.environment ? { environments: values.environment.join(',') } : {}),
+          ...(values.service ? { services: values.service.join(',') } : {}),
+        },
+      });
+      process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+      return 0;
     }
     case 'init': {
       const result = await initRepository({

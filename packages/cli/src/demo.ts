@@ -63,6 +63,8 @@ export interface DemoResult {
   reports: RehearsalReport[];
   /** versions.yaml of the environment repository at the end. */
   versions: string;
+  /** The scheduled release report (release-report.yml run by hand) on the environment repository, after the releases. */
+  releaseReport?: RehearsalReport;
   /** The app's GitHub Releases at the end, as the GitHub stand-in holds them. */
   releases: GitHubRelease[];
   sandbox: string;
@@ -172,6 +174,24 @@ export async function demo(options: DemoOptions): Promise<DemoResult> {
     const refused = await push('a commit UAT never had, straight to production: the gate refuses it', 'PROD-1.1.0', 'failure');
     if ((await envHead()) !== before) failures.push('the refused PROD-1.1.0 changed the environment repository');
     const versions = await envGit.output(['show', 'main:versions.yaml']).catch(() => '');
+
+    // The weekly release report (the template toolkit init wrote), run by hand: the delivery
+    // metrics of acme/environments from the history the releases above wrote.
+    log('');
+    log('== Actions → Release report → Run workflow: the delivery metrics of acme/environments');
+    const releaseReport = await world.run(
+      { name: 'workflow_dispatch', ref: 'refs/heads/main', inputs: { since: '90d' } },
+      {
+        workflows: ['.github/workflows/release-report.yml'],
+        log: (line) => {
+          if (line.startsWith('▶') || options.verbose) log(line);
+        },
+      },
+    );
+    for (const job of releaseReport.jobs) log(`  ${formatJobLine(job)}`);
+    if (releaseReport.conclusion !== 'success') failures.push(`the release report ended in ${releaseReport.conclusion}`);
+    const summary = releaseReport.jobs.find((job) => job.summary)?.summary ?? '';
+    for (const line of summary.split('\n')) log(`  ${line}`);
     log('');
     log('== The last rehearsal in full:');
     for (const line of formatReport(refused)) log(`  ${line}`);
@@ -181,11 +201,11 @@ export async function demo(options: DemoOptions): Promise<DemoResult> {
     log('');
     log(
       failures.length === 0
-        ? 'Demo finished: UAT and PROD released from the real templates, and the untested PROD tag was refused.'
+        ? 'Demo finished: UAT and PROD released from the real templates, the untested PROD tag was refused, and the release report read it all back.'
         : `Demo FAILED: ${failures.join('; ')}`,
     );
     const releases = world.world.github.releases('acme/shop');
-    return { exitCode: failures.length === 0 ? 0 : 1, reports, versions, releases, sandbox };
+    return { exitCode: failures.length === 0 ? 0 : 1, reports, versions, releaseReport, releases, sandbox };
   } finally {
     await rehearsal?.close();
     if (options.keep || options.sandbox) log(`Sandbox kept at ${sandbox}`);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { CHART_REPOSITORY_PATTERN, Git, SERVICES_MANIFEST, UserError, isSemanticVersion, parseServicesManifest } from '@toolkit/shared';
 import { stringify } from 'yaml';
 
-/** The templates of a repository of several services start with this. */
+/** The templates of a repository of several services start with this (services-ci.yml for ci.yml). */
 const MONOREPO_TEMPLATE = 'services-';
 /** Folders no service lives in. */
 const NOT_SERVICES = new Set(['.git', '.github', 'node_modules', 'vendor', 'dist', 'build', 'target']);
@@ -162,8 +162,14 @@ export async function initRepository(options: InitOptions): Promise<InitResult> 
   if (!BRANCH.test(devBranch)) throw new UserError('INVALID_INPUT', `--dev-branch ${JSON.stringify(devBranch)} is not a branch name.`);
   const templatesDir = path.join(options.root, 'workflows-templates');
   // A monorepo's templates release the services of toolkit.yaml; the others release the repository as one service.
-  const templates = (await readdir(templatesDir))
-    .filter((name) => name.endsWith('.yml') && name.startsWith(MONOREPO_TEMPLATE) === (options.monorepo ?? false))
+  // A template with a services- counterpart is replaced by it; one without (the weekly report) serves both.
+  const names = (await readdir(templatesDir)).filter((name) => name.endsWith('.yml'));
+  const templates = names
+    .filter((name) =>
+      name.startsWith(MONOREPO_TEMPLATE)
+        ? (options.monorepo ?? false)
+        : !options.monorepo || !names.includes(`${MONOREPO_TEMPLATE}${name}`),
+    )
     .sort();
   const targetDir = path.join(options.dir, '.github', 'workflows');
   const manifestPath = path.join(options.dir, SERVICES_MANIFEST);

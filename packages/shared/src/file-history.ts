@@ -12,34 +12,60 @@ import type { GitHubClient, Repository } from './github.js';
 export interface FileVersion {
   commit: string;
   message: string;
+  /** When the commit was committed (its committer date, ISO 8601), where the history knows it. */
+  time?: string;
   /** undefined when the commit deleted the file, or it is not a regular file there. */
   text: string | undefined;
 }
 
 /**
  * The versions of `file` in the history of the branch as it was read, newest first (the commit
- * that last changed it first), at most `limit` of them.
+ * that last changed it first), at most `limit` of them (Infinity: no limit).
  */
 export type FileHistory = (file: string, limit: number) => AsyncIterable<FileVersion>;
 
-/** How many blobs one `git cat-file --batch` reads. */
+/** How many blobs the first `git cat-file --batch` reads; each next one reads twice as many, up to BATCH_MAX. */
 const BATCH = 50;
+const BATCH_MAX = 2000;
 
-/** The history from a clone (shallow, as gitops clones): deepened by `limit` commits first. */
-export function gitFileHistory(clone: Git, branch: string): FileHistory {
+export interface GitFileHistoryOptions {
+  /**
+   * Only what a window from `since` needs: the versions committed at or after it, and the newest
+   * one before it (the file as the window found it). A shallow clone is deepened to `since`
+   * (`git fetch --shallow-since`) and one commit further, not by `limit` commits.
+   */
+  since?: Date;
+}
+
+/**
+ * The history from a clone (shallow, as gitops clones): deepened by `limit` commits first, or to
+ * `options.since`. A reader that stops early reads no further blobs; one that reads on reads them
+ * in batches that grow, so that a long history costs a handful of processes.
+ */
+export function gitFileHistory(clone: Git, branch: string, options: GitFileHistoryOptions = {}): FileHistory {
+  const { since } = options;
   return async function* (file, limit) {
-    if ((await clone.output(['rev-parse', '--is-shallow-repository'])) === 'true')
-      await clone.run(['fetch', '--quiet', `--deepen=${limit}`, '--', 'origin', branch]);
-    const log = await clone.run(['log', '-z', `--max-count=${limit}`, '--format=%H%n%B', 'HEAD', '--', file]);
-    const commits = log.stdout
+    if ((await clone.output(['rev-parse', '--is-shallow-repository'])) === 'true') {
+      if (since) await deepenSince(clone, branch, since);
+      else await clone.run(['fetch', '--quiet', `--deepen=${limit}`, '--', 'origin', branch]);
+    }
+    const count = Number.isFinite(limit) ? [`--max-count=${limit}`] : [];
+    const log = await clone.run(['log', '-z', ...count, '--format=%H %cI%n%B', 'HEAD', '--', file]);
+    let commits = log.stdout
       .split('\0')
       .filter((record) => record.length > 0)
       .map((record) => {
         const newline = record.indexOf('\n');
-        return { commit: record.slice(0, newline), message: record.slice(newline + 1).replace(/\n+$/, '') };
+        const [commit = '', time = ''] = record.slice(0, newline).split(' ');
+        return { commit, time, message: record.slice(newline + 1).replace(/\n+$/, '') };
       });
-    for (let start = 0; start < commits.length; start += BATCH) {
-      const batch = commits.slice(start, start + BATCH);
+    if (since) {
+      // Newest first: the first one committed before `since` is the last one needed.
+      const before = commits.findIndex(({ time }) => Date.parse(time) < since.getTime());
+      if (before >= 0) commits = commits.slice(0, before + 1);
+    }
+    for (let start = 0, size = BATCH; start < commits.length; start += size, size = Math.min(size * 2, BATCH_MAX)) {
+      const batch = commits.slice(start, start + size);
       const texts = await readBlobs(
         clone,
         batch.map(({ commit }) => `${commit}:${file}`),
@@ -47,6 +73,20 @@ export function gitFileHistory(clone: Git, branch: string): FileHistory {
       for (const [index, entry] of batch.entries()) yield { ...entry, text: texts[index] };
     }
   };
+}
+
+/**
+ * Deepens a shallow clone to the commits made since `since`, and one more: the parent of the
+ * oldest, whose tree is the file as the window found it (a shallow boundary lists every file as
+ * added, so `git log -- <file>` shows it). A tip older than `since` is all the window needs (git
+ * would refuse the fetch: "no commits selected for shallow requests").
+ */
+async function deepenSince(clone: Git, branch: string, since: Date): Promise<void> {
+  const tip = Date.parse(await clone.output(['log', '-1', '--format=%cI', 'HEAD']));
+  if (!(tip >= since.getTime())) return;
+  await clone.run(['fetch', '--quiet', `--shallow-since=${since.toISOString()}`, '--', 'origin', branch]);
+  if ((await clone.output(['rev-parse', '--is-shallow-repository'])) === 'true')
+    await clone.run(['fetch', '--quiet', '--deepen=1', '--', 'origin', branch]);
 }
 
 /**
@@ -92,7 +132,12 @@ export function apiFileHistory(github: GitHubClient, repository: Repository, hea
     for await (const { data } of pages) {
       for (const entry of data) {
         if (read++ >= limit) return;
-        yield { commit: entry.sha, message: entry.commit.message, text: await contentAt(github, repository, file, entry.sha) };
+        yield {
+          commit: entry.sha,
+          message: entry.commit.message,
+          ...(entry.commit.committer?.date ? { time: entry.commit.committer.date } : {}),
+          text: await contentAt(github, repository, file, entry.sha),
+        };
       }
     }
   };

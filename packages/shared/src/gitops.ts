@@ -10,8 +10,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandError, UserError } from './errors.js';
 import { type FileHistory, apiFileHistory, gitFileHistory } from './file-history.js';
-import type { Git } from './git.js';
-import type { GitHubClient, Repository } from './github.js';
+import { type Git, checkGitUrl } from './git.js';
+import { type GitHubClient, type Repository, parseRepository } from './github.js';
 import { readRepoFile, writeRepoFile } from './repo-files.js';
 
 /** What an edit writes: files (path in the repository → content), and the commit message. */
@@ -20,7 +20,8 @@ export interface RepositoryEdit {
   message: string;
 }
 
-export type { FileHistory, FileVersion } from './file-history.js';
+export type { FileHistory, FileVersion, GitFileHistoryOptions } from './file-history.js';
+export { gitFileHistory } from './file-history.js';
 
 /** Reads a file of the repository as it is now (undefined when it does not exist). */
 export type ReadFile = (file: string) => Promise<string | undefined>;
@@ -69,8 +70,26 @@ export function backoff(attempt: number): Promise<void> {
 const REJECTED_PUSH =
   /\[rejected\]|\[remote rejected\]|non-fast-forward|fetch first|cannot lock ref|failed to update ref|stale info|incorrect old value/i;
 
+/**
+ * `owner/name` is a GitHub repository on GITHUB_SERVER_URL; anything else must be a git URL that
+ * `checkGitUrl` allows (https://, ssh://, user@host:path, file:///…), refused otherwise as the input
+ * `repository`: a value such as `--upload-pack=<command>` never reaches git.
+ */
+export function repositoryUrl(
+  repository: string,
+  serverUrl: string,
+): { url: string; github?: { owner: string; repo: string }; authUrl?: string } {
+  if (/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(repository)) {
+    const github = parseRepository(repository);
+    return { url: `${serverUrl.replace(/\/$/, '')}/${repository}.git`, github, authUrl: serverUrl };
+  }
+  checkGitUrl(repository, 'repository');
+  if (/^https?:\/\//.test(repository)) return { url: repository, authUrl: new URL(repository).origin };
+  return { url: repository };
+}
+
 /** A shallow clone of `url` into `dir`, on `branch` or the remote's default; returns the branch. */
-async function cloneBranch(git: Git, url: string, dir: string, branch: string | undefined): Promise<{ clone: Git; branch: string }> {
+export async function cloneBranch(git: Git, url: string, dir: string, branch: string | undefined): Promise<{ clone: Git; branch: string }> {
   await mkdir(path.dirname(dir), { recursive: true });
   await git.run(['clone', '--quiet', '--depth=1', '--single-branch', ...(branch ? ['--branch', branch] : []), '--', url, dir]);
   const clone = git.at(dir);

@@ -7,6 +7,7 @@ export * from './injection-corpus.js';
 export * from './inputs.js';
 export * from './install-tool.js';
 export * from './registry.js';
+export * from './releases.js';
 export * from './remote-shell.js';
 export * from './repo-files.js';
 export * from './run-action.js';

@@ -25,6 +25,8 @@ export interface Release {
   chart?: ChartRef;
   /** The source commit the release was built from. */
   commit?: string;
+  /** When the source commit was committed (RFC 3339): where lead time for changes starts. */
+  committed_at?: string;
   deployed_at?: string;
   deployed_by?: string;
   run_url?: string;
@@ -172,4 +174,13 @@ export function readVersionsData(text: string, file = 'versions.yaml'): Versions
   }
   if (!validate(data)) return parseVersionsFile(text, file).data;
   return data as VersionsData;
+}
+
+/**
+ * Whether data already parsed follows the versions.yaml schema: for a reader that assembles a
+ * version from parts it parsed before (release-report's history reader). A problem is reported by
+ * parseVersionsFile, with file:line:column.
+ */
+export function followsVersionsSchema(data: unknown): data is VersionsData {
+  return validate(data);
 }

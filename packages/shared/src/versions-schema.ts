@@ -2,6 +2,9 @@
 
 export const NAME_PATTERN = '^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$';
 
+/** An RFC 3339 date-time, as deployed_at and committed_at hold it. */
+const RFC3339_PATTERN = '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?(Z|[+-]\\d\\d:\\d\\d)$';
+
 /** A service's chart: its name, version and repository (each optional). */
 export const CHART_SCHEMA = {
   type: 'object',
@@ -27,9 +30,14 @@ const release = {
     },
     chart: CHART_SCHEMA,
     commit: { type: 'string', pattern: '^[0-9a-f]{7,64}$', description: 'The source commit.' },
+    committed_at: {
+      type: 'string',
+      pattern: RFC3339_PATTERN,
+      description: 'When the source commit was committed (RFC 3339): where lead time for changes starts.',
+    },
     deployed_at: {
       type: 'string',
-      pattern: '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?(Z|[+-]\\d\\d:\\d\\d)$',
+      pattern: RFC3339_PATTERN,
       description: 'When it was released here (RFC 3339).',
     },
     deployed_by: { type: 'string', description: 'Who released it (the GitHub actor).' },

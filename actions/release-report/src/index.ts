@@ -1,0 +1,4 @@
+import { runAction } from '@toolkit/shared';
+import { main } from './main.js';
+
+void runAction(main);
