@@ -114,13 +114,15 @@ async function submitDependencySnapshot(file, context, github, now = new Date())
             ...snapshot,
         });
         const data = response.data;
-        return { id: data.id ?? 0, packages: Object.keys(Object.values(snapshot.manifests)[0]?.resolved ?? {}).length, without: packageUrls(sbom).without };
+        return {
+            id: data.id ?? 0,
+            packages: Object.keys(Object.values(snapshot.manifests)[0]?.resolved ?? {}).length,
+            without: packageUrls(sbom).without,
+        };
     }
     catch (error) {
         const status = error.status;
-        const hint = status === 404 || status === 403
-            ? ' The token needs contents: write, and the repository needs the dependency graph enabled.'
-            : '';
+        const hint = status === 404 || status === 403 ? ' The token needs contents: write, and the repository needs the dependency graph enabled.' : '';
         throw new _toolkit_shared__WEBPACK_IMPORTED_MODULE_2__/* .ToolkitError */ .h4('COMMAND_FAILED', `The SBOM could not be submitted to the dependency graph (dependency-snapshot): ${error instanceof Error ? error.message : String(error)}.${hint}`);
     }
 }
