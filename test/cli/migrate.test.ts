@@ -282,6 +282,18 @@ describe('what several inputs decide together', () => {
         { root: ROOT },
       );
     expect(stepsOf((await tag({ default_bump: 'false' })).text)[1]?.with).toMatchObject({ 'default-bump': 'none', annotate: 'false' });
+    const noCheckout = await migrateWorkflow(
+      workflow('mathieudutour/github-tag-action@v6.2', { github_token: '${{ secrets.GITHUB_TOKEN }}' }).replace(
+        '      - uses: actions/checkout@v4\n',
+        '',
+      ),
+      'ci.yml',
+      { root: ROOT },
+    );
+    expect(noCheckout.steps[0]?.notes).toContain(
+      'semantic-tag reads and tags the checkout (github-tag-action used the API): add actions/checkout before it.',
+    );
+    expect((await tag({})).steps[0]?.notes.join('\n')).not.toContain('add actions/checkout');
     const major = await tag({ default_bump: 'major' });
     expect(major.steps[0]?.unmapped).toEqual([
       { input: 'default_bump', reason: 'major has no counterpart: default-bump is none, patch or minor.' },

@@ -98,6 +98,9 @@ export async function migrateWorkflow(source: string, file: string, options: Mig
         continue;
       }
       const report = rewriteStep(editor, stepPath(index), step, anchor, uses(anchor.action));
+      const checkedOut = steps.slice(0, index).some((earlier) => /^actions\/checkout@/.test(asText(earlier?.uses)));
+      if (report.to && anchor.action === 'semantic-tag' && !checkedOut)
+        report.notes.push('semantic-tag reads and tags the checkout (github-tag-action used the API): add actions/checkout before it.');
       reports.push({ where: `${file}:${lineOf(stepPath(index))}`, step: describe(index), ...report });
       if (report.to && typeof step.id === 'string' && Object.keys(anchor.outputs).length > 0) {
         renameOutputs(editor, jobId, job, index, step.id, anchor);
@@ -112,7 +115,7 @@ export async function migrateWorkflow(source: string, file: string, options: Mig
 
   const text = editor.toString();
   const changed = text !== source;
-  const root = options.root ?? path.dirname(path.dirname(path.dirname(path.resolve(file))));
+  const root = options.root ?? repositoryRoot(file);
   // A problem the file had before (a starter workflow's $default-branch) is not migrate's to fix:
   // only what the rewrite would bring in stops it.
   const before = changed
@@ -122,6 +125,13 @@ export async function migrateWorkflow(source: string, file: string, options: Mig
     ? (await validateWorkflow(root, file, text)).filter((problem) => !before.has(`${problem.check}: ${problem.message}`))
     : [];
   return { file, steps: reports, text, changed, problems };
+}
+
+/** The repository a workflow file is in (the directory holding its .github), for local reusable workflows. */
+function repositoryRoot(file: string): string {
+  let dir = path.dirname(path.resolve(file));
+  while (path.basename(dir) !== '.github' && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return path.basename(dir) === '.github' ? path.dirname(dir) : process.cwd();
 }
 
 /** Rewrites one anchor step (trivy-action, sbom-action, github-tag-action) in place. */
@@ -383,7 +393,7 @@ export function readCosignSign(run: string, env: Plain, steps: readonly Plain[])
   if (placeholder !== undefined) {
     if (!reference.startsWith(placeholder))
       throw new UserError('INVALID_INPUT', `the image does not start with xargs' ${placeholder}; left as it is.`);
-    reference = `${imagesOf(listed ?? '', env, steps, consumed)}${reference.slice(placeholder.length)}`;
+    reference = `${metadataImage(listed ?? '', env, steps, consumed)}${reference.slice(placeholder.length)}`;
     notes.push(
       `cosign signed each tag's image@digest; sign signs ${reference.replace(/@.*/, '')} once by that digest, which is what each of those signatures was of (a signature belongs to the digest, not the tag).`,
     );
@@ -400,7 +410,7 @@ export function readCosignSign(run: string, env: Plain, steps: readonly Plain[])
  * The one image a docker/metadata-action step makes tags of, when `listed` is `${TAGS}` with TAGS
  * set to that step's tags output: the starter workflow's form. Anything else is refused.
  */
-function imagesOf(listed: string, env: Plain, steps: readonly Plain[], consumed: Set<string>): string {
+function metadataImage(listed: string, env: Plain, steps: readonly Plain[], consumed: Set<string>): string {
   const variable = new RegExp(`^${MARK}([A-Za-z_]\\w*)${MARK}$`).exec(listed)?.[1];
   const value = variable ? asText(env[variable]) : '';
   const id = /^\$\{\{\s*steps\.([\w-]+)\.outputs\.tags\s*\}\}$/.exec(value)?.[1];
