@@ -429,6 +429,15 @@ describe('the built action: aliases, the table, and the SBOM uploaded as a workf
     }
   });
 
+  it('says what is missing when there is no artifact service (not on a runner), after the scan’s outputs are set', async () => {
+    const { result } = await run({ image: 'registry.example/acme/web:2.0.0', 'sbom-artifact': 'web-sbom', 'fail-on': 'none' });
+    expect(result.exitCode).toBe(1);
+    expect(result.log).toContain(
+      "Error: sbom-artifact needs GitHub's artifact service, which the runner announces in ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL; they are not set here. Leave sbom-artifact empty where the step does not run on a GitHub runner.",
+    );
+    expect(result.outputs).toMatchObject({ passed: 'true', critical: '1' });
+  });
+
   it('refuses image and image-ref both given before running anything', async () => {
     const { result, trivy } = await run({ image: 'registry.example/acme/web:2.0.0', 'image-ref': 'registry.example/acme/web:2.0.0' });
     expect(result.exitCode).toBe(1);

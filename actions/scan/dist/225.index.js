@@ -26,7 +26,13 @@ __webpack_require__.r(__webpack_exports__);
 
 
 /** Uploads the SBOM file as the artifact `name` (one file, archived as GitHub's artifacts are). */
-async function uploadSbomArtifact(file, name, retentionDays) {
+async function uploadSbomArtifact(file, name, retentionDays, env = process.env) {
+    // The runner gives JavaScript actions these two; without them (toolkit run, a container step
+    // that drops them) there is no artifact service to upload to.
+    const missing = ['ACTIONS_RUNTIME_TOKEN', 'ACTIONS_RESULTS_URL'].filter((name) => !env[name]);
+    if (missing.length > 0) {
+        throw new _toolkit_shared__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .yo('INVALID_CONFIGURATION', `sbom-artifact needs GitHub's artifact service, which the runner announces in ${missing.join(' and ')}; ${missing.length === 1 ? 'it is' : 'they are'} not set here. Leave sbom-artifact empty where the step does not run on a GitHub runner.`);
+    }
     const { DefaultArtifactClient } = await Promise.all(/* import() */[__webpack_require__.e(521), __webpack_require__.e(343), __webpack_require__.e(405), __webpack_require__.e(280), __webpack_require__.e(170)]).then(__webpack_require__.bind(__webpack_require__, 2170));
     const client = new DefaultArtifactClient();
     try {

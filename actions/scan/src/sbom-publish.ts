@@ -13,7 +13,17 @@ export async function uploadSbomArtifact(
   file: string,
   name: string,
   retentionDays: number,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ id: number | undefined; size: number | undefined }> {
+  // The runner gives JavaScript actions these two; without them (toolkit run, a container step
+  // that drops them) there is no artifact service to upload to.
+  const missing = ['ACTIONS_RUNTIME_TOKEN', 'ACTIONS_RESULTS_URL'].filter((name) => !env[name]);
+  if (missing.length > 0) {
+    throw new UserError(
+      'INVALID_CONFIGURATION',
+      `sbom-artifact needs GitHub's artifact service, which the runner announces in ${missing.join(' and ')}; ${missing.length === 1 ? 'it is' : 'they are'} not set here. Leave sbom-artifact empty where the step does not run on a GitHub runner.`,
+    );
+  }
   const { DefaultArtifactClient } = await import('@actions/artifact');
   const client = new DefaultArtifactClient();
   try {
