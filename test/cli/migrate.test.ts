@@ -130,7 +130,6 @@ const DERIVED: Record<string, Record<string, Record<string, string> | 'left'>> =
     trivyignores: { 'ignore-file': '.trivyignore,.trivyignore.extra' },
   },
   'anchore/sbom-action': {
-    path: 'left',
     file: 'left',
     format: { 'sbom-format': 'cyclonedx-json', 'sbom-artifact': 'sbom.cdx.json' },
     'artifact-name': { 'sbom-artifact': 'api.spdx.json' },
@@ -139,6 +138,8 @@ const DERIVED: Record<string, Record<string, Record<string, string> | 'left'>> =
   },
   'mathieudutour/github-tag-action': {
     custom_tag: 'left',
+    release_branches: 'left',
+    dry_run: { 'dry-run': 'true' },
     default_bump: { 'default-bump': 'minor' },
     create_annotated_tag: { annotate: 'true' },
   },
@@ -154,8 +155,14 @@ const SIGN_STEP = [
   '        run: cosign sign --yes ghcr.io/acme/api@${DIGEST}',
 ].join('\n');
 
+/** What each anchor's step needs besides the input under test, or it is left as it is (scan needs an image). */
+const NEEDED: Record<string, Record<string, string>> = {
+  'aquasecurity/trivy-action': { 'image-ref': 'ghcr.io/acme/api:1.0' },
+  'anchore/sbom-action': { image: 'ghcr.io/acme/api:1.0' },
+};
+
 async function migrated(anchor: AnchorMap, inputs: Record<string, string>) {
-  const text = workflow(`${anchor.anchor}@v1`, inputs, anchor === COSIGN_INSTALLER ? SIGN_STEP : '');
+  const text = workflow(`${anchor.anchor}@v1`, { ...NEEDED[anchor.anchor], ...inputs }, anchor === COSIGN_INSTALLER ? SIGN_STEP : '');
   return migrateWorkflow(text, 'ci.yml', { root: ROOT });
 }
 
@@ -202,6 +209,14 @@ describe('every input of every anchor, given alone', () => {
 });
 
 describe('what several inputs decide together', () => {
+  it('leaves a trivy-action step without image-ref and an sbom-action step without image (a directory scan) as they are', async () => {
+    const trivy = await migrateWorkflow(workflow('aquasecurity/trivy-action@0.30.0', { severity: 'HIGH' }), 'ci.yml', { root: ROOT });
+    expect(trivy).toMatchObject({ changed: false, steps: [{ left: 'no image-ref: there is no image for scan to scan.' }] });
+    const sbom = await migrateWorkflow(workflow('anchore/sbom-action@v0', { format: 'spdx-json' }), 'ci.yml', { root: ROOT });
+    expect(sbom.changed).toBe(false);
+    expect(sbom.steps[0]?.left).toContain('sbom-action then makes the SBOM of the directory');
+  });
+
   const trivy = (inputs: Record<string, string>) =>
     migrateWorkflow(workflow('aquasecurity/trivy-action@0.30.0', { 'image-ref': 'ghcr.io/acme/api:1.0', ...inputs }), 'ci.yml', {
       root: ROOT,
@@ -239,6 +254,8 @@ describe('what several inputs decide together', () => {
       'sbom-format': 'spdx-json',
       token: '${{ secrets.PAT }}',
     });
+    const cyclonedx = await trivy({ format: 'cyclonedx', output: 'sbom.cdx.json' });
+    expect(cyclonedx.steps[0]?.notes).toEqual(['the cyclonedx SBOM is made by Syft here, not by Trivy.']);
     expect(await withOf(trivy({ format: 'cyclonedx', output: 'sbom.cdx.json' }))).toMatchObject({
       'sbom-format': 'cyclonedx-json',
       'sbom-file': 'sbom.cdx.json',
@@ -294,6 +311,21 @@ describe('what several inputs decide together', () => {
       'semantic-tag reads and tags the checkout (github-tag-action used the API): add actions/checkout before it.',
     );
     expect((await tag({})).steps[0]?.notes.join('\n')).not.toContain('add actions/checkout');
+    // Tagged only on the release branches, as github-tag-action did: a dry run elsewhere.
+    const branches = await tag({ release_branches: 'main, release/v1' });
+    expect(stepsOf(branches.text)[1]?.with?.['dry-run']).toBe(
+      '${{ !contains(fromJSON(\'["refs/heads/main","refs/heads/release/v1"]\'), github.ref) }}',
+    );
+    expect(branches.problems).toEqual([]);
+    expect(stepsOf((await tag({})).text)[1]?.with?.['dry-run']).toBe(
+      '${{ !contains(fromJSON(\'["refs/heads/master","refs/heads/main"]\'), github.ref) }}',
+    );
+    expect((await tag({ release_branches: 'release-.*' })).steps[0]?.left).toContain(
+      'has patterns, which a workflow condition cannot test',
+    );
+    const minor = await tag({ default_bump: 'minor', create_annotated_tag: 'true' });
+    expect(minor.steps[0]?.notes.join('\n')).not.toMatch(/default-bump: patch|annotate: false/);
+    expect(stepsOf(minor.text)[1]?.with).toMatchObject({ 'default-bump': 'minor', annotate: 'true' });
     const major = await tag({ default_bump: 'major' });
     expect(major.steps[0]?.unmapped).toEqual([
       { input: 'default_bump', reason: 'major has no counterpart: default-bump is none, patch or minor.' },

@@ -139,7 +139,12 @@ function keptOutside(source: string, text: string, uses: [string, string], next:
       name: 'Bump version and push tag',
       id: 'tag_version',
       uses: 'org/toolkit/actions/semantic-tag@v1',
-      with: { token: '${{ secrets.GITHUB_TOKEN }}', 'default-bump': 'patch', annotate: 'false' },
+      with: {
+        token: '${{ secrets.GITHUB_TOKEN }}',
+        'default-bump': 'patch',
+        annotate: 'false',
+        'dry-run': '${{ !contains(fromJSON(\'["refs/heads/master","refs/heads/main"]\'), github.ref) }}',
+      },
     });
     expect(strings(steps[2]?.with)).toEqual({
       tag: '${{ steps.tag_version.outputs.tag }}',

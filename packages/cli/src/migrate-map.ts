@@ -158,6 +158,7 @@ export const TRIVY_ACTION: AnchorMap = {
     'sbom-format': { value: 'none', why: 'trivy-action makes no SBOM unless its format asks for one, so Syft is not run' },
   },
   special(given, out) {
+    if (!given['image-ref'] && !out.blocked) out.blocked = 'no image-ref: there is no image for scan to scan.';
     const format = (given.format ?? 'table').toLowerCase();
     const output = given.output ?? '';
     const template = given.template ?? '';
@@ -208,9 +209,8 @@ export const SBOM_ACTION: AnchorMap = {
     'sbom-action runs Syft and uploads the SBOM as an artifact. scan runs Syft on tools whose SHA-256 is pinned, and Trivy with it; a rewritten step gets fail-on: none, so vulnerabilities do not fail it, as they did not before.',
   inputs: {
     path: {
-      none: 'scan makes the SBOM of an image; a directory has no counterpart (the step is left as it is).',
-      default: '.',
-      blocks: true,
+      ignored:
+        'sbom-action scans this directory only when no image is given; a step without image is left as it is, since scan makes the SBOM of an image.',
     },
     file: { none: 'scan makes the SBOM of an image; a file has no counterpart (the step is left as it is).', default: '', blocks: true },
     image: { to: 'image' },
@@ -244,6 +244,8 @@ export const SBOM_ACTION: AnchorMap = {
     'fail-on': { value: 'none', why: 'sbom-action does not judge vulnerabilities' },
   },
   special(given, out) {
+    if (!given.image && !out.blocked)
+      out.blocked = 'no image: sbom-action then makes the SBOM of the directory (path, . by default), and scan makes the SBOM of an image.';
     const format = given.format ?? 'spdx-json';
     if (format !== 'spdx-json' && format !== 'cyclonedx-json') {
       out.blocked = `format ${format} has no counterpart: scan writes spdx-json or cyclonedx-json.`;
@@ -293,8 +295,9 @@ export const GITHUB_TAG_ACTION: AnchorMap = {
       note: 'type:bump and type:bump:section read as there; pre-release bumps (preminor, …) have no counterpart.',
     },
     release_branches: {
-      none: 'semantic-tag tags wherever it runs: run the job only on those branches (on.push.branches, or an if on the job).',
-      default: 'master,main',
+      to: 'dry-run',
+      note: 'semantic-tag tags wherever it runs, so a rewritten step gets dry-run: true except on those branches (master,main when not given), as a condition on github.ref; a pattern (release.*) cannot be written as one, and leaves the step as it is.',
+      derived: true,
     },
     pre_release_branches: { none: 'set prerelease (e.g. rc) on a job that runs on those branches.', default: '' },
     commit_sha: { none: 'semantic-tag tags HEAD of repository-path: check out that commit first.', default: '' },
@@ -304,7 +307,7 @@ export const GITHUB_TAG_ACTION: AnchorMap = {
       derived: true,
     },
     fetch_all_tags: { ignored: 'semantic-tag always reads every tag.' },
-    dry_run: { to: 'dry-run' },
+    dry_run: { to: 'dry-run', note: 'true stays true; otherwise dry-run is the release_branches condition.', derived: true },
   },
   outputs: {
     new_tag: { to: 'tag' },
@@ -327,6 +330,21 @@ export const GITHUB_TAG_ACTION: AnchorMap = {
       out.unmapped.push({ input: 'default_bump', reason: `${bump} has no counterpart: default-bump is none, patch or minor.` });
     }
     if (given.create_annotated_tag !== undefined) out.with.annotate = isTrue(given.create_annotated_tag) ? 'true' : 'false';
+    // github-tag-action computes a version everywhere but tags only on its release branches.
+    const branches = (given.release_branches ?? 'master,main')
+      .split(',')
+      .map((branch) => branch.trim())
+      .filter(Boolean);
+    if (isTrue(given.dry_run)) out.with['dry-run'] = 'true';
+    else if (branches.some((branch) => !/^[\w./-]+$/.test(branch) || branch.includes('..') || /\.[*+?]/.test(branch))) {
+      out.blocked = `release_branches ${given.release_branches ?? ''} has patterns, which a workflow condition cannot test, and semantic-tag tags wherever it runs: run the job only on those branches, then give release_branches the branch names (or remove it).`;
+    } else {
+      const refs = JSON.stringify(branches.map((branch) => `refs/heads/${branch}`));
+      out.with['dry-run'] = `\${{ !contains(fromJSON('${refs}'), github.ref) }}`;
+      out.notes.push(
+        `dry-run is true except on ${branches.join(', ')} (release_branches${given.release_branches === undefined ? '’ default' : ''}): github-tag-action tagged only there.`,
+      );
+    }
     const rules = given.custom_release_rules ?? '';
     const pre = rules.split(',').filter((rule) => /:\s*pre(major|minor|patch|release)\b/.test(rule));
     if (pre.length > 0) {
@@ -389,13 +407,25 @@ export function rewriteInputs(anchor: AnchorMap, given: Readonly<Record<string, 
       out.notes.push(`${name} is dropped: ${counterpart.ignored}`);
     }
   }
+  const asked = new Set(
+    Object.keys(given).flatMap((name) => {
+      const counterpart = anchor.inputs[name];
+      return counterpart && 'to' in counterpart ? [counterpart.to] : [];
+    }),
+  );
   for (const [name, kept] of Object.entries(anchor.keep ?? {})) {
-    if (out.with[name] === undefined) {
+    // Kept as the anchor's default only where the step did not ask for something itself.
+    if (out.with[name] === undefined && !asked.has(name)) {
       out.with[name] = kept.value;
       out.notes.push(`${name}: ${kept.value}, since ${kept.why}.`);
     }
   }
   anchor.special?.(given, out);
+  // A default kept above that the anchor's special then decided otherwise is not said twice.
+  out.notes = out.notes.filter((note) => {
+    const kept = Object.entries(anchor.keep ?? {}).find(([name, value]) => note.startsWith(`${name}: ${value.value},`));
+    return !kept || out.with[kept[0]] === kept[1].value;
+  });
   return out;
 }
 
