@@ -1,0 +1,88 @@
+/**
+ * A workflow toolkit migrate rewrote, run as GitHub would run it: GitHub's Trivy starter workflow
+ * (../shared/fixtures/anchor-workflows, read in place), migrated, its placeholders filled as a
+ * repository adopting it fills them, rehearsed on a push to main with dockerd building the image,
+ * this toolkit's built scan action, the trivy replay shim and upload-sarif's stand-in.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type LocalParts, migrateWorkflow, prepareRehearsal, shimCalls, startLocalParts } from '@toolkit/cli';
+import { YamlEditor } from '@toolkit/shared';
+import { ROOT, node24 } from '../support/harness.js';
+import { commit, makeRepo, tempDir } from '../support/temp.js';
+
+const STARTER = path.join(ROOT, '..', 'shared', 'fixtures', 'anchor-workflows', 'starter-trivy.yml');
+const present = existsSync(STARTER);
+if (!present)
+  console.warn(
+    `The rehearsal of a migrated starter workflow is SKIPPED: ${STARTER} is absent (../shared/fixtures is not beside this checkout).`,
+  );
+
+let parts: LocalParts | undefined;
+beforeAll(async () => {
+  if (present) parts = await startLocalParts(await mkdtemp(path.join(os.tmpdir(), 'rehearse-migrated-')));
+}, 180_000);
+afterAll(async () => {
+  await parts?.close();
+}, 60_000);
+
+(present ? describe : describe.skip)('a migrated starter workflow, rehearsed', () => {
+  it('starter-trivy.yml: the image is built, scan runs Trivy once on it, and upload-sarif gets the SARIF', async () => {
+    if (!parts?.daemon) throw new Error(`dockerd did not start: ${parts?.missing.join('; ') ?? 'not started'}`);
+    const migrated = await migrateWorkflow(readFileSync(STARTER, 'utf8'), 'starter-trivy.yml', { root: ROOT });
+    expect(migrated.problems).toEqual([]);
+    // Trivy cannot be downloaded here: the step uses the replay shim on PATH, as the templates do in
+    // a rehearsal (their trivy-version is vars.TOOLKIT_TRIVY_VERSION, set to system).
+    const editor = new YamlEditor(migrated.text, { file: 'starter-trivy.yml' });
+    editor.set(['jobs', 'build', 'steps', '2', 'with', 'trivy-version'], 'system');
+    const workflow = editor
+      .toString()
+      .replaceAll('$default-branch', 'main')
+      .replaceAll('$protected-branches', 'release')
+      .replaceAll('$cron-weekly', "'17 3 * * 1'");
+    const dir = path.join(await tempDir('migrated-app-'), 'my-app');
+    const git = await makeRepo(dir);
+    await mkdir(path.join(dir, '.github', 'workflows'), { recursive: true });
+    await writeFile(path.join(dir, '.github', 'workflows', 'trivy.yml'), workflow);
+    await writeFile(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
+    await writeFile(path.join(dir, 'hello.txt'), 'hello\n');
+    await git.run(['add', '--all']);
+    await commit(git, 'ci: trivy, migrated');
+    const sha = await git.output(['rev-parse', 'HEAD']);
+
+    const rehearsal = await prepareRehearsal({ root: ROOT, appDir: dir, node: node24(), dockerHost: parts.daemon.host });
+    // A hosted runner has its docker on the machine: the run step's `docker build` finds this dockerd.
+    const dockerHost = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = parts.daemon.host;
+    try {
+      const lines: string[] = [];
+      const report = await rehearsal.run({ name: 'push', ref: 'refs/heads/main' }, { log: (line) => lines.push(line) });
+      expect({ conclusion: report.conclusion, log: report.conclusion === 'success' ? '' : lines.join('\n') }).toEqual({
+        conclusion: 'success',
+        log: '',
+      });
+      const trivy = await shimCalls(rehearsal.world.shimDir, 'trivy');
+      expect(trivy).toHaveLength(1);
+      const args = trivy[0]?.args ?? [];
+      expect(args.at(-1)).toBe(`docker.io/my-organization/my-app:${sha}`);
+      // limit-severities-for-sarif: false, as trivy-action wrote its SARIF: Trivy reports every severity.
+      expect(args).not.toContain('--severity');
+      // sbom-format: none: trivy-action made no SBOM, so Syft is not run.
+      expect(await shimCalls(rehearsal.world.shimDir, 'syft')).toEqual([]);
+      const scan = report.jobs.flatMap((job) => job.steps).find((step) => step.name === 'Run Trivy vulnerability scanner');
+      expect(scan?.outputs).toMatchObject({ passed: 'true', 'sarif-file': expect.stringMatching(/trivy-results\.sarif$/) });
+      expect(lines.join('\n')).toContain('no vulnerabilities, misconfigurations or secrets reported.');
+      const sarif = report.jobs
+        .flatMap((job) => job.steps)
+        .find((step) => step.name === 'Upload Trivy scan results to GitHub Security tab');
+      expect(sarif?.conclusion).toBe('success');
+    } finally {
+      if (dockerHost === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = dockerHost;
+      await rehearsal.close();
+    }
+  }, 300_000);
+});
