@@ -424,6 +424,9 @@ describe('the built action: aliases, the table, and the SBOM uploaded as a workf
       expect(result.exitCode).toBe(1);
       expect(result.log.join('\n')).toContain('could not be uploaded as the artifact "web-sbom" (sbom-artifact)');
       expect(result.outputs.passed).toBe('true');
+      // The summary is written all the same, with the scan's result and what went wrong.
+      expect(result.summary).toContain('Scan of registry.example/acme/web:2.0.0: passed');
+      expect(result.summary).toContain('could not be uploaded as the artifact');
     } finally {
       await refusing.close();
     }

@@ -302,8 +302,15 @@ export async function main(): Promise<void> {
   core.setOutput('sbom-file', result.sbom ? inputs.sbomFile : '');
   core.setOutput('passed', String(verdict.passed));
   core.info(verdict.reason);
-  // Uploaded and submitted whatever the verdict, as sbom-action does: the SBOM is the image's either way.
-  const published = result.sbom ? await publishSbom(inputs, result.sbom) : [];
+  // Uploaded and submitted whatever the verdict, as sbom-action does: the SBOM is the image's either
+  // way. A failure there is said in the summary too, which is written before the step fails.
+  let published: [string, string][] = [];
+  let unpublished: unknown;
+  try {
+    if (result.sbom) published = await publishSbom(inputs, result.sbom);
+  } catch (error) {
+    unpublished = error;
+  }
 
   await writeJobSummary(
     summaryHeading(`Scan of ${inputs.image}: ${verdict.passed ? 'passed' : 'failed'}`),
@@ -317,6 +324,8 @@ export async function main(): Promise<void> {
           ]),
         ]
       : []),
+    ...(unpublished ? [summaryParagraph(unpublished instanceof Error ? unpublished.message : String(unpublished))] : []),
   );
+  if (unpublished) throw unpublished;
   if (!verdict.passed) throw new UserError('REFUSED', verdict.reason);
 }
