@@ -488,6 +488,33 @@ describe('toolkit migrate (the CLI)', () => {
     const text = await readFile(file, 'utf8');
     expect(text).toContain('uses: acme/toolkit/actions/scan@v2');
     expect(text).toContain('      # the step to migrate\n');
+    // A file the editor refuses (the step's inputs come from an anchor used elsewhere) is reported, and the others still migrate.
+    const shared = path.join(dir, 'shared.yml');
+    await writeFile(
+      shared,
+      [
+        'on: push',
+        'jobs:',
+        '  a:',
+        '    runs-on: ubuntu-latest',
+        '    steps:',
+        '      - uses: aquasecurity/trivy-action@0.30.0',
+        '        with: &scan',
+        '          image-ref: ghcr.io/acme/api:1.0',
+        '  b:',
+        '    runs-on: ubuntu-latest',
+        '    steps:',
+        '      - uses: aquasecurity/trivy-action@0.30.0',
+        '        with: *scan',
+        '',
+      ].join('\n'),
+    );
+    const other = path.join(dir, 'other.yml');
+    await writeFile(other, source);
+    const both = await run(process.execPath, [bin, 'migrate', shared, other]).catch((error: { code: number; stdout: string }) => error);
+    expect((both as { code: number }).code).toBe(1);
+    expect((both as { stdout: string }).stdout).toContain(`${shared}: not migrated: `);
+    expect((both as { stdout: string }).stdout).toContain(`${other}: rewritten.`);
     // Again: nothing left to migrate.
     expect((await run(process.execPath, [bin, 'migrate', '--check', file])).stdout).toContain('nothing to migrate');
   });

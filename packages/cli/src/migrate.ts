@@ -456,7 +456,16 @@ export async function migrateFiles(
     const source = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
       throw new UserError('NOT_FOUND', `${file} cannot be read (${error.code ?? error.message}).`);
     });
-    const result = await migrateWorkflow(source, file, options);
+    let result: MigrationResult;
+    try {
+      result = await migrateWorkflow(source, file, options);
+    } catch (error) {
+      // One file the editor refuses (an edit through a YAML anchor, not a workflow) stops only itself.
+      if (!(error instanceof UserError)) throw error;
+      options.log(`${file}: not migrated: ${error.message}`);
+      problems += 1;
+      continue;
+    }
     for (const line of formatMigration(result, options.check ?? false)) options.log(line);
     problems += result.problems.length;
     if (result.changed && result.problems.length === 0) {
