@@ -92,6 +92,9 @@ function keptOutside(source: string, text: string, uses: [string, string], next:
       'sbom-format': 'spdx-json',
     });
     expect(result.text.split('\n').slice(0, 30)).toEqual(source.split('\n').slice(0, 30));
+    expect(result.steps[0]?.notes).toContain(
+      'on a release event sbom-action also attached the SBOM to the release; scan does not (publish-release attaches release assets here).',
+    );
     await validatesWhenFilled('starter-anchore-syft.yml', result.text);
   });
 

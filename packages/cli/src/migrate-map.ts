@@ -260,6 +260,11 @@ export const SBOM_ACTION: AnchorMap = {
     }
     if (given['upload-artifact-retention'] === '0') delete out.with['sbom-artifact-retention-days'];
     if (given['syft-version'] !== undefined) pinnedVersion('syft', 'syft-version', given['syft-version'], out);
+    // Its default: nothing in with: says it, and yet a release event got the SBOM as an asset.
+    if (!/^false$/i.test(given['upload-release-assets'] ?? 'true'))
+      out.notes.push(
+        'on a release event sbom-action also attached the SBOM to the release; scan does not (publish-release attaches release assets here).',
+      );
   },
 };
 
