@@ -324,7 +324,7 @@ describe('inputs', () => {
   it('refuses a malformed release rule, naming the input and the form', () => {
     expect(() => parseReleaseRules(['build:patch', 'docs=patch'])).toThrow(InputError);
     expect(() => parseReleaseRules(['docs=patch'])).toThrow(
-      'Invalid input "release-rules": "docs=patch" is not a rule; expected type:bump or type(scope):bump with bump one of major, minor, patch, none',
+      'Invalid input "release-rules": "docs=patch" is not a rule; expected type:bump, type(scope):bump or type:bump:section with bump one of major, minor, patch, none',
     );
     expect(() => parseReleaseRules(['chore:huge'])).toThrow('"chore:huge" is not a rule');
   });
@@ -432,5 +432,66 @@ describe('changelog', () => {
       ].join('\n'),
     );
     expect(renderChangelog([])).toBe('No notable changes.\n');
+  });
+});
+
+describe('github-tag-action’s custom_release_rules and default_bump, pasted as they are', () => {
+  it('reads type:bump:section, the section naming the changelog heading, with spaces kept in it', () => {
+    expect(parseReleaseRules(['hotfix:patch:Hotfixes', 'perf : patch : Performance work', 'chore:none', 'docs(readme):patch'])).toEqual([
+      { type: 'hotfix', bump: 'patch', section: 'Hotfixes' },
+      { type: 'perf', bump: 'patch', section: 'Performance work' },
+      { type: 'chore', bump: 'none' },
+      { type: 'docs', scope: 'readme', bump: 'patch' },
+    ]);
+  });
+
+  it('refuses a pre-release bump with where pre-releases come from here, and an empty or multi-line section', () => {
+    expect(() => parseReleaseRules(['pre-feat:preminor'])).toThrow(
+      'Invalid input "release-rules": "pre-feat:preminor" asks for a preminor bump; here a rule\'s bump is major, minor, patch or none, and pre-releases come from the prerelease input',
+    );
+    expect(() => parseReleaseRules(['hotfix:patch:'])).toThrow('"hotfix:patch:" is not a rule');
+    expect(() => parseReleaseRules(['hotfix:patch:Fixes # x'])).toThrow('is not a rule');
+  });
+
+  it('lists a rule’s commits under its section, after Fixes and in the rules’ order; a fixed heading gets them added', () => {
+    const rules = parseReleaseRules([
+      'hotfix:patch:Hotfixes',
+      'perf:patch:Performance',
+      'chore:none:Chores',
+      'build:patch:Fixes',
+      'ci:patch',
+    ]);
+    const commits = [
+      parseCommit('1111111aaaa', 'perf(db): index users'),
+      parseCommit('2222222bbbb', 'hotfix: restore login'),
+      parseCommit('3333333cccc', 'chore: tidy'),
+      parseCommit('4444444dddd', 'build: pin node'),
+      parseCommit('5555555eeee', 'fix: crash'),
+      parseCommit('6666666ffff', 'ci: cache'),
+    ].map((commit) => ({ ...commit, bump: classifyCommit(commit, rules, 'none') }));
+    expect(commits.map((commit) => commit.bump)).toEqual(['patch', 'patch', 'none', 'patch', 'patch', 'patch']);
+    expect(renderChangelog(changelogSections(commits, rules))).toBe(
+      [
+        '### Fixes\n\n- build: pin node (4444444)\n- crash (5555555)\n',
+        '### Hotfixes\n\n- hotfix: restore login (2222222)\n',
+        '### Performance\n\n- **db:** index users (1111111)\n',
+        '### Chores\n\n- chore: tidy (3333333)\n',
+        '### Other changes\n\n- ci: cache (6666666)\n',
+      ].join('\n'),
+    );
+    // Without the rules, the same commits fall back to the fixed headings.
+    expect(renderChangelog(changelogSections(commits))).not.toContain('Hotfixes');
+  });
+
+  it('accepts default-bump: minor for commits that are not Conventional, and still refuses major', () => {
+    const read = (value: string) =>
+      getInputs(
+        new InputReader({ source: (name) => ({ 'initial-version': '0.1.0', 'default-bump': value })[name] ?? '', mask: () => undefined }),
+      ).defaultBump;
+    expect(read('minor')).toBe('minor');
+    expect(read('')).toBe('none');
+    expect(() => read('major')).toThrow('Invalid input "default-bump": "major" is not allowed; expected one of: none, patch, minor.');
+    expect(classifyCommit(parseCommit('7777777', 'Update things'), [], 'minor')).toBe('minor');
+    expect(classifyCommit(parseCommit('7777777', 'Merge pull request #3 from a/b', 2), [], 'minor')).toBe('none');
   });
 });

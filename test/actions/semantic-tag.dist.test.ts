@@ -118,12 +118,28 @@ describe('semantic-tag built dist under Node 24', () => {
     expect(await new Git({ cwd: origin }).output(['tag', '--list'])).toBe('v1.0.0');
   });
 
+  it('takes a github-tag-action custom_release_rules value and default-bump: minor as they were written there', async () => {
+    const { work } = await checkout();
+    await commit(work, 'hotfix: restore login');
+    await commit(work, 'Update the readme');
+    const result = await runBuiltAction('semantic-tag', {
+      workspace: work.cwd,
+      inputs: { 'dry-run': 'true', 'release-rules': 'hotfix:patch:Hotfixes,chore:patch:Chores', 'default-bump': 'minor' },
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs).toMatchObject({ version: '1.1.0', bump: 'minor', commits: '4' });
+    expect(result.outputs.changelog).toMatch(
+      /^### Features\n\n- \*\*ui:\*\* dark mode \([0-9a-f]{7}\)\n\n### Fixes\n\n- crash on start \([0-9a-f]{7}\)\n\n### Hotfixes\n\n- hotfix: restore login \([0-9a-f]{7}\)\n\n### Other changes\n\n- Update the readme \([0-9a-f]{7}\)\n$/,
+    );
+    expect(result.summary).toContain('Hotfixes');
+  });
+
   it('fails with one clear line on a bad input', async () => {
     const { work } = await checkout();
     const result = await runBuiltAction('semantic-tag', { workspace: work.cwd, inputs: { 'release-rules': 'build:patch, docs => patch' } });
     expect(result.exitCode).toBe(1);
     expect(result.log).toContain(
-      'Error: Invalid input "release-rules": "docs => patch" is not a rule; expected type:bump or type(scope):bump with bump one of major, minor, patch, none (e.g. build:patch, docs(readme):patch, chore:none).',
+      'Error: Invalid input "release-rules": "docs => patch" is not a rule; expected type:bump, type(scope):bump or type:bump:section with bump one of major, minor, patch, none and section a changelog heading (e.g. build:patch, docs(readme):patch, chore:none, perf:patch:Performance).',
     );
   });
 });

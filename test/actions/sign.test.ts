@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { InputError, UserError, runCommand } from '@toolkit/shared';
+import { InputError, InputReader, UserError, pinnedToolSpec, runCommand } from '@toolkit/shared';
+import { getInputs } from '../../actions/sign/src/main.js';
 import { imageName, parseImageReference, readSbomToAttest, resolveDigest, runSign } from '../../actions/sign/src/sign.js';
 import { fakeTool } from '../support/fake-tools.js';
 import { runBuiltAction } from '../support/harness.js';
@@ -337,6 +338,26 @@ describe('sign built dist under Node 24', () => {
     expect(result.exitCode).toBe(1);
     expect(result.log).toContain(
       'Error: Keyless signing needs the workflow OIDC token, and this job has none: add `permissions: id-token: write` to the job (or give key to sign with a key).',
+    );
+  });
+});
+
+describe('cosign-installer’s cosign-release, an alias of cosign-version', () => {
+  const read = (values: Record<string, string>) =>
+    getInputs(new InputReader({ source: (name) => ({ image: 'ghcr.io/acme/app:1.0', ...values })[name] ?? '', mask: () => undefined }), {});
+
+  it('is read as cosign-version, and errors about its value name cosign-release', () => {
+    expect(read({ 'cosign-release': 'v3.1.3' }).cosign).toEqual({ version: 'v3.1.3', sha256: '', input: 'cosign-release' });
+    expect(read({ 'cosign-version': '3.1.3' }).cosign).toEqual({ version: '3.1.3', sha256: '', input: 'cosign-version' });
+    const given = read({ 'cosign-release': 'v2.2.4' }).cosign;
+    expect(() => pinnedToolSpec('cosign', given)).toThrow(
+      'Invalid input "cosign-release": 2.2.4 is not pinned here (the pinned version is',
+    );
+  });
+
+  it('refuses both given, naming both', () => {
+    expect(() => read({ 'cosign-release': 'v3.1.3', 'cosign-version': '3.1.3' })).toThrow(
+      'Invalid input "cosign-version": it is given twice, as "cosign-version" and as its alias "cosign-release"',
     );
   });
 });

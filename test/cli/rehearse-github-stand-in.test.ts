@@ -376,3 +376,37 @@ describe('the OIDC token endpoint', () => {
     expect(refused.status).toBe(401);
   });
 });
+
+describe('the dependency graph (POST dependency-graph/snapshots)', () => {
+  const snapshot = (sha: string) => ({
+    version: 0,
+    sha,
+    ref: 'refs/heads/main',
+    job: { correlator: 'build_scan_ghcr.io/acme/app', id: '7' },
+    detector: { name: 'toolkit scan (syft)', version: 'syft-1.44.0', url: 'https://github.com/anchore/syft' },
+    scanned: '2026-12-02T00:00:00.000Z',
+    manifests: { 'ghcr.io/acme/app': { name: 'ghcr.io/acme/app', resolved: { 'pkg:npm/a@1': { package_url: 'pkg:npm/a@1' } } } },
+  });
+  const submit = (client: Awaited<ReturnType<typeof githubClient>>, body: Record<string, unknown>) =>
+    client.request('POST /repos/{owner}/{repo}/dependency-graph/snapshots', { ...app, ...body } as never);
+
+  it('keeps a snapshot submitted with contents: write, and refuses one with contents: read or with no package URLs', async () => {
+    const sha = await bare.app.output(['rev-parse', 'HEAD']);
+    const writer = await githubClient(token({ contents: 'write' }).token);
+    const response = await submit(writer, snapshot(sha));
+    expect(response.status).toBe(201);
+    expect(response.data).toMatchObject({ id: 1, result: 'SUCCESS' });
+    expect(standIn.dependencySnapshots('acme/app')).toEqual([snapshot(sha)]);
+
+    const reader = await githubClient(token({ contents: 'read' }).token);
+    expect((await failure(submit(reader, snapshot(sha)))).status).toBe(403);
+    const bad = snapshot(sha);
+    bad.manifests['ghcr.io/acme/app'].resolved['pkg:npm/a@1'] = { package_url: 'npm:a@1' };
+    expect(await failure(submit(writer, bad))).toEqual({
+      status: 422,
+      message: 'manifests.ghcr.io/acme/app.resolved.pkg:npm/a@1.package_url is not a package URL.',
+    });
+    expect((await failure(submit(writer, { ...snapshot(sha), ref: 'main' }))).message).toBe('ref main is not a full ref (refs/…).');
+    expect(standIn.dependencySnapshots('acme/app')).toHaveLength(1);
+  });
+});

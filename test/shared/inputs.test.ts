@@ -83,3 +83,55 @@ describe('InputReader', () => {
     expect(error.message).toBe('Invalid input "key": a value is required (this input is secret; it was empty).');
   });
 });
+
+describe('InputReader.withAliases (the names of the actions teams migrate from)', () => {
+  const aliased = (values: Record<string, string>, masked: string[] = []) =>
+    reader(values, masked).withAliases({ image: 'image-ref', 'cosign-version': 'cosign-release', key: 'private-key' });
+
+  it('reads a value given under the alias as the input’s own, and the own name as before', () => {
+    expect(aliased({ 'image-ref': 'app:1' }).string('image')).toBe('app:1');
+    expect(aliased({ image: 'app:2' }).string('image')).toBe('app:2');
+    expect(aliased({ 'cosign-release': 'v3.1.3' }).string('cosign-version')).toBe('v3.1.3');
+    expect(aliased({}).string('image')).toBe('');
+    // Inputs without an alias are untouched.
+    expect(aliased({ 'image-ref': 'app:1', other: 'x' }).string('other')).toBe('x');
+  });
+
+  it('refuses both names given, naming both, even when they agree', () => {
+    for (const values of [
+      { image: 'app:1', 'image-ref': 'app:2' },
+      { image: 'app:1', 'image-ref': 'app:1' },
+    ]) {
+      expect(() => aliased(values).string('image')).toThrow(
+        'Invalid input "image": it is given twice, as "image" and as its alias "image-ref"; give only one of them',
+      );
+    }
+    // A blank own value (an action.yml default of '') is not a second value.
+    expect(aliased({ image: '  ', 'image-ref': 'app:1' }).string('image')).toBe('app:1');
+  });
+
+  it('names the alias in an error about a value given under it, and both in a missing required one', () => {
+    expect(() => aliased({ 'image-ref': 'a b' }).string('image', { pattern: /^\S+$/, expected: 'no spaces' })).toThrow(
+      'Invalid input "image-ref": "a b" is not allowed; expected no spaces.',
+    );
+    expect(() => aliased({}).string('image', { required: true })).toThrow(
+      'Invalid input "image": a value is required (or its alias "image-ref").',
+    );
+    expect(aliased({ 'image-ref': 'x' }).nameOf('image')).toBe('image-ref');
+    expect(aliased({ image: 'x' }).nameOf('image')).toBe('image');
+  });
+
+  it('masks a secret given under its alias, and refuses it given twice without repeating either value', () => {
+    const masked: string[] = [];
+    expect(aliased({ 'private-key': 'sekrit-value' }, masked).secret('key')).toBe('sekrit-value');
+    expect(masked).toEqual(['sekrit-value']);
+    let message = '';
+    try {
+      aliased({ key: 'first-secret', 'private-key': 'second-secret' }).secret('key');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('given twice, as "key" and as its alias "private-key"');
+    expect(message).not.toContain('secret-');
+  });
+});

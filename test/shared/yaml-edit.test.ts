@@ -487,3 +487,73 @@ describe('readVersionsData', () => {
     );
   });
 });
+
+describe('YamlEditor in lists of maps (workflow steps), as toolkit migrate edits them', () => {
+  const STEPS = [
+    'jobs:',
+    '  build:',
+    '    steps:',
+    '      - uses: actions/checkout@v4 # pinned later',
+    '      # Scan it',
+    '      # (twice a day)',
+    '      - name: Scan',
+    '        uses: aquasecurity/trivy-action@0.30.0',
+    '        with:',
+    "          image-ref: 'ghcr.io/acme/api:1.0' # the image",
+    '          format: table',
+    '      - run: |',
+    '          echo "${{ steps.scan.outputs.new_tag }}"',
+    '',
+  ].join('\n');
+
+  it('sets, renames and deletes inside an item by its index, keeping every other byte', () => {
+    const editor = new YamlEditor(STEPS, { file: 'ci.yml' });
+    editor.set(['jobs', 'build', 'steps', '1', 'uses'], 'org/toolkit/actions/scan@v1');
+    editor.renameKey(['jobs', 'build', 'steps', '1', 'with', 'image-ref'], 'image');
+    editor.delete(['jobs', 'build', 'steps', '1', 'with', 'format']);
+    editor.set(['jobs', 'build', 'steps', '1', 'with', 'fail-on'], 'none');
+    expect(editor.toString()).toBe(
+      STEPS.replace('aquasecurity/trivy-action@0.30.0', 'org/toolkit/actions/scan@v1')
+        .replace("image-ref: 'ghcr.io", "image: 'ghcr.io")
+        .replace('          format: table\n', '          fail-on: none\n'),
+    );
+  });
+
+  it('adds a map to an item that has none, at the item’s key column', () => {
+    const editor = new YamlEditor(STEPS);
+    editor.set(['jobs', 'build', 'steps', '0', 'with', 'fetch-depth'], 0);
+    expect(editor.toString()).toContain(
+      '      - uses: actions/checkout@v4 # pinned later\n        with:\n          fetch-depth: 0\n      # Scan it',
+    );
+  });
+
+  it('removes an item with the comment lines right above it, and replaces text inside a block scalar without rewriting it', () => {
+    const editor = new YamlEditor(STEPS.replace(/\n/g, '\r\n'));
+    editor.deleteItem(['jobs', 'build', 'steps', '1']);
+    expect(editor.replaceInScalar(['jobs', 'build', 'steps', '2', 'run'], /outputs\.new_tag/g, () => 'outputs.tag')).toBe(true);
+    expect(editor.replaceInScalar(['jobs', 'build', 'steps', '2', 'run'], /nothing-here/g, () => 'x')).toBe(false);
+    expect(editor.toString()).toBe(
+      [
+        'jobs:',
+        '  build:',
+        '    steps:',
+        '      - uses: actions/checkout@v4 # pinned later',
+        '      - run: |',
+        '          echo "${{ steps.scan.outputs.tag }}"',
+        '',
+      ].join('\r\n'),
+    );
+  });
+
+  it('refuses what it cannot do, naming the place', () => {
+    const editor = new YamlEditor(STEPS, { file: 'ci.yml' });
+    expect(() => editor.renameKey(['jobs', 'build', 'steps', '1', 'with', 'missing'], 'x')).toThrow(
+      'ci.yml: jobs.build.steps.1.with.missing is not there to rename.',
+    );
+    expect(() => editor.renameKey(['jobs', 'build', 'steps', '1', 'with', 'image-ref'], 'format')).toThrow(
+      'ci.yml:10:11: jobs.build.steps.1.with.format is already there.',
+    );
+    expect(() => editor.deleteItem(['jobs', 'build', 'steps', '9'])).toThrow('is not an item of a block list');
+    expect(() => editor.set(['jobs', 'build', 'steps', '9', 'uses'], 'x')).toThrow(UserError);
+  });
+});

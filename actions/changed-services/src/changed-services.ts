@@ -12,6 +12,7 @@ import { StringDecoder } from 'node:string_decoder';
 import {
   type Bump,
   type ClassifiedCommit,
+  type DefaultBump,
   type ParsedCommit,
   type ReleaseRule,
   type ReleaseTag,
@@ -34,7 +35,7 @@ import parseVersion from 'semver/functions/parse.js';
 export interface VersioningConfig {
   initialVersion: string;
   releaseRules: ReleaseRule[];
-  defaultBump: 'none' | 'patch';
+  defaultBump: DefaultBump;
   majorZero: SemanticTagConfig['majorZero'];
   /** A pre-release appended to each next version as it is (dev.42.g1a2b3c): a build that is not a release. */
   prerelease: string;

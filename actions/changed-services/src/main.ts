@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import parseVersion from 'semver/functions/parse.js';
-import { ensureCompleteHistory, parseInitialVersion, parseReleaseRules } from '@toolkit/semantic-tag/core';
+import { DEFAULT_BUMP_VALUES, ensureCompleteHistory, parseInitialVersion, parseReleaseRules } from '@toolkit/semantic-tag/core';
 import {
   Git,
   InputError,
@@ -68,7 +68,7 @@ export function getInputs(reader = new InputReader()): Inputs {
     }),
     initialVersion: parseInitialVersion(reader.string('initial-version', { required: true })),
     releaseRules: parseReleaseRules(reader.list('release-rules')),
-    defaultBump: reader.enum('default-bump', ['none', 'patch'], 'none'),
+    defaultBump: reader.enum('default-bump', DEFAULT_BUMP_VALUES, 'none'),
     majorZero: reader.enum('major-zero', ['breaking-is-minor', 'breaking-is-major'], 'breaking-is-minor'),
     prerelease: prereleaseInput(prerelease),
     remote: reader.string('remote', REMOTE_NAME) || 'origin',

@@ -2,7 +2,7 @@ export const id = 320;
 export const ids = [320];
 export const modules = {
 
-/***/ 5275:
+/***/ 25275:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -142,17 +142,17 @@ class Comparator {
 
 module.exports = Comparator
 
-const parseOptions = __webpack_require__(7308)
-const { safeRe: re, t } = __webpack_require__(3191)
-const cmp = __webpack_require__(8446)
-const debug = __webpack_require__(5519)
-const SemVer = __webpack_require__(1603)
-const Range = __webpack_require__(9046)
+const parseOptions = __webpack_require__(37308)
+const { safeRe: re, t } = __webpack_require__(83191)
+const cmp = __webpack_require__(68446)
+const debug = __webpack_require__(35519)
+const SemVer = __webpack_require__(31603)
+const Range = __webpack_require__(49046)
 
 
 /***/ }),
 
-/***/ 9046:
+/***/ 49046:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -374,22 +374,22 @@ class Range {
 
 module.exports = Range
 
-const LRU = __webpack_require__(1663)
+const LRU = __webpack_require__(51663)
 const cache = new LRU()
 
-const parseOptions = __webpack_require__(7308)
-const Comparator = __webpack_require__(5275)
-const debug = __webpack_require__(5519)
-const SemVer = __webpack_require__(1603)
-const trimComparatorWhitespace = __webpack_require__(1777)
+const parseOptions = __webpack_require__(37308)
+const Comparator = __webpack_require__(25275)
+const debug = __webpack_require__(35519)
+const SemVer = __webpack_require__(31603)
+const trimComparatorWhitespace = __webpack_require__(91777)
 const {
   safeRe: re,
   src,
   t,
   tildeTrimReplace,
   caretTrimReplace,
-} = __webpack_require__(3191)
-const { FLAG_INCLUDE_PRERELEASE, FLAG_LOOSE } = __webpack_require__(5733)
+} = __webpack_require__(83191)
+const { FLAG_INCLUDE_PRERELEASE, FLAG_LOOSE } = __webpack_require__(95733)
 
 // unbounded global build-metadata stripper used by parseRange
 const BUILDSTRIPRE = new RegExp(src[t.BUILD], 'g')
@@ -736,16 +736,16 @@ const testSet = (set, version, options) => {
 
 /***/ }),
 
-/***/ 1603:
+/***/ 31603:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const debug = __webpack_require__(5519)
-const { MAX_LENGTH, MAX_SAFE_INTEGER } = __webpack_require__(5733)
-const { safeRe: re, t } = __webpack_require__(3191)
+const debug = __webpack_require__(35519)
+const { MAX_LENGTH, MAX_SAFE_INTEGER } = __webpack_require__(95733)
+const { safeRe: re, t } = __webpack_require__(83191)
 
-const parseOptions = __webpack_require__(7308)
+const parseOptions = __webpack_require__(37308)
 const { compareIdentifiers } = __webpack_require__(9916)
 
 const isPrereleaseIdentifier = (prerelease, identifier) => {
@@ -1093,12 +1093,12 @@ module.exports = SemVer
 
 /***/ }),
 
-/***/ 9455:
+/***/ 89455:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const parse = __webpack_require__(1817)
+const parse = __webpack_require__(31817)
 const clean = (version, options) => {
   const s = parse(version.trim().replace(/^[=v]+/, ''), options)
   return s ? s.version : null
@@ -1108,17 +1108,17 @@ module.exports = clean
 
 /***/ }),
 
-/***/ 8446:
+/***/ 68446:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
 const eq = __webpack_require__(3714)
-const neq = __webpack_require__(6518)
+const neq = __webpack_require__(36518)
 const gt = __webpack_require__(5743)
-const gte = __webpack_require__(972)
-const lt = __webpack_require__(3896)
-const lte = __webpack_require__(7221)
+const gte = __webpack_require__(90972)
+const lt = __webpack_require__(13896)
+const lte = __webpack_require__(57221)
 
 const cmp = (a, op, b, loose) => {
   switch (op) {
@@ -1169,14 +1169,14 @@ module.exports = cmp
 
 /***/ }),
 
-/***/ 9889:
+/***/ 69889:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(1603)
-const parse = __webpack_require__(1817)
-const { safeRe: re, t } = __webpack_require__(3191)
+const SemVer = __webpack_require__(31603)
+const parse = __webpack_require__(31817)
+const { safeRe: re, t } = __webpack_require__(83191)
 
 const coerce = (version, options) => {
   if (version instanceof SemVer) {
@@ -1243,7 +1243,7 @@ module.exports = coerce
 
 
 
-const SemVer = __webpack_require__(1603)
+const SemVer = __webpack_require__(31603)
 const compareBuild = (a, b, loose) => {
   const versionA = new SemVer(a, loose)
   const versionB = new SemVer(b, loose)
@@ -1254,7 +1254,7 @@ module.exports = compareBuild
 
 /***/ }),
 
-/***/ 2498:
+/***/ 92498:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -1271,7 +1271,7 @@ module.exports = compareLoose
 
 
 
-const SemVer = __webpack_require__(1603)
+const SemVer = __webpack_require__(31603)
 const compare = (a, b, loose) =>
   new SemVer(a, loose).compare(new SemVer(b, loose))
 
@@ -1280,12 +1280,12 @@ module.exports = compare
 
 /***/ }),
 
-/***/ 7535:
+/***/ 77535:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const parse = __webpack_require__(1817)
+const parse = __webpack_require__(31817)
 
 const diff = (version1, version2) => {
   const v1 = parse(version1, null, true)
@@ -1371,7 +1371,7 @@ module.exports = gt
 
 /***/ }),
 
-/***/ 972:
+/***/ 90972:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -1383,12 +1383,12 @@ module.exports = gte
 
 /***/ }),
 
-/***/ 4858:
+/***/ 54858:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(1603)
+const SemVer = __webpack_require__(31603)
 
 const inc = (version, release, options, identifier, identifierBase) => {
   if (typeof (options) === 'string') {
@@ -1411,7 +1411,7 @@ module.exports = inc
 
 /***/ }),
 
-/***/ 3896:
+/***/ 13896:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -1423,7 +1423,7 @@ module.exports = lt
 
 /***/ }),
 
-/***/ 7221:
+/***/ 57221:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -1435,31 +1435,31 @@ module.exports = lte
 
 /***/ }),
 
-/***/ 4567:
+/***/ 64567:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(1603)
+const SemVer = __webpack_require__(31603)
 const major = (a, loose) => new SemVer(a, loose).major
 module.exports = major
 
 
 /***/ }),
 
-/***/ 8467:
+/***/ 98467:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(1603)
+const SemVer = __webpack_require__(31603)
 const minor = (a, loose) => new SemVer(a, loose).minor
 module.exports = minor
 
 
 /***/ }),
 
-/***/ 6518:
+/***/ 36518:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -1471,12 +1471,12 @@ module.exports = neq
 
 /***/ }),
 
-/***/ 1817:
+/***/ 31817:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(1603)
+const SemVer = __webpack_require__(31603)
 const parse = (version, options, throwErrors = false) => {
   if (version instanceof SemVer) {
     return version
@@ -1496,24 +1496,24 @@ module.exports = parse
 
 /***/ }),
 
-/***/ 3276:
+/***/ 83276:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(1603)
+const SemVer = __webpack_require__(31603)
 const patch = (a, loose) => new SemVer(a, loose).patch
 module.exports = patch
 
 
 /***/ }),
 
-/***/ 4282:
+/***/ 54282:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const parse = __webpack_require__(1817)
+const parse = __webpack_require__(31817)
 const prerelease = (version, options) => {
   const parsed = parse(version, options)
   return (parsed && parsed.prerelease.length) ? parsed.prerelease : null
@@ -1523,7 +1523,7 @@ module.exports = prerelease
 
 /***/ }),
 
-/***/ 6149:
+/***/ 66149:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -1535,7 +1535,7 @@ module.exports = rcompare
 
 /***/ }),
 
-/***/ 4624:
+/***/ 44624:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -1547,12 +1547,12 @@ module.exports = rsort
 
 /***/ }),
 
-/***/ 883:
+/***/ 40883:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const Range = __webpack_require__(9046)
+const Range = __webpack_require__(49046)
 const satisfies = (version, range, options) => {
   try {
     range = new Range(range, options)
@@ -1566,7 +1566,7 @@ module.exports = satisfies
 
 /***/ }),
 
-/***/ 4888:
+/***/ 24888:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -1578,14 +1578,14 @@ module.exports = sort
 
 /***/ }),
 
-/***/ 8314:
+/***/ 48314:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const parse = __webpack_require__(1817)
-const constants = __webpack_require__(5733)
-const SemVer = __webpack_require__(1603)
+const parse = __webpack_require__(31817)
+const constants = __webpack_require__(95733)
+const SemVer = __webpack_require__(31603)
 
 const truncate = (version, truncation, options) => {
   if (!constants.RELEASE_TYPES.includes(truncation)) {
@@ -1638,7 +1638,7 @@ module.exports = truncate
 
 
 
-const parse = __webpack_require__(1817)
+const parse = __webpack_require__(31817)
 const valid = (version, options) => {
   const v = parse(version, options)
   return v ? v.version : null
@@ -1648,54 +1648,54 @@ module.exports = valid
 
 /***/ }),
 
-/***/ 2320:
+/***/ 82320:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
 // just pre-load all the stuff that index.js lazily exports
-const internalRe = __webpack_require__(3191)
-const constants = __webpack_require__(5733)
-const SemVer = __webpack_require__(1603)
+const internalRe = __webpack_require__(83191)
+const constants = __webpack_require__(95733)
+const SemVer = __webpack_require__(31603)
 const identifiers = __webpack_require__(9916)
-const parse = __webpack_require__(1817)
+const parse = __webpack_require__(31817)
 const valid = __webpack_require__(1988)
-const clean = __webpack_require__(9455)
-const inc = __webpack_require__(4858)
-const diff = __webpack_require__(7535)
-const major = __webpack_require__(4567)
-const minor = __webpack_require__(8467)
-const patch = __webpack_require__(3276)
-const prerelease = __webpack_require__(4282)
+const clean = __webpack_require__(89455)
+const inc = __webpack_require__(54858)
+const diff = __webpack_require__(77535)
+const major = __webpack_require__(64567)
+const minor = __webpack_require__(98467)
+const patch = __webpack_require__(83276)
+const prerelease = __webpack_require__(54282)
 const compare = __webpack_require__(6061)
-const rcompare = __webpack_require__(6149)
-const compareLoose = __webpack_require__(2498)
+const rcompare = __webpack_require__(66149)
+const compareLoose = __webpack_require__(92498)
 const compareBuild = __webpack_require__(9256)
-const sort = __webpack_require__(4888)
-const rsort = __webpack_require__(4624)
+const sort = __webpack_require__(24888)
+const rsort = __webpack_require__(44624)
 const gt = __webpack_require__(5743)
-const lt = __webpack_require__(3896)
+const lt = __webpack_require__(13896)
 const eq = __webpack_require__(3714)
-const neq = __webpack_require__(6518)
-const gte = __webpack_require__(972)
-const lte = __webpack_require__(7221)
-const cmp = __webpack_require__(8446)
-const coerce = __webpack_require__(9889)
-const truncate = __webpack_require__(8314)
-const Comparator = __webpack_require__(5275)
-const Range = __webpack_require__(9046)
-const satisfies = __webpack_require__(883)
-const toComparators = __webpack_require__(9830)
-const maxSatisfying = __webpack_require__(5377)
-const minSatisfying = __webpack_require__(2235)
-const minVersion = __webpack_require__(2210)
-const validRange = __webpack_require__(7705)
-const outside = __webpack_require__(5472)
-const gtr = __webpack_require__(940)
-const ltr = __webpack_require__(9605)
-const intersects = __webpack_require__(6465)
-const simplifyRange = __webpack_require__(7076)
-const subset = __webpack_require__(6585)
+const neq = __webpack_require__(36518)
+const gte = __webpack_require__(90972)
+const lte = __webpack_require__(57221)
+const cmp = __webpack_require__(68446)
+const coerce = __webpack_require__(69889)
+const truncate = __webpack_require__(48314)
+const Comparator = __webpack_require__(25275)
+const Range = __webpack_require__(49046)
+const satisfies = __webpack_require__(40883)
+const toComparators = __webpack_require__(49830)
+const maxSatisfying = __webpack_require__(35377)
+const minSatisfying = __webpack_require__(12235)
+const minVersion = __webpack_require__(32210)
+const validRange = __webpack_require__(77705)
+const outside = __webpack_require__(15472)
+const gtr = __webpack_require__(90940)
+const ltr = __webpack_require__(49605)
+const intersects = __webpack_require__(46465)
+const simplifyRange = __webpack_require__(77076)
+const subset = __webpack_require__(36585)
 module.exports = {
   parse,
   valid,
@@ -1748,7 +1748,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5733:
+/***/ 95733:
 /***/ ((module) => {
 
 
@@ -1822,7 +1822,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5519:
+/***/ 35519:
 /***/ ((module) => {
 
 
@@ -1876,7 +1876,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1663:
+/***/ 51663:
 /***/ ((module) => {
 
 
@@ -1925,7 +1925,7 @@ module.exports = LRUCache
 
 /***/ }),
 
-/***/ 7308:
+/***/ 37308:
 /***/ ((module) => {
 
 
@@ -1949,7 +1949,7 @@ module.exports = parseOptions
 
 /***/ }),
 
-/***/ 3191:
+/***/ 83191:
 /***/ ((module, exports, __webpack_require__) => {
 
 
@@ -1958,8 +1958,8 @@ const {
   MAX_SAFE_COMPONENT_LENGTH,
   MAX_SAFE_BUILD_LENGTH,
   MAX_LENGTH,
-} = __webpack_require__(5733)
-const debug = __webpack_require__(5519)
+} = __webpack_require__(95733)
+const debug = __webpack_require__(35519)
 exports = module.exports = {}
 
 // The actual regexps go on exports.re
@@ -2179,7 +2179,7 @@ createToken('GTE0PRE', '^\\s*>=\\s*0\\.0\\.0-0\\s*$')
 
 /***/ }),
 
-/***/ 1777:
+/***/ 91777:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 // @ts-check
@@ -2194,7 +2194,7 @@ const {
   MAX_LENGTH,
   MAX_SAFE_BUILD_LENGTH,
   WHITESPACE_CHARACTERS,
-} = __webpack_require__(5733)
+} = __webpack_require__(95733)
 
 /**
  * Remembers the last two rows of digits so their characters need not be reread.
@@ -2624,25 +2624,25 @@ module.exports = trimComparatorWhitespace
 
 /***/ }),
 
-/***/ 940:
+/***/ 90940:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
 // Determine if version is greater than all the versions possible in the range.
-const outside = __webpack_require__(5472)
+const outside = __webpack_require__(15472)
 const gtr = (version, range, options) => outside(version, range, '>', options)
 module.exports = gtr
 
 
 /***/ }),
 
-/***/ 6465:
+/***/ 46465:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const Range = __webpack_require__(9046)
+const Range = __webpack_require__(49046)
 const intersects = (r1, r2, options) => {
   r1 = new Range(r1, options)
   r2 = new Range(r2, options)
@@ -2653,12 +2653,12 @@ module.exports = intersects
 
 /***/ }),
 
-/***/ 9605:
+/***/ 49605:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const outside = __webpack_require__(5472)
+const outside = __webpack_require__(15472)
 // Determine if version is less than all the versions possible in the range
 const ltr = (version, range, options) => outside(version, range, '<', options)
 module.exports = ltr
@@ -2666,13 +2666,13 @@ module.exports = ltr
 
 /***/ }),
 
-/***/ 5377:
+/***/ 35377:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(1603)
-const Range = __webpack_require__(9046)
+const SemVer = __webpack_require__(31603)
+const Range = __webpack_require__(49046)
 
 const maxSatisfying = (versions, range, options) => {
   let max = null
@@ -2700,13 +2700,13 @@ module.exports = maxSatisfying
 
 /***/ }),
 
-/***/ 2235:
+/***/ 12235:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(1603)
-const Range = __webpack_require__(9046)
+const SemVer = __webpack_require__(31603)
+const Range = __webpack_require__(49046)
 const minSatisfying = (versions, range, options) => {
   let min = null
   let minSV = null
@@ -2733,13 +2733,13 @@ module.exports = minSatisfying
 
 /***/ }),
 
-/***/ 2210:
+/***/ 32210:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(1603)
-const Range = __webpack_require__(9046)
+const SemVer = __webpack_require__(31603)
+const Range = __webpack_require__(49046)
 const gt = __webpack_require__(5743)
 
 const minVersion = (range, loose) => {
@@ -2803,20 +2803,20 @@ module.exports = minVersion
 
 /***/ }),
 
-/***/ 5472:
+/***/ 15472:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const SemVer = __webpack_require__(1603)
-const Comparator = __webpack_require__(5275)
+const SemVer = __webpack_require__(31603)
+const Comparator = __webpack_require__(25275)
 const { ANY } = Comparator
-const Range = __webpack_require__(9046)
-const satisfies = __webpack_require__(883)
+const Range = __webpack_require__(49046)
+const satisfies = __webpack_require__(40883)
 const gt = __webpack_require__(5743)
-const lt = __webpack_require__(3896)
-const lte = __webpack_require__(7221)
-const gte = __webpack_require__(972)
+const lt = __webpack_require__(13896)
+const lte = __webpack_require__(57221)
+const gte = __webpack_require__(90972)
 
 const outside = (version, range, hilo, options) => {
   version = new SemVer(version, options)
@@ -2892,7 +2892,7 @@ module.exports = outside
 
 /***/ }),
 
-/***/ 7076:
+/***/ 77076:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -2900,7 +2900,7 @@ module.exports = outside
 // given a set of versions and a range, create a "simplified" range
 // that includes the same versions that the original range does
 // If the original range is shorter than the simplified one, return that.
-const satisfies = __webpack_require__(883)
+const satisfies = __webpack_require__(40883)
 const compare = __webpack_require__(6061)
 module.exports = (versions, range, options) => {
   const set = []
@@ -2948,15 +2948,15 @@ module.exports = (versions, range, options) => {
 
 /***/ }),
 
-/***/ 6585:
+/***/ 36585:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const Range = __webpack_require__(9046)
-const Comparator = __webpack_require__(5275)
+const Range = __webpack_require__(49046)
+const Comparator = __webpack_require__(25275)
 const { ANY } = Comparator
-const satisfies = __webpack_require__(883)
+const satisfies = __webpack_require__(40883)
 const compare = __webpack_require__(6061)
 
 // Complex range `r1 || r2 || ...` is a subset of `R1 || R2 || ...` iff:
@@ -3204,12 +3204,12 @@ module.exports = subset
 
 /***/ }),
 
-/***/ 9830:
+/***/ 49830:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const Range = __webpack_require__(9046)
+const Range = __webpack_require__(49046)
 
 // Mostly just for testing and legacy API reasons
 const toComparators = (range, options) =>
@@ -3221,12 +3221,12 @@ module.exports = toComparators
 
 /***/ }),
 
-/***/ 7705:
+/***/ 77705:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-const Range = __webpack_require__(9046)
+const Range = __webpack_require__(49046)
 const validRange = (range, options) => {
   try {
     // Return '*' instead of '' so that truthiness works.

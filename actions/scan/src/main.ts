@@ -7,8 +7,10 @@ import {
   InputError,
   InputReader,
   SEVERITIES,
+  type SbomSummary,
   type Severity,
   UserError,
+  githubClient,
   installTool,
   pinnedToolSpec,
   runCommand,
@@ -22,6 +24,13 @@ import {
 import { type DbCache, type ScanConfig, type ScanResult, ScanToolError, type TrivyOutcome, runScan, withDbCache } from './scan.js';
 
 export interface Inputs extends ScanConfig {
+  /** The workflow artifact the SBOM is uploaded as; none when empty. */
+  sbomArtifact: string;
+  /** Days GitHub keeps that artifact; the repository's setting when 0. */
+  sbomArtifactRetentionDays: number;
+  /** Submit the SBOM's packages to GitHub's dependency graph (the dependency submission API). */
+  dependencySnapshot: boolean;
+  token: string;
   dbCache: boolean;
   trivy: { version: string; sha256: string };
   syft: { version: string; sha256: string };
@@ -34,6 +43,20 @@ export const DEFAULT_DB_REPOSITORIES = [
   'ghcr.io/aquasecurity/trivy-db',
   'public.ecr.aws/aquasecurity/trivy-db',
 ];
+
+/** The names trivy-action gives these inputs, accepted as theirs (both given is refused). */
+export const SCAN_ALIASES = { image: 'image-ref', 'ignore-file': 'trivyignores' } as const;
+
+const SCANNERS = ['vuln', 'misconfig', 'secret', 'license'];
+
+function readScanners(reader: InputReader): string[] {
+  return reader.list('scanners').map((item) => {
+    const scanner = item.toLowerCase();
+    if (!SCANNERS.includes(scanner))
+      throw new InputError('scanners', `${JSON.stringify(item)} is not allowed; expected some of: ${SCANNERS.join(', ')}.`);
+    return scanner;
+  });
+}
 
 const FAIL_ON: readonly FailOn[] = ['critical', 'high', 'medium', 'low', 'unknown', 'none'];
 
@@ -65,10 +88,21 @@ function readFailOn(reader: InputReader): FailOn {
   return failOn;
 }
 
-export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Inputs {
+export function getInputs(plain = new InputReader(), env: NodeJS.ProcessEnv = process.env): Inputs {
+  const reader = plain.withAliases(SCAN_ALIASES);
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
   const sbomFormat = reader.enum('sbom-format', ['spdx-json', 'cyclonedx-json', 'none'], 'spdx-json');
   const inWorkspace = (input: string, fallback: string) => path.resolve(workspace, reader.string(input) || fallback);
+  if (sbomFormat === 'none') {
+    for (const input of ['sbom-artifact', 'dependency-snapshot']) {
+      const value = reader.string(input);
+      if (value !== '' && value !== 'false')
+        throw new InputError(
+          input,
+          `${JSON.stringify(value)} needs an SBOM, but sbom-format is none; set sbom-format to spdx-json or cyclonedx-json.`,
+        );
+    }
+  }
   return {
     image: reader.string('image', {
       required: true,
@@ -78,7 +112,13 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
     severities: readSeverities(reader),
     failOn: readFailOn(reader),
     ignoreUnfixed: reader.boolean('ignore-unfixed', false),
-    ignoreFile: reader.string('ignore-file') ? inWorkspace('ignore-file', '') : '',
+    ignoreFiles: reader.list('ignore-file').map((file) => path.resolve(workspace, file)),
+    scanners: readScanners(reader),
+    skipDirs: reader.list('skip-dirs'),
+    skipFiles: reader.list('skip-files'),
+    timeoutMs: reader.duration('timeout', 0),
+    trivyConfig: reader.string('trivy-config') ? inWorkspace('trivy-config', '') : '',
+    limitSeveritiesForSarif: reader.boolean('limit-severities-for-sarif', true),
     reportFile: inWorkspace('report-file', 'trivy-report.json'),
     sarifFile: inWorkspace('sarif-file', 'trivy-results.sarif'),
     sbomFormat,
@@ -86,6 +126,13 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
     dbRepositories: reader.list('db-repositories').length > 0 ? reader.list('db-repositories') : DEFAULT_DB_REPOSITORIES,
     dbMaxAgeMs: reader.duration('db-max-age', 7 * 86_400_000),
     cacheDir: path.join(env.RUNNER_TOOL_CACHE || os.tmpdir(), 'trivy-cache'),
+    sbomArtifact: reader.string('sbom-artifact', {
+      pattern: /^[^"<>:|*?\\/\r\n]+$/,
+      expected: 'an artifact name without " : < > | * ? \\ / or line breaks (e.g. sbom.spdx.json)',
+    }),
+    sbomArtifactRetentionDays: reader.integer('sbom-artifact-retention-days', { min: 0, max: 90, fallback: 0 }),
+    dependencySnapshot: reader.boolean('dependency-snapshot', false),
+    token: reader.secret('token'),
     dbCache: reader.boolean('db-cache', true),
     trivy: { version: reader.string('trivy-version'), sha256: reader.string('trivy-sha256') },
     syft: { version: reader.string('syft-version'), sha256: reader.string('syft-sha256') },
@@ -179,6 +226,43 @@ function trivySections(result: TrivyOutcome): string[] {
   ];
 }
 
+/**
+ * The SBOM as a workflow artifact and in the dependency graph, where asked. The code and
+ * @actions/artifact are loaded only then: the default path stays as small as it was.
+ */
+async function publishSbom(inputs: Inputs, sbom: SbomSummary, env: NodeJS.ProcessEnv = process.env): Promise<[string, string][]> {
+  if (!inputs.sbomArtifact && !inputs.dependencySnapshot) return [];
+  const publish = await import('./sbom-publish.js');
+  const facts: [string, string][] = [];
+  if (inputs.sbomArtifact) {
+    const uploaded = await publish.uploadSbomArtifact(inputs.sbomFile, inputs.sbomArtifact, inputs.sbomArtifactRetentionDays);
+    core.info(`SBOM uploaded as the artifact ${inputs.sbomArtifact}${uploaded.id ? ` (id ${uploaded.id})` : ''}.`);
+    core.setOutput('sbom-artifact-id', uploaded.id === undefined ? '' : String(uploaded.id));
+    facts.push(['SBOM artifact', inputs.sbomArtifact]);
+  }
+  if (inputs.dependencySnapshot) {
+    const submitted = await publish.submitDependencySnapshot(
+      inputs.sbomFile,
+      {
+        image: inputs.image,
+        sha: env.GITHUB_SHA ?? '',
+        ref: env.GITHUB_REF ?? '',
+        workflow: env.GITHUB_WORKFLOW ?? '',
+        job: env.GITHUB_JOB ?? '',
+        runId: env.GITHUB_RUN_ID ?? '',
+        serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+        repository: env.GITHUB_REPOSITORY ?? '',
+        syftVersion: sbom.generator ?? '',
+      },
+      () => githubClient(inputs.token),
+    );
+    const skipped = submitted.without > 0 ? `; ${submitted.without} without a package URL were left out` : '';
+    core.info(`Dependency graph: snapshot ${submitted.id} submitted with ${submitted.packages} packages${skipped}.`);
+    facts.push(['Dependency graph', `snapshot ${submitted.id}, ${submitted.packages} packages${skipped}`]);
+  }
+  return facts;
+}
+
 const staleDbNote = (result: TrivyOutcome) =>
   result.staleDb ? ` The vulnerability DB could not be updated; the cached one (${result.staleDb.ageHours} h old) was used.` : '';
 
@@ -218,6 +302,15 @@ export async function main(): Promise<void> {
   core.setOutput('sbom-file', result.sbom ? inputs.sbomFile : '');
   core.setOutput('passed', String(verdict.passed));
   core.info(verdict.reason);
+  // Uploaded and submitted whatever the verdict, as sbom-action does: the SBOM is the image's either
+  // way. A failure there is said in the summary too, which is written before the step fails.
+  let published: [string, string][] = [];
+  let unpublished: unknown;
+  try {
+    if (result.sbom) published = await publishSbom(inputs, result.sbom);
+  } catch (error) {
+    unpublished = error;
+  }
 
   await writeJobSummary(
     summaryHeading(`Scan of ${inputs.image}: ${verdict.passed ? 'passed' : 'failed'}`),
@@ -227,9 +320,12 @@ export async function main(): Promise<void> {
       ? [
           summaryFacts([
             ['SBOM', `${inputs.sbomFile} (${result.sbom.format} ${result.sbom.formatVersion}, ${result.sbom.packages} packages)`],
+            ...published,
           ]),
         ]
       : []),
+    ...(unpublished ? [summaryParagraph(unpublished instanceof Error ? unpublished.message : String(unpublished))] : []),
   );
+  if (unpublished) throw unpublished;
   if (!verdict.passed) throw new UserError('REFUSED', verdict.reason);
 }

@@ -21,8 +21,11 @@ import {
   type Severity,
   ToolkitError,
   type TrivyReport,
+  UserError,
   countFindings,
   describeSbom,
+  filterBySeverity,
+  findingsTable,
   judge,
   readSbomText,
   readTrivyReport,
@@ -35,7 +38,21 @@ export interface ScanConfig {
   severities: Severity[];
   failOn: FailOn;
   ignoreUnfixed: boolean;
-  ignoreFile: string;
+  /** .trivyignore files (several are joined into one, as trivy-action does), or one .trivyignore.yaml. */
+  ignoreFiles: string[];
+  /** Trivy's --scanners (vuln, misconfig, secret, license); Trivy's default when empty. */
+  scanners: string[];
+  skipDirs: string[];
+  skipFiles: string[];
+  /** Trivy's --timeout, in milliseconds; Trivy's default (5m) when 0. */
+  timeoutMs: number;
+  /** A trivy.yaml (Trivy's --config); the flags above win over it, as on Trivy's command line. */
+  trivyConfig: string;
+  /**
+   * Whether the SARIF has only `severities` (true) or every severity (false, trivy-action's default
+   * for SARIF); the counts, the verdict and the table follow `severities` either way.
+   */
+  limitSeveritiesForSarif: boolean;
   reportFile: string;
   sarifFile: string;
   sbomFormat: 'spdx-json' | 'cyclonedx-json' | 'none';
@@ -147,7 +164,10 @@ const DB_DOWNLOAD_FAILED =
   /TOOMANYREQUESTS|failed to download (the )?(vulnerability )?DB|DB (download|update) error|unable to (download|pull) .*db|db-repository/i;
 
 /** The argv of the one Trivy run: the JSON report, to `reportFile`, judged by us (exit code 0). */
-export function trivyArgs(config: ScanConfig, options: { skipDbUpdate: boolean }): string[] {
+export function trivyArgs(config: ScanConfig, options: { skipDbUpdate: boolean; ignoreFile?: string }): string[] {
+  // Without limit-severities-for-sarif, Trivy reports every severity (for the SARIF) and the
+  // severities are kept here for everything else.
+  const severities = config.limitSeveritiesForSarif ? config.severities : [];
   return [
     'image',
     '--format',
@@ -159,12 +179,45 @@ export function trivyArgs(config: ScanConfig, options: { skipDbUpdate: boolean }
     '--quiet',
     '--cache-dir',
     config.cacheDir,
-    ...(config.severities.length > 0 ? ['--severity', config.severities.join(',')] : []),
+    ...(severities.length > 0 ? ['--severity', severities.join(',')] : []),
     ...(config.ignoreUnfixed ? ['--ignore-unfixed'] : []),
-    ...(config.ignoreFile ? ['--ignorefile', config.ignoreFile] : []),
+    ...(options.ignoreFile ? ['--ignorefile', options.ignoreFile] : []),
+    ...(config.scanners.length > 0 ? ['--scanners', config.scanners.join(',')] : []),
+    ...config.skipDirs.flatMap((dir) => ['--skip-dirs', dir]),
+    ...config.skipFiles.flatMap((file) => ['--skip-files', file]),
+    ...(config.timeoutMs > 0 ? ['--timeout', `${Math.ceil(config.timeoutMs / 1000)}s`] : []),
+    ...(config.trivyConfig ? ['--config', config.trivyConfig] : []),
     ...(options.skipDbUpdate ? ['--skip-db-update'] : config.dbRepositories.flatMap((repository) => ['--db-repository', repository])),
     config.image,
   ];
+}
+
+/**
+ * The one ignore file Trivy is given: the file itself when there is one, else the .trivyignore files
+ * joined into `combined` (trivy-action's trivyignores does the same). A .trivyignore.yaml cannot be
+ * joined with others; a missing file is refused by name rather than ignored.
+ */
+export async function ignoreFileFor(files: readonly string[], combined: string): Promise<string | undefined> {
+  if (files.length === 0) return undefined;
+  const texts = await Promise.all(
+    files.map((file) =>
+      readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        throw new UserError(
+          'INVALID_INPUT',
+          `Invalid input "ignore-file" (or its alias "trivyignores"): ${file} cannot be read (${error.code ?? error.message}).`,
+        );
+      }),
+    ),
+  );
+  if (files.length === 1) return files[0];
+  const yamlFile = files.find((file) => /\.ya?ml$/i.test(file));
+  if (yamlFile)
+    throw new UserError(
+      'INVALID_INPUT',
+      `Invalid input "ignore-file" (or its alias "trivyignores"): ${yamlFile} is a .trivyignore.yaml, which Trivy takes alone; give it as the only file, or list .trivyignore files only.`,
+    );
+  await writeFile(combined, texts.map((text, index) => `# ${files[index]}\n${text.endsWith('\n') ? text : `${text}\n`}`).join(''));
+  return combined;
 }
 
 /** How old the cached vulnerability DB is, from Trivy's own metadata.json; undefined when there is none. */
@@ -188,7 +241,9 @@ export async function runScan(config: ScanConfig, deps: ScanDeps): Promise<ScanR
   // and a symbolic link there is replaced, not written through.
   const outputs = [config.reportFile, config.sarifFile, ...(config.sbomFormat !== 'none' && deps.syft ? [config.sbomFile] : [])];
   await Promise.all(outputs.map((file) => rm(file, { force: true })));
-  let trivy = await deps.run(deps.trivy, trivyArgs(config, { skipDbUpdate: false }), { allowFailure: true });
+  const ignoreFile = await ignoreFileFor(config.ignoreFiles, path.join(config.cacheDir, 'trivyignore-combined'));
+  const args = (skipDbUpdate: boolean) => trivyArgs(config, { skipDbUpdate, ...(ignoreFile ? { ignoreFile } : {}) });
+  let trivy = await deps.run(deps.trivy, args(false), { allowFailure: true });
   if (trivy.exitCode !== 0 && DB_DOWNLOAD_FAILED.test(trivy.stderr)) {
     const age = await cachedDbAgeMs(config.cacheDir, now());
     if (age !== undefined && age <= config.dbMaxAgeMs) {
@@ -196,14 +251,16 @@ export async function runScan(config: ScanConfig, deps: ScanDeps): Promise<ScanR
       deps.warn(
         `Trivy could not download its vulnerability DB from ${config.dbRepositories.join(', ')}; scanning with the cached DB, ${staleDb.ageHours} hour(s) old (db-max-age allows ${Math.round(config.dbMaxAgeMs / 3_600_000)}).`,
       );
-      trivy = await deps.run(deps.trivy, trivyArgs(config, { skipDbUpdate: true }), { allowFailure: true });
+      trivy = await deps.run(deps.trivy, args(true), { allowFailure: true });
     }
   }
   if (trivy.exitCode !== 0) throw new ScanToolError('trivy', trivy.exitCode, trivy.stderr);
 
-  const report = await readReport(config.reportFile);
+  const full = await readReport(config.reportFile);
+  const report = filterBySeverity(full, config.severities);
   const counts = countFindings(report);
-  await writeFile(config.sarifFile, `${JSON.stringify(toSarif(report), null, 2)}\n`);
+  await writeFile(config.sarifFile, `${JSON.stringify(toSarif(config.limitSeveritiesForSarif ? report : full), null, 2)}\n`);
+  deps.log(findingsTable(report));
   const scanned: TrivyOutcome = { report, counts, verdict: judge(counts, config.failOn), ...(staleDb ? { staleDb } : {}) };
 
   if (config.sbomFormat === 'none' || !deps.syft) return scanned;

@@ -13,6 +13,7 @@ import {
   writeJobSummary,
 } from '@toolkit/shared';
 import {
+  DEFAULT_BUMP_VALUES,
   type SemanticTagConfig,
   type SemanticTagResult,
   changelogEntryText,
@@ -49,7 +50,7 @@ export function getInputs(reader = new InputReader()): Inputs {
     tagPrefix: parseTagPrefix(reader.string('tag-prefix')),
     initialVersion: parseInitialVersion(reader.string('initial-version', { required: true })),
     releaseRules: parseReleaseRules(reader.list('release-rules')),
-    defaultBump: reader.enum('default-bump', ['none', 'patch'], 'none'),
+    defaultBump: reader.enum('default-bump', DEFAULT_BUMP_VALUES, 'none'),
     majorZero: reader.enum('major-zero', ['breaking-is-minor', 'breaking-is-major'], 'breaking-is-minor'),
     prerelease: parsePrereleaseIdentifier(reader.string('prerelease')),
     paths: reader.list('paths'),
@@ -103,7 +104,7 @@ export async function main(): Promise<void> {
   core.setOutput('changelog', result.changelog);
   core.setOutput('commits', String(result.commits.length));
   core.info(describe(result, inputs.dryRun));
-  await writeJobSummary(...summary(result, inputs.dryRun));
+  await writeJobSummary(...summary(result, inputs));
 }
 
 function describe(result: SemanticTagResult, dryRun: boolean): string {
@@ -118,8 +119,8 @@ function describe(result: SemanticTagResult, dryRun: boolean): string {
 
 const SUMMARY_ENTRIES = 50;
 
-function summary(result: SemanticTagResult, dryRun: boolean): string[] {
-  const sections = changelogSections(result.commits);
+function summary(result: SemanticTagResult, { dryRun, releaseRules }: Inputs): string[] {
+  const sections = changelogSections(result.commits, releaseRules);
   return [
     summaryHeading(result.bump === 'none' ? 'No new version' : `${result.tag}${dryRun ? ' (dry run)' : ''}`),
     summaryParagraph(describe(result, dryRun)),

@@ -27,13 +27,18 @@ export interface ReleaseRule {
   type: string;
   scope?: string;
   bump: Bump;
+  /** The changelog heading its commits are listed under (`type:bump:section`, github-tag-action's form). */
+  section?: string;
 }
+
+export type DefaultBump = 'none' | 'patch' | 'minor';
+export const DEFAULT_BUMP_VALUES: readonly DefaultBump[] = ['none', 'patch', 'minor'];
 
 export interface SemanticTagConfig {
   tagPrefix: string;
   initialVersion: string;
   releaseRules: ReleaseRule[];
-  defaultBump: 'none' | 'patch';
+  defaultBump: DefaultBump;
   majorZero: 'breaking-is-minor' | 'breaking-is-major';
   /** A pre-release identifier such as `rc`, or '' for full releases. */
   prerelease: string;
@@ -128,18 +133,33 @@ export interface SemanticTagDeps {
 
 // ─── Inputs ──────────────────────────────────────────────────────────────────────────────────────
 
-const RULE = /^([a-z][a-z0-9-]*)(?:\(([^()\s]+)\))?:(major|minor|patch|none)$/;
+const RULE = /^([a-z][a-z0-9-]*)(?:\(([^()\s]+)\))?:([a-z]+)(?::(.*))?$/;
+const RULE_BUMPS: readonly Bump[] = ['major', 'minor', 'patch', 'none'];
 
+/**
+ * `type:bump`, `type(scope):bump`, or github-tag-action's `type:bump:section`, where section is the
+ * changelog heading the type's commits are listed under (`perf:patch:Performance`). A pasted
+ * custom_release_rules value reads as it did there, pre-release bumps aside: here a pre-release is
+ * the `prerelease` input's, not a rule's.
+ */
 export function parseReleaseRules(items: readonly string[], input = 'release-rules'): ReleaseRule[] {
   return items.map((item) => {
-    const match = RULE.exec(item.replace(/\s+/g, ''));
-    if (!match) {
+    const match = RULE.exec(item.trim().replace(/\s*:\s*/g, ':'));
+    const bump = match?.[3] as Bump | undefined;
+    const section = match?.[4]?.trim();
+    if (match && /^pre(major|minor|patch|release)$/.test(match[3] as string)) {
       throw new InputError(
         input,
-        `${JSON.stringify(item)} is not a rule; expected type:bump or type(scope):bump with bump one of major, minor, patch, none (e.g. build:patch, docs(readme):patch, chore:none).`,
+        `${JSON.stringify(item)} asks for a ${match[3]} bump; here a rule's bump is major, minor, patch or none, and pre-releases come from the prerelease input (e.g. prerelease: rc with ${match[1]}:${(match[3] as string).slice(3).replace('release', 'patch')}).`,
       );
     }
-    return { type: match[1] as string, ...(match[2] ? { scope: match[2] } : {}), bump: match[3] as Bump };
+    if (!match || !RULE_BUMPS.includes(bump as Bump) || section === '' || (section !== undefined && /[\r\n#]/.test(section))) {
+      throw new InputError(
+        input,
+        `${JSON.stringify(item)} is not a rule; expected type:bump, type(scope):bump or type:bump:section with bump one of major, minor, patch, none and section a changelog heading (e.g. build:patch, docs(readme):patch, chore:none, perf:patch:Performance).`,
+      );
+    }
+    return { type: match[1] as string, ...(match[2] ? { scope: match[2] } : {}), bump: bump as Bump, ...(section ? { section } : {}) };
   });
 }
 
@@ -257,14 +277,18 @@ export function parseCommit(sha: string, message: string, parents = 1): ParsedCo
 
 const DEFAULT_BUMPS: Record<string, Bump> = { feat: 'minor', fix: 'patch', perf: 'patch', revert: 'patch' };
 
-export function classifyCommit(commit: ParsedCommit, rules: readonly ReleaseRule[], defaultBump: 'none' | 'patch'): Bump {
+/** The rule for a commit's type: one for its scope first, then one for the type alone. */
+function ruleFor(commit: ParsedCommit, rules: readonly ReleaseRule[]): ReleaseRule | undefined {
+  if (!commit.conventional || !commit.type) return undefined;
+  return (
+    rules.find((candidate) => candidate.type === commit.type && candidate.scope !== undefined && candidate.scope === commit.scope) ??
+    rules.find((candidate) => candidate.type === commit.type && candidate.scope === undefined)
+  );
+}
+
+export function classifyCommit(commit: ParsedCommit, rules: readonly ReleaseRule[], defaultBump: DefaultBump): Bump {
   if (commit.breaking) return 'major';
-  if (commit.conventional && commit.type) {
-    const rule =
-      rules.find((candidate) => candidate.type === commit.type && candidate.scope !== undefined && candidate.scope === commit.scope) ??
-      rules.find((candidate) => candidate.type === commit.type && candidate.scope === undefined);
-    return rule?.bump ?? DEFAULT_BUMPS[commit.type] ?? 'none';
-  }
+  if (commit.conventional && commit.type) return ruleFor(commit, rules)?.bump ?? DEFAULT_BUMPS[commit.type] ?? 'none';
   // A merge commit's own subject ("Merge pull request …") says nothing; its branch's commits count.
   return commit.merge ? 'none' : defaultBump;
 }
@@ -450,19 +474,38 @@ function entry(commit: ClassifiedCommit, text: string): ChangelogEntry {
 
 const FIX_TYPES = new Set(['fix', 'perf', 'revert']);
 
-/** The changelog's sections, in one pass over the commits (newest first, as git log gives them). */
-export function changelogSections(commits: readonly ClassifiedCommit[]): ChangelogSection[] {
+/**
+ * The changelog's sections, in one pass over the commits (newest first, as git log gives them). A
+ * rule's section (`perf:patch:Performance`) lists its type's commits under that heading, after
+ * Fixes and in the order of the rules, even a type whose bump is none: naming a heading asks for it.
+ * A heading that is one of the fixed ones (`hotfix:patch:Fixes`) adds to it.
+ */
+export function changelogSections(commits: readonly ClassifiedCommit[], rules: readonly ReleaseRule[] = []): ChangelogSection[] {
   const breaking: ChangelogEntry[] = [];
   const features: ChangelogEntry[] = [];
   const fixes: ChangelogEntry[] = [];
   const other: ChangelogEntry[] = [];
+  const fixed: Record<string, ChangelogEntry[]> = {
+    'Breaking changes': breaking,
+    Features: features,
+    Fixes: fixes,
+    'Other changes': other,
+  };
+  const named = new Map<string, ChangelogEntry[]>();
+  for (const rule of rules) if (rule.section && !(rule.section in fixed)) named.set(rule.section, []);
   for (const commit of commits) {
     if (commit.cancelledBy) continue;
     if (commit.breaking) {
       if (commit.breakingNotes.length === 0) breaking.push(entry(commit, commit.subject));
       for (const note of commit.breakingNotes) breaking.push(entry(commit, note));
     }
-    if (commit.type === 'feat') features.push(entry(commit, commit.subject));
+    const section = ruleFor(commit, rules)?.section;
+    if (section !== undefined) {
+      if (!commit.breaking || section !== 'Breaking changes') {
+        const text = commit.type && !['feat', ...FIX_TYPES].includes(commit.type) ? `${commit.type}: ${commit.subject}` : commit.subject;
+        (fixed[section] ?? (named.get(section) as ChangelogEntry[])).push(entry(commit, text));
+      }
+    } else if (commit.type === 'feat') features.push(entry(commit, commit.subject));
     else if (commit.type && FIX_TYPES.has(commit.type))
       fixes.push(entry(commit, commit.type === 'revert' ? `revert: ${commit.subject}` : commit.subject));
     else if (commit.bump !== 'none' && !commit.breaking)
@@ -472,6 +515,7 @@ export function changelogSections(commits: readonly ClassifiedCommit[]): Changel
     { title: 'Breaking changes', entries: breaking },
     { title: 'Features', entries: features },
     { title: 'Fixes', entries: fixes },
+    ...[...named].map(([title, entries]) => ({ title, entries })),
     { title: 'Other changes', entries: other },
   ].filter((section) => section.entries.length > 0);
 }
@@ -705,7 +749,7 @@ export async function runSemanticTag(config: SemanticTagConfig, deps: SemanticTa
   const bump = highestBump(commits.map((commit) => commit.bump));
   const base = last?.version ?? config.initialVersion;
   const previous = last ? { previousVersion: last.version, previousTag: last.tag } : {};
-  const changelog = renderChangelog(changelogSections(commits));
+  const changelog = renderChangelog(changelogSections(commits, config.releaseRules));
 
   if (bump === 'none') {
     return { version: base, tag: last?.tag ?? '', ...previous, bump, released: false, changelog, commits, head };

@@ -24,12 +24,16 @@ export interface Inputs {
   attestSbom: string;
   verify: boolean;
   registry: { username: string; password: string };
-  cosign: { version: string; sha256: string };
+  cosign: { version: string; sha256: string; input: string };
   /** Hosts the registry's token service may be on, beyond the registry's own. */
   registryTokenHosts: string[];
 }
 
-export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = process.env): Inputs {
+/** cosign-installer's name for cosign-version, accepted as it (both given is refused). */
+export const SIGN_ALIASES = { 'cosign-version': 'cosign-release' } as const;
+
+export function getInputs(plain = new InputReader(), env: NodeJS.ProcessEnv = process.env): Inputs {
+  const reader = plain.withAliases(SIGN_ALIASES);
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
   const attestSbom = reader.string('attest-sbom');
   return {
@@ -41,7 +45,7 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
     attestSbom: attestSbom ? path.resolve(workspace, attestSbom) : '',
     verify: reader.boolean('verify', true),
     registry: { username: reader.string('registry-username'), password: reader.secret('registry-password') },
-    cosign: { version: reader.string('cosign-version'), sha256: reader.string('cosign-sha256') },
+    cosign: { version: reader.string('cosign-version'), sha256: reader.string('cosign-sha256'), input: reader.nameOf('cosign-version') },
     registryTokenHosts: reader.list('registry-token-hosts'),
   };
 }

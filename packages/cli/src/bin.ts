@@ -9,6 +9,7 @@ import { updateCatalog } from './catalog.js';
 import { type DemoServer, runDemo } from './demo.js';
 import { initRepository } from './init.js';
 import { formatRunReport, runActionLocally } from './local-runner.js';
+import { migrateFiles } from './migrate.js';
 import { type ReportFormat, reportCommand } from './report.js';
 import { formatProblem, validateRepository } from './validate.js';
 import { freePort, startLocalParts } from './rig/index.js';
@@ -19,7 +20,13 @@ const USAGE = `toolkit <command>
   run <action> [--input name=value]... [--env NAME=VALUE]... [--event event.json]
                [--workspace dir] [--node path] [--debug]
       Runs actions/<action>/dist/index.js as GitHub's runner does, then prints its outputs and summary.
-  catalog [--check]   Writes action-catalog.md from every actions/*/action.yml (--check: fail if stale).
+  catalog [--check]   Writes action-catalog.md from every actions/*/action.yml, and docs/migrating.md from
+                      migrate's table (--check: fail if either is stale).
+  migrate <workflow file>... [--check] [--org owner/toolkit] [--ref v1]
+      Rewrites steps that use trivy-action, sbom-action, github-tag-action and cosign-installer (with
+      its cosign sign step) into scan, semantic-tag and sign, keeping comments and layout; prints what
+      changed and what could not be mapped (docs/migrating.md). --check: only report, and exit 1 when
+      something would change.
   validate            Checks every action.yml, workflow and template.
   demo [--keep] [--verbose] [--stand-ins-only] [--host h --known-hosts file --key file [--port n] [--user u]]
       Rehearses UAT-1.0.0, PROD-1.0.0 and a refused PROD tag from the real templates, in a sandbox,
@@ -135,6 +142,15 @@ async function main(argv: string[]): Promise<number> {
         values.check ? `${path.relative(root, file)} is up to date.` : `${path.relative(root, file)} ${changed ? 'written' : 'unchanged'}.`,
       );
       return 0;
+    }
+    case 'migrate': {
+      const { changed, problems } = await migrateFiles(rest, {
+        check: values.check ?? false,
+        ...(values.org ? { org: values.org } : {}),
+        ...(values.ref ? { ref: values.ref } : {}),
+        log: (line) => console.log(line),
+      });
+      return problems > 0 || (values.check && changed) ? 1 : 0;
     }
     case 'validate': {
       // A repository toolkit init set up calls this toolkit by its name there: its reusable

@@ -1,7 +1,8 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '@toolkit/shared';
 import { type ActionManifest, listActions } from './action-manifest.js';
+import { renderMigratingDoc } from './migrate-map.js';
 
 export const CATALOG_FILE = 'action-catalog.md';
 
@@ -61,21 +62,28 @@ export function renderCatalog(actions: readonly ActionManifest[]): string {
   ].join('\n');
 }
 
-/** Writes `action-catalog.md`, or with `check` refuses when the file differs from what it would write. */
+export const MIGRATING_FILE = 'docs/migrating.md';
+
+/**
+ * Writes `action-catalog.md` and `docs/migrating.md` (from migrate's table), or with `check`
+ * refuses when either differs from what it would write.
+ */
 export async function updateCatalog(root: string, options: { check?: boolean } = {}): Promise<{ file: string; changed: boolean }> {
-  const file = path.join(root, CATALOG_FILE);
-  const wanted = renderCatalog(await listActions(root));
-  const current = await readFile(file, 'utf8').catch(() => undefined);
-  const changed = current !== wanted;
-  if (options.check) {
-    if (changed) {
-      throw new UserError(
-        'REFUSED',
-        `${CATALOG_FILE} is stale: it does not match the action.yml files. Run \`pnpm toolkit catalog\` and commit it.`,
-      );
+  const generated: [string, string, string][] = [
+    [CATALOG_FILE, renderCatalog(await listActions(root)), 'the action.yml files'],
+    [MIGRATING_FILE, renderMigratingDoc(), 'packages/cli/src/migrate-map.ts'],
+  ];
+  let changed = false;
+  for (const [name, wanted, source] of generated) {
+    const file = path.join(root, name);
+    const current = await readFile(file, 'utf8').catch(() => undefined);
+    if (current === wanted) continue;
+    changed = true;
+    if (options.check) {
+      throw new UserError('REFUSED', `${name} is stale: it does not match ${source}. Run \`pnpm toolkit catalog\` and commit it.`);
     }
-  } else if (changed) {
+    await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, wanted);
   }
-  return { file, changed };
+  return { file: path.join(root, CATALOG_FILE), changed };
 }

@@ -3,6 +3,8 @@ export * from './catalog.js';
 export * from './demo.js';
 export * from './init.js';
 export * from './local-runner.js';
+export * from './migrate.js';
+export * from './migrate-map.js';
 export * from './report.js';
 export * from './summary-text.js';
 export * from './validate.js';

@@ -59,22 +59,31 @@ export async function validateRepository(root: string, options: ValidateOptions 
 
   for (const file of await listWorkflows(root)) {
     const content = await readFile(path.join(root, file), 'utf8');
-    problems.push(...(await checkWorkflow(root, file, content, options.selfRepository ?? 'org/toolkit', options.selfRoot ?? root)));
-    for (const finding of await runLint(content, file)) {
-      // GitHub gives a job job.workflow_repository, job.workflow_sha, job.workflow_ref and
-      // job.workflow_file_path (the workflow file that defines it, which in a called workflow is not
-      // github.workflow_ref); actionlint 1.6's type of the job context predates them.
-      if (/property "workflow_(repository|sha|ref|file_path)" is not defined in object type \{container/.test(finding.message)) continue;
-      // GitHub's self-repository syntax, `uses: $/path` (changelog 2026-07-30), postdates actionlint 1.6.
-      if (/"\$\/[^"]*" (at "uses" is not following the format|in invalid format because ref is missing)/.test(finding.message)) continue;
-      problems.push({
-        file,
-        line: finding.line,
-        column: finding.column,
-        message: `${finding.message} [${finding.kind}]`,
-        check: 'actionlint',
-      });
-    }
+    problems.push(...(await validateWorkflow(root, file, content, options)));
+  }
+  return problems;
+}
+
+/**
+ * One workflow's text, as validate checks it: GitHub's workflow parser (with the inputs of local
+ * reusable workflows) and actionlint. `file` is its path relative to `root`, for messages.
+ */
+export async function validateWorkflow(root: string, file: string, content: string, options: ValidateOptions = {}): Promise<Problem[]> {
+  const problems = await checkWorkflow(root, file, content, options.selfRepository ?? 'org/toolkit', options.selfRoot ?? root);
+  for (const finding of await runLint(content, file)) {
+    // GitHub gives a job job.workflow_repository, job.workflow_sha, job.workflow_ref and
+    // job.workflow_file_path (the workflow file that defines it, which in a called workflow is not
+    // github.workflow_ref); actionlint 1.6's type of the job context predates them.
+    if (/property "workflow_(repository|sha|ref|file_path)" is not defined in object type \{container/.test(finding.message)) continue;
+    // GitHub's self-repository syntax, `uses: $/path` (changelog 2026-07-30), postdates actionlint 1.6.
+    if (/"\$\/[^"]*" (at "uses" is not following the format|in invalid format because ref is missing)/.test(finding.message)) continue;
+    problems.push({
+      file,
+      line: finding.line,
+      column: finding.column,
+      message: `${finding.message} [${finding.kind}]`,
+      check: 'actionlint',
+    });
   }
   problems.push(...(await checkServicesManifest(root)));
   return problems;

@@ -12,6 +12,11 @@ export interface InputReaderOptions {
    * `registerSecret`, so that the value is masked in the job summary as well as in the log.
    */
   mask?: (secret: string) => void;
+  /**
+   * Other names an input answers to, as own name → alias: the names of the actions teams migrate
+   * from (trivy-action's `image-ref` for `image`). See `InputReader.withAliases`.
+   */
+  aliases?: Readonly<Record<string, string>>;
 }
 
 interface Required {
@@ -25,17 +30,47 @@ interface Required {
 export class InputReader {
   private readonly source: InputSource;
   private readonly mask: (secret: string) => void;
+  private readonly aliases: Readonly<Record<string, string>>;
 
   constructor(options: InputReaderOptions = {}) {
     this.source = options.source ?? ((name) => core.getInput(name));
     this.mask = options.mask ?? registerSecret;
+    this.aliases = options.aliases ?? {};
+  }
+
+  /**
+   * This reader, with inputs that also answer to an alias (own name → alias). A value given under
+   * the alias is read as the input's own, and errors about it name the alias, as the workflow wrote
+   * it. Both given is refused, naming both, even when they agree: one of them is left over from a
+   * migration and would be edited alone later. Every action with aliases reads them through this.
+   */
+  withAliases(aliases: Readonly<Record<string, string>>): InputReader {
+    return new InputReader({ source: this.source, mask: this.mask, aliases: { ...this.aliases, ...aliases } });
+  }
+
+  /** The name the input was given under: its alias when only that is set, else its own. */
+  private given(name: string): string {
+    const alias = this.aliases[name];
+    if (alias === undefined) return name;
+    const own = this.source(name).trim() !== '';
+    const aliased = this.source(alias).trim() !== '';
+    if (own && aliased) {
+      throw new InputError(
+        name,
+        `it is given twice, as "${name}" and as its alias "${alias}"; give only one of them (the two names mean the same).`,
+      );
+    }
+    return aliased ? alias : name;
   }
 
   /** The trimmed value, or '' when not set (unless required). */
   string(name: string, options: Required & { pattern?: RegExp; expected?: string } = {}): string {
     const value = this.read(name, options.required);
     if (value !== '' && options.pattern && !options.pattern.test(value)) {
-      throw new InputError(name, `${show(value)} is not allowed; expected ${options.expected ?? `a value matching ${options.pattern}`}.`);
+      throw new InputError(
+        this.given(name),
+        `${show(value)} is not allowed; expected ${options.expected ?? `a value matching ${options.pattern}`}.`,
+      );
     }
     return value;
   }
@@ -46,7 +81,7 @@ export class InputReader {
     if (value === '') return fallback;
     if (['true', 'True', 'TRUE'].includes(value)) return true;
     if (['false', 'False', 'FALSE'].includes(value)) return false;
-    throw new InputError(name, `${show(value)} is not a boolean; expected true or false.`);
+    throw new InputError(this.given(name), `${show(value)} is not a boolean; expected true or false.`);
   }
 
   integer(name: string, options: Required & { min?: number; max?: number; fallback?: number } = {}): number {
@@ -55,7 +90,7 @@ export class InputReader {
     const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = options;
     const parsed = /^[+-]?\d+$/.test(value) ? Number(value) : Number.NaN;
     if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-      throw new InputError(name, `${show(value)} is not allowed; expected a whole number${range(min, max)}.`);
+      throw new InputError(this.given(name), `${show(value)} is not allowed; expected a whole number${range(min, max)}.`);
     }
     return parsed;
   }
@@ -71,7 +106,7 @@ export class InputReader {
     const value = this.read(name, fallback === undefined);
     if (value === '') return fallback as T;
     if (!(allowed as readonly string[]).includes(value)) {
-      throw new InputError(name, `${show(value)} is not allowed; expected one of: ${allowed.join(', ')}.`);
+      throw new InputError(this.given(name), `${show(value)} is not allowed; expected one of: ${allowed.join(', ')}.`);
     }
     return value as T;
   }
@@ -83,7 +118,7 @@ export class InputReader {
     const milliseconds = parseDuration(value);
     if (milliseconds === undefined) {
       throw new InputError(
-        name,
+        this.given(name),
         `${show(value)} is not a duration; expected a number with a unit of ms, s, m, h or d, such as 30s, 5m, 1h30m or 7d.`,
       );
     }
@@ -96,20 +131,29 @@ export class InputReader {
    * Errors about a secret never repeat its value.
    */
   secret(name: string, options: Required = {}): string {
-    const raw = this.source(name);
+    const given = this.given(name);
+    const raw = this.source(given);
     if (raw !== '') {
       this.mask(raw);
       for (const line of raw.split(/\r?\n/)) {
         if (line.trim().length >= 4 && line !== raw) this.mask(line.trim());
       }
     }
-    if (raw.trim() === '' && options.required) throw new InputError(name, 'a value is required (this input is secret; it was empty).');
+    if (raw.trim() === '' && options.required) throw new InputError(given, 'a value is required (this input is secret; it was empty).');
     return raw;
   }
 
+  /** The name an error about this input should use: the one the workflow wrote (own name or alias). */
+  nameOf(name: string): string {
+    return this.given(name);
+  }
+
   private read(name: string, required: boolean | undefined): string {
-    const value = this.source(name).trim();
-    if (value === '' && required) throw new InputError(name, 'a value is required.');
+    const value = this.source(this.given(name)).trim();
+    if (value === '' && required) {
+      const alias = this.aliases[name];
+      throw new InputError(name, alias === undefined ? 'a value is required.' : `a value is required (or its alias "${alias}").`);
+    }
     return value;
   }
 }

@@ -84,22 +84,25 @@ export interface PinnedToolOptions {
   platform?: string;
   /** A mirror of the release downloads (the same file names below it); GitHub's by default. */
   downloadBase?: string;
+  /** The input the version was given as, for errors (`<tool>-version`, or an alias such as cosign-release). */
+  input?: string;
 }
 
 /** What installTool needs for a pinned tool; refuses what it cannot verify. */
 export function pinnedToolSpec(name: ToolName, options: PinnedToolOptions = {}): ToolSpec {
   const pinned = PINNED_TOOLS[name];
   const version = (options.version || pinned.version).replace(/^v/, '');
+  const input = options.input ?? `${name}-version`;
   if (version === 'system') return { name, version: 'system', url: '', sha256: '' };
   if (!/^\d+\.\d+\.\d+$/.test(version))
     throw new InputError(
-      `${name}-version`,
+      input,
       `${JSON.stringify(options.version)} is not allowed; expected a version such as ${pinned.version}, or system.`,
     );
   const platform = (options.platform ?? currentPlatform()) as Platform;
   if (!(platform in pinned.sha256)) {
     throw new InputError(
-      `${name}-version`,
+      input,
       `${name} is pinned for ${Object.keys(pinned.sha256).join(', ')}, not ${platform}; use version system, or give ${name}-sha256.`,
     );
   }
@@ -107,7 +110,7 @@ export function pinnedToolSpec(name: ToolName, options: PinnedToolOptions = {}):
   const sha256 = options.sha256 || known;
   if (!sha256) {
     throw new InputError(
-      `${name}-version`,
+      input,
       `${version} is not pinned here (the pinned version is ${pinned.version}); give its SHA-256 as ${name}-sha256, from the project's published checksums.`,
     );
   }

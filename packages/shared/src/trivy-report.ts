@@ -261,3 +261,86 @@ export function toSarif(report: TrivyReport): Record<string, unknown> {
     ],
   };
 }
+
+/**
+ * The report with only `severities` in it (all when empty): what Trivy's `--severity` keeps, for a
+ * report made without it (the SARIF then has every severity, the counts and the verdict only these).
+ */
+export function filterBySeverity(report: TrivyReport, severities: readonly Severity[]): TrivyReport {
+  if (severities.length === 0) return report;
+  const keep = (severity: string) => (severities as readonly string[]).includes(severity.toUpperCase());
+  return {
+    ...report,
+    findings: report.findings.filter((finding) => keep(finding.severity)),
+    misconfigurations: report.misconfigurations.filter((misconfiguration) => keep(misconfiguration.severity)),
+    secrets: report.secrets.filter((secret) => keep(secret.severity)),
+  };
+}
+
+const TITLE_WIDTH = 60;
+
+/** Rows as a box-drawn text table, as Trivy's `--format table` draws them. */
+function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const rule = (left: string, middle: string, right: string) =>
+    `${left}${widths.map((width) => '─'.repeat(width + 2)).join(middle)}${right}`;
+  const line = (cells: readonly string[]) => `│${cells.map((cell, column) => ` ${cell.padEnd(widths[column] as number)} `).join('│')}│`;
+  return [rule('┌', '┬', '┐'), line(header), rule('├', '┼', '┤'), ...rows.map(line), rule('└', '┴', '┘')];
+}
+
+const shorten = (value: string) => (value.length > TITLE_WIDTH ? `${value.slice(0, TITLE_WIDTH - 1)}…` : value);
+
+/**
+ * The findings as text tables for the log, one per target with its total per severity, as
+ * trivy-action's default `format: table` shows them: drawn from the JSON report, so Trivy runs once.
+ */
+export function findingsTable(report: TrivyReport): string {
+  const targets = new Map<string, Finding[]>();
+  for (const finding of report.findings) targets.set(finding.target, [...(targets.get(finding.target) ?? []), finding]);
+  const blocks: string[][] = [];
+  for (const [target, findings] of targets) {
+    const counts = SEVERITIES.map((severity) => `${severity}: ${findings.filter((finding) => finding.severity === severity).length}`);
+    blocks.push([
+      `${target}${findings[0]?.class ? ` (${findings[0].class})` : ''}`,
+      `Total: ${findings.length} (${counts.join(', ')})`,
+      '',
+      ...textTable(
+        ['Library', 'Vulnerability', 'Severity', 'Installed Version', 'Fixed Version', 'Title'],
+        worstFirst(findings, findings.length).map((finding) => [
+          finding.pkg,
+          finding.id,
+          finding.severity,
+          finding.installed,
+          finding.fixed ?? '',
+          shorten(finding.title ?? finding.url ?? ''),
+        ]),
+      ),
+    ]);
+  }
+  if (report.misconfigurations.length > 0)
+    blocks.push([
+      `Misconfigurations: ${report.misconfigurations.length}`,
+      '',
+      ...textTable(
+        ['Target', 'ID', 'Severity', 'Title'],
+        report.misconfigurations.map((item) => [item.target, item.id, item.severity.toUpperCase(), shorten(item.title)]),
+      ),
+    ]);
+  if (report.secrets.length > 0)
+    blocks.push([
+      `Secrets: ${report.secrets.length}`,
+      '',
+      ...textTable(
+        ['Target', 'Rule', 'Severity', 'Line', 'Title'],
+        report.secrets.map((item) => [
+          item.target,
+          item.id,
+          item.severity.toUpperCase(),
+          item.line === undefined ? '' : String(item.line),
+          shorten(item.title),
+        ]),
+      ),
+    ]);
+  if (blocks.length === 0) return `${report.artifact || 'The image'}: no vulnerabilities, misconfigurations or secrets reported.`;
+  return blocks.map((block) => block.join('\n')).join('\n\n');
+}

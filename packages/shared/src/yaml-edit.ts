@@ -6,6 +6,7 @@ import {
   type Pair,
   Scalar,
   type YAMLMap,
+  type YAMLSeq,
   isAlias,
   isMap,
   isPair,
@@ -51,12 +52,14 @@ interface Holder {
   pair: Pair | null;
 }
 
-/** Where a value sits: the document's root (`pair` null) or the value of a pair. */
+/** Where a value sits: the document's root (`pair` null), the value of a pair, or an item of a block list. */
 interface Slot {
   pair: Pair | null;
   node: Node | null;
   /** The column its block mapping's keys go to, when one is written for it. */
   childColumn: number;
+  /** An item of a block list (a path segment that is its index): only edited inside, never written again whole. */
+  item?: boolean;
 }
 
 const ROOT = Symbol('root');
@@ -97,6 +100,10 @@ export class YamlEditor {
   private readonly rewrites = new Map<Pair | typeof ROOT, Rewrite & { order: number }>();
   /** Pairs added at the end of a block map, at its keys' indentation, in call order. */
   private readonly inserts = new Map<YAMLMap, { pairs: Plain; order: number }>();
+  /** Keys renamed, by their pair. */
+  private readonly renames = new Map<Pair, { start: number; end: number; text: string }>();
+  /** List items removed, and text replaced inside scalars: splices of the source as they are. */
+  private readonly itemRemovals: Splice[] = [];
 
   constructor(source: string, options: YamlEditorOptions = {}) {
     this.source = source;
@@ -128,12 +135,18 @@ export class YamlEditor {
     for (let depth = 0; ; depth++) {
       const rest = path.slice(depth);
       const here = path.slice(0, depth);
-      const rewrite = this.rewrites.get(slot.pair ?? ROOT);
+      const rewrite = slot.item ? undefined : this.rewrites.get(slot.pair ?? ROOT);
       if (rewrite) {
         if (rewrite.kind !== 'scalar') deleteNested(rewrite.value, rest);
         return;
       }
       const node = slot.node;
+      const item = this.itemSlot(node, rest[0]);
+      if (item) {
+        if (rest.length === 1) throw this.typeRefusal(node, here, 'a list', 'a mapping (remove a list item with deleteItem)');
+        slot = item;
+        continue;
+      }
       if (isMap(node) && !node.flow) {
         chain.push({ node, path: here, pair: slot.pair });
         const key = rest[0] as string;
@@ -171,9 +184,85 @@ export class YamlEditor {
     }
   }
 
+  /**
+   * Renames the key of the pair at `path` (a path may go through block lists by index, as
+   * `['jobs', 'build', 'steps', '2', 'with', 'image-ref']`), keeping its value, comments and place.
+   */
+  renameKey(path: readonly string[], key: string): void {
+    const pair = this.pairAt(path);
+    if (!pair) throw new UserError('INVALID_CONFIGURATION', `${this.file}: ${dotted(path)} is not there to rename.`);
+    const node = pair.key as Node;
+    if (!isScalar(node) || !node.range) throw this.typeRefusal(node, path, 'a key that is not a plain value', 'a plain key');
+    const sibling = path.slice(0, -1);
+    if (this.pairAt([...sibling, key]))
+      throw new UserError('INVALID_CONFIGURATION', `${this.where(node.range[0])}: ${dotted([...sibling, key])} is already there.`);
+    this.renames.set(pair, { start: node.range[0], end: node.range[1], text: this.scalarText(key, node.type) });
+  }
+
+  /**
+   * Removes the item at `path` of a block list (its lines), and the comment lines right above it,
+   * which describe it: they would otherwise seem to describe the next item.
+   */
+  deleteItem(path: readonly string[]): void {
+    const list = this.nodeAt(path.slice(0, -1));
+    const index = Number(path[path.length - 1]);
+    const item = isSeq(list) && !list.flow ? (list.items[index] as Node | undefined) : undefined;
+    if (!item?.range) throw new UserError('INVALID_CONFIGURATION', `${this.file}: ${dotted(path)} is not an item of a block list.`);
+    let start = this.lineStart(item.range[0]);
+    const column = this.column(item.range[0]);
+    const dash = this.source.lastIndexOf('-', item.range[0]);
+    const dashColumn = dash >= start ? dash - start : column;
+    for (;;) {
+      const above = this.lineStart(start - 1);
+      const text = this.source.slice(above, start);
+      if (start <= this.bom || !/^[ \t]*#/.test(text) || text.indexOf('#') !== dashColumn) break;
+      start = above;
+    }
+    const end = this.lineEnd(item.range[1]);
+    this.itemRemovals.push({ start, end, text: '', column: 0, order: this.seq++ });
+  }
+
+  /** Replaces matches of `pattern` (global) in the source text of the scalar at `path`, keeping its style (a block scalar stays one). */
+  replaceInScalar(path: readonly string[], pattern: RegExp, replacement: (match: string) => string): boolean {
+    const node = this.nodeAt(path);
+    if (!isScalar(node) || !node.range) return false;
+    const text = this.source.slice(node.range[0], node.range[1]);
+    const replaced = text.replace(pattern, replacement);
+    if (replaced === text) return false;
+    this.itemRemovals.push({ start: node.range[0], end: node.range[1], text: replaced, column: 0, order: this.seq++ });
+    return true;
+  }
+
+  /** The node at `path` as the file has it (lists by index), or undefined. */
+  nodeAt(path: readonly string[]): Node | undefined {
+    let node = this.document.contents as Node | null;
+    for (const key of path) {
+      if (isMap(node)) node = (findPair(node, key)?.value as Node | null) ?? null;
+      else if (isSeq(node) && /^\d+$/.test(key)) node = ((node as YAMLSeq).items[Number(key)] as Node | undefined) ?? null;
+      else return undefined;
+      if (node === null) return undefined;
+    }
+    return node ?? undefined;
+  }
+
+  private pairAt(path: readonly string[]): Pair | undefined {
+    const map = this.nodeAt(path.slice(0, -1));
+    return isMap(map) ? findPair(map, path[path.length - 1] as string) : undefined;
+  }
+
+  /** The slot of a block list's item at index `key`, when `node` is such a list and the item a block map. */
+  private itemSlot(node: Node | null, key: string | undefined): Slot | undefined {
+    if (!isSeq(node) || node.flow || key === undefined || !/^\d+$/.test(key)) return undefined;
+    const item = node.items[Number(key)] as Node | undefined;
+    if (!isMap(item) || item.flow) throw this.typeRefusal(item ?? node, [key], item ? 'a value' : 'nothing', 'a block mapping');
+    const first = item.items[0]?.key as Node | undefined;
+    return { pair: null, node: item, childColumn: first?.range ? this.column(first.range[0]) : 0, item: true };
+  }
+
   /** The edited text. */
   toString(): string {
-    const splices: Splice[] = [];
+    const splices: Splice[] = [...this.itemRemovals];
+    for (const [pair, rename] of this.renames) if (!this.removals.has(pair)) splices.push({ ...rename, column: 0, order: 0 });
     for (const range of this.removals.values()) splices.push({ ...range, text: '', column: 0, order: 0 });
     for (const [map, holder] of this.shrunk) {
       if (!map.items.every((pair) => this.removals.has(pair)) || Object.keys(this.inserts.get(map)?.pairs ?? {}).length > 0) continue;
@@ -215,7 +304,13 @@ export class YamlEditor {
     for (let depth = 0; ; depth++) {
       const rest = path.slice(depth);
       const here = path.slice(0, depth);
-      const rewrite = this.rewrites.get(slot.pair ?? ROOT);
+      const rewrite = slot.item ? undefined : this.rewrites.get(slot.pair ?? ROOT);
+      const item = rewrite ? undefined : this.itemSlot(slot.node, rest[0]);
+      if (item) {
+        if (rest.length === 1) throw this.typeRefusal(slot.node, here, 'a list item', 'a value');
+        slot = item;
+        continue;
+      }
       if (rewrite) {
         if (rewrite.kind === 'scalar') {
           if (rest.length > 0 || isPlain(value)) throw this.typeRefusal(slot.node, here, 'a value', 'a mapping');

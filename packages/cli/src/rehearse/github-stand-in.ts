@@ -37,6 +37,8 @@ interface ServedRepository {
   releases: StoredRelease[];
   pulls: StoredPull[];
   nextPullNumber: number;
+  /** Dependency snapshots submitted (POST dependency-graph/snapshots), in order. */
+  snapshots: Record<string, unknown>[];
 }
 
 interface StoredAsset {
@@ -284,6 +286,7 @@ class StandIn implements GitHubStandIn {
       releases: [],
       pulls: [],
       nextPullNumber: 1,
+      snapshots: [],
     });
   }
 
@@ -299,6 +302,10 @@ class StandIn implements GitHubStandIn {
       const index = this.dispatchHandlers.indexOf(handler);
       if (index >= 0) this.dispatchHandlers.splice(index, 1);
     };
+  }
+
+  dependencySnapshots(fullName: string): Record<string, unknown>[] {
+    return [...(this.repositories.get(fullName.toLowerCase())?.snapshots ?? [])];
   }
 
   releases(fullName: string): GitHubRelease[] {
@@ -740,11 +747,52 @@ class StandIn implements GitHubStandIn {
       { method: 'PATCH', pattern: /^\/pulls\/(\d+)$/, need: pullsWrite, handle: (call) => this.updatePull(call) },
       {
         method: 'POST',
+        pattern: /^\/dependency-graph\/snapshots$/,
+        need: contentsWrite,
+        handle: async (call) => this.submitSnapshot(call),
+      },
+      {
+        method: 'POST',
         pattern: /^\/actions\/workflows\/([^/]+)\/dispatches$/,
         need: { scope: 'actions', level: 'write' },
         handle: (call) => this.dispatch(call),
       },
     ];
+  }
+
+  /**
+   * A dependency snapshot, checked as GitHub checks one (version, a commit SHA, a full ref, the job,
+   * the detector, manifests of package URLs) and kept; GitHub answers 201 with its id.
+   */
+  private submitSnapshot({ repo, body }: Call): Reply {
+    const fields = jsonObject(body);
+    const sha = requiredString(fields, 'sha');
+    const ref = requiredString(fields, 'ref');
+    if (!isObjectId(sha)) throw unprocessable(`sha ${sha} is not a commit SHA.`);
+    if (!/^refs\//.test(ref)) throw unprocessable(`ref ${ref} is not a full ref (refs/…).`);
+    if (typeof fields.version !== 'number') throw unprocessable('version is required and must be a number.');
+    const job = fields.job as Record<string, unknown> | undefined;
+    const detector = fields.detector as Record<string, unknown> | undefined;
+    if (typeof job?.correlator !== 'string' || typeof job.id !== 'string') throw unprocessable('job.correlator and job.id are required.');
+    if (typeof detector?.name !== 'string' || typeof detector.version !== 'string' || typeof detector.url !== 'string')
+      throw unprocessable('detector.name, detector.version and detector.url are required.');
+    const manifests = (fields.manifests ?? {}) as Record<string, { resolved?: Record<string, { package_url?: unknown }> }>;
+    for (const [name, manifest] of Object.entries(manifests)) {
+      for (const [key, dependency] of Object.entries(manifest.resolved ?? {})) {
+        if (typeof dependency.package_url !== 'string' || !dependency.package_url.startsWith('pkg:'))
+          throw unprocessable(`manifests.${name}.resolved.${key}.package_url is not a package URL.`);
+      }
+    }
+    repo.snapshots.push(fields);
+    return {
+      status: 201,
+      body: {
+        id: repo.snapshots.length,
+        created_at: new Date().toISOString(),
+        result: 'SUCCESS',
+        message: 'Dependency results for the repo have been successfully updated.',
+      },
+    };
   }
 
   // git data

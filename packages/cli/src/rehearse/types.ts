@@ -89,6 +89,8 @@ export interface GitHubStandIn {
   onDispatch(handler: (dispatch: WorkflowDispatch) => void): () => void;
   /** The releases of a repository, as the API holds them. */
   releases(fullName: string): GitHubRelease[];
+  /** The dependency snapshots submitted for a repository, in order. */
+  dependencySnapshots(fullName: string): Record<string, unknown>[];
   /**
    * An OIDC token request URL and bearer for one job, as the runner gives a job with
    * `id-token: write` (ACTIONS_ID_TOKEN_REQUEST_URL / _TOKEN); the token's claims are `claims`.
