@@ -61,6 +61,7 @@ export async function validateRepository(root: string, options: ValidateOptions 
     const content = await readFile(path.join(root, file), 'utf8');
     problems.push(...(await validateWorkflow(root, file, content, options)));
   }
+  problems.push(...(await checkServicesManifest(root)));
   return problems;
 }
 
@@ -85,7 +86,6 @@ export async function validateWorkflow(root: string, file: string, content: stri
       check: 'actionlint',
     });
   }
-  problems.push(...(await checkServicesManifest(root)));
   return problems;
 }
 
