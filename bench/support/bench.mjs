@@ -45,7 +45,11 @@ export function measure(argv, { cwd = root, env = process.env, input, allowFailu
     child.stdin.end(input ?? '');
     child.on('error', reject);
     child.on('close', () => {
-      const result = { ...JSON.parse(readFileSync(out, 'utf8')), stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() };
+      const result = {
+        ...JSON.parse(readFileSync(out, 'utf8')),
+        stdout: Buffer.concat(stdout).toString(),
+        stderr: Buffer.concat(stderr).toString(),
+      };
       rmSync(out, { force: true });
       result.rssMB = (result.maxRssKiB * 1024) / 1e6;
       if (result.exitCode !== 0 && !allowFailure)
@@ -90,8 +94,11 @@ export async function builtAction(name, { inputs = {}, env = {}, workspace = roo
     ...env,
   };
   if (binPath) base.PATH = `${binPath}${path.delimiter}${base.PATH}`;
-  for (const input of manifest.inputs)
-    base[`INPUT_${input.id.replace(/ /g, '_').toUpperCase()}`] = inputs[input.id] ?? evaluateDefault(input.default ?? '', base);
+  const resolved = {};
+  for (const input of manifest.inputs) {
+    resolved[input.id] = inputs[input.id] ?? evaluateDefault(input.default ?? '', base);
+    base[`INPUT_${input.id.replace(/ /g, '_').toUpperCase()}`] = resolved[input.id];
+  }
 
   const freshEnv = () => {
     const files = mkdtempSync(path.join(scratch, `${name}-`));
@@ -111,6 +118,8 @@ export async function builtAction(name, { inputs = {}, env = {}, workspace = roo
   return {
     name,
     main,
+    /** Every input as the action sees it (given, else the action.yml default): for in-process columns. */
+    inputs: resolved,
     async run(options = {}) {
       const { files, env } = freshEnv();
       return collect(files, env, await measure([node24, main], { cwd: workspace, env, ...options }));
