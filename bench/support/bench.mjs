@@ -120,9 +120,10 @@ export async function builtAction(name, { inputs = {}, env = {}, workspace = roo
     main,
     /** Every input as the action sees it (given, else the action.yml default): for in-process columns. */
     inputs: resolved,
-    async run(options = {}) {
+    /** One timed run; `nodeArgs` (such as --cpu-prof) only for looking into a run, never in a figure. */
+    async run({ nodeArgs = [], ...options } = {}) {
       const { files, env } = freshEnv();
-      return collect(files, env, await measure([node24, main], { cwd: workspace, env, ...options }));
+      return collect(files, env, await measure([node24, ...nodeArgs, main], { cwd: workspace, env, ...options }));
     },
     /** One untimed run under the loaded-files hook: every JS file of dist/ it loaded, and their size. */
     async loaded(options = {}) {
