@@ -21,7 +21,8 @@ const loadedFilesHook = path.join(root, 'bench', 'support', 'loaded-files.mjs');
 // The interpreter itself, not a version manager's shell shim in front of it.
 const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim();
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'bench-lib-'));
-process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+// KEEP=1 leaves the scratch files (repositories, workspaces) for a look afterwards.
+process.on('exit', () => (process.env.KEEP ? console.log(`\nKept ${scratch}`) : rmSync(scratch, { recursive: true, force: true })));
 let counter = 0;
 
 /** The decimal megabytes of `bytes` (1 MB = 1,000,000 bytes), as the size goals are written. */
