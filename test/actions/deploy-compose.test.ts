@@ -15,6 +15,7 @@ import {
   useDeployRig,
   waitFor,
 } from '../support/deploy-rig.js';
+import { pushBusyboxImage } from '../support/dockerd.js';
 import { freePort } from '../support/net.js';
 import { generateKey } from '../support/sshd.js';
 import { tempDir } from '../support/temp.js';
@@ -282,7 +283,7 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
     expect(failureOf(noPassphrase)).toContain('Invalid input "ssh-key": it is encrypted; give key-passphrase');
   });
   it('does not pull a service whose compose file pins its image by digest itself, once the server has that image', async () => {
-    const { image, absentImage } = requireRig();
+    const { image, daemon, registry, work } = requireRig();
     const webPort = await freePort();
     const own = path.join(await tempDir('deploy-server-'), 'deployments', 'pinned-in-file');
     const present = await deploy('pinned-in-file', own, {
@@ -292,7 +293,10 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
     expectSuccess(present);
     expect(present.log).toContain('Every service is pinned by digest to an image the server has: nothing to pull.');
     expect(await served(webPort)).toBe('zeta-one');
-    // Pinned in the file but not on the server: pulled, before anything was touched.
+    // Pinned in the file but not on the server (an image of this test's own, pushed and removed
+    // here, since earlier tests pull the rig's absent image): pulled, before anything was touched.
+    const absentImage = await pushBusyboxImage(daemon, work, `${registry.address}/web:pinned-in-file`, 'image-pinned-in-file');
+    await daemon.docker(['rmi', absentImage.reference]);
     const absent = await deploy('pinned-in-file', own, {
       compose: composeFile({ webPort, image: pinnedReference(absentImage) }),
       inputs: { release: 'p2', env: 'RELEASE_TEXT=zeta-two' },
