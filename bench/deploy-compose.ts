@@ -29,6 +29,7 @@ import { freePort } from '../test/support/net.js';
 import { startRegistry } from '../test/support/registry.js';
 import { startSshServer } from '../test/support/sshd.js';
 import { connect } from '../actions/deploy-compose/src/ssh.js';
+import { builtAction, fmtMB, intro, verdict } from './support/bench.mjs';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.RUNS ?? 3);
@@ -139,6 +140,13 @@ try {
   const project = path.join(work, 'project');
   await mkdir(project);
   await writeFile(path.join(project, 'compose.yaml'), compose);
+  // The same project with each image pinned by digest in the compose file itself (no images input).
+  const pinnedProject = path.join(work, 'project-pinned');
+  await mkdir(pinnedProject);
+  await writeFile(
+    path.join(pinnedProject, 'compose.yaml'),
+    compose.replaceAll(image.reference, `${image.reference.replace(/:1$/, '')}@${image.digest}`),
+  );
   const dockerEnv = { ...process.env, DOCKER_HOST: daemon.host };
   const composeCli = (args: string[]) => run('docker-compose', args, { cwd: project, env: dockerEnv });
 
@@ -180,9 +188,10 @@ try {
   // As the toolkit recommends (release.yml, the README): every service pinned by digest. The
   // tag-only variant adds the pull a mutable tag needs.
   const variants = {
-    'pinned, health: none': { health: 'none', pinned: true },
-    'tag only, health: none': { health: 'none', pinned: false },
-    'pinned, health: compose': { health: 'compose', pinned: true },
+    'pinned, health: none': { health: 'none', pinned: 'input' },
+    'pinned in the compose file, health: none': { health: 'none', pinned: 'file' },
+    'tag only, health: none': { health: 'none', pinned: 'no' },
+    'pinned, health: compose (the default)': { health: 'compose', pinned: 'input' },
   } as const;
   type Variant = keyof typeof variants;
   const actionRuns = Object.fromEntries(Object.keys(variants).map((name) => [name, [] as number[]])) as Record<Variant, number[]>;
@@ -244,7 +253,7 @@ try {
       const before = connections;
       started = performance.now();
       const result = await runBuiltAction('deploy-compose', {
-        workspace: project,
+        workspace: variant.pinned === 'file' ? pinnedProject : project,
         inputs: {
           host: '127.0.0.1',
           port: String(proxyPort),
@@ -255,7 +264,7 @@ try {
           'remote-dir': path.join(work, 'server', 'bench'),
           release: `r${round}-${name.replace(/\W+/g, '-')}`,
           health: variant.health,
-          images: variant.pinned ? pins : '',
+          images: variant.pinned === 'input' ? pins : '',
         },
       });
       actionRuns[name].push(performance.now() - started);
@@ -330,6 +339,28 @@ try {
   await composeCli(['-p', 'bench', 'down', '--remove-orphans']);
   await run('docker-compose', ['-p', 'bench-web', 'down', '--remove-orphans'], { cwd: webGood, env: dockerEnv });
 
+  // One more deploy (pinned, health: none), run under bench/support for its peak RSS, and one for
+  // the JS it loads (the whole default path: SSH, upload, compose).
+  const probe = await builtAction('deploy-compose', {
+    workspace: project,
+    inputs: {
+      host: '127.0.0.1',
+      port: String(proxyPort),
+      user: ssh.user,
+      'ssh-key': ssh.clientKey,
+      'host-fingerprint': ssh.fingerprint,
+      project: 'bench',
+      'remote-dir': path.join(work, 'server', 'bench'),
+      release: 'probe',
+      health: 'none',
+      images: pins,
+    },
+  });
+  await composeCli(['-p', 'bench', 'down', '--remove-orphans']);
+  const probed = await probe.run();
+  const loaded = await probe.loaded();
+  await composeCli(['-p', 'bench', 'down', '--remove-orphans']);
+
   const host = await connect({
     host: '127.0.0.1',
     port: ssh.port,
@@ -347,7 +378,10 @@ try {
   host.close();
 
   const baseline = median(bare);
-  console.log(`deploy-compose: 3 services, min and median of ${RUNS} runs each, on ${os.cpus().length} cores\n`);
+  intro(
+    `the built deploy-compose action as a fresh process (through the local runner), 3 services, action.yml defaults but for health and images as each row says; ${RUNS} rounds, ${os.cpus().length} cores`,
+    'a bare `docker-compose up -d` of the same project on the same dockerd, in the same rounds (its containers removed before each)',
+  );
   console.log('| what | min | median | ratio to baseline | overhead |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
   console.log(`| bare docker-compose up -d (baseline) | ${seconds(min(bare))} | ${seconds(baseline)} | 1.00× | |`);
@@ -357,6 +391,9 @@ try {
       `| deploy-compose, ${name} | ${seconds(min(actionRuns[name]))} | ${seconds(ms)} | ${(ms / baseline).toFixed(2)}× | ${seconds(ms - baseline)} |`,
     );
   }
+  console.log(
+    `\nPeak RSS of one deploy (pinned, health: none): ${fmtMB(probed.rssMB)}. JS it loaded: ${fmtMB(loaded.mb)} (${loaded.files.join(' ')}) — ${verdict(loaded.mb, 1.5, fmtMB)}.`,
+  );
   const overhead = median(actionRuns['pinned, health: none']) - baseline;
   console.log(
     `\nOverhead of the action (pinned, health: none) over the bare up -d: ${seconds(overhead)} (goal: at most 1.5 s) — ${overhead <= 1500 ? 'met' : 'NOT met'}.`,

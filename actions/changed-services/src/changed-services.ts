@@ -25,12 +25,12 @@ import {
   nextVersion,
   parseCommit,
   readCommits,
-  releasesHighestFirst,
+  readVersion,
+  highestRelease,
   renderChangelog,
 } from '@toolkit/semantic-tag/core';
 import { type Git, type ServiceDefinition, UserError } from '@toolkit/shared';
 import picomatch from 'picomatch';
-import parseVersion from 'semver/functions/parse.js';
 
 export interface VersioningConfig {
   initialVersion: string;
@@ -93,9 +93,9 @@ export function serviceTags(showRef: string, services: readonly ServiceDefinitio
     const service = prefixes.find((candidate) => tag.startsWith(candidate.tagPrefix));
     if (!service) continue;
     const version = tag.slice(service.tagPrefix.length);
-    const parsed = /^\d/.test(version) ? parseVersion(version) : null;
-    if (!parsed || parsed.raw !== version) continue;
-    byService.get(service.name)?.push({ tag, version: parsed.version, commit, semver: parsed });
+    // As semantic-tag reads a version: a plain X.Y.Z without semver, anything else through it.
+    const read = readVersion(version);
+    if (read) byService.get(service.name)?.push({ tag, commit, ...read });
   }
   return byService;
 }
@@ -270,7 +270,7 @@ export async function detectChanges(
   options: DetectionOptions,
   log: (message: string) => void = () => undefined,
 ): Promise<ServiceChangeReport[]> {
-  const candidates = services.map((service) => releasesHighestFirst(tags.get(service.name) ?? [])[0]);
+  const candidates = services.map((service) => highestRelease(tags.get(service.name) ?? []));
   const baseBit = services.length;
   const prBase = options.base ? await mergeBase(git, head, options.base) : undefined;
 

@@ -81,7 +81,7 @@ export function servicesReleasedAt(
   commit: string,
 ): MatrixEntry[] {
   return services.flatMap((service) => {
-    const tag = (tags.get(service.name) ?? []).find((candidate) => candidate.commit === commit && candidate.semver.prerelease.length === 0);
+    const tag = (tags.get(service.name) ?? []).find((candidate) => candidate.commit === commit && candidate.release !== undefined);
     return tag ? [matrixEntry(service, tag.version, tag.tag)] : [];
   });
 }

@@ -170,14 +170,17 @@ async function upload(d: Deployment, dir: string): Promise<ReleaseManifest> {
 
 /**
  * Pulls the release's images before anything running is touched. An image pinned by digest cannot
- * change, so when every service is pinned and all those images are on the server already, there
- * is nothing to pull (and docker-compose v1, slow to start, is not run for nothing).
+ * change, so when every service is pinned (by the images input, or by a literal digest in the
+ * compose file itself) and all those images are on the server already, there is nothing to pull
+ * (and docker-compose v1, slow to start, is not run for nothing).
  */
 async function pull(d: Deployment, dir: string): Promise<void> {
-  const { services = [], images } = d.request;
-  const pinned = services.length > 0 && services.every((service) => images[service] !== undefined);
+  const { services = [], images, pinnedInFiles = {} } = d.request;
+  // The images input's pin wins over the compose file's image, as its override file does.
+  const pins = services.map((service) => images[service] ?? pinnedInFiles[service]);
+  const pinned = services.length > 0 && pins.every((pin) => pin !== undefined);
   if (pinned) {
-    const present = await d.host.run(['docker', 'image', 'inspect', '--format', '{{.Id}}', '--', ...new Set(Object.values(images))], {
+    const present = await d.host.run(['docker', 'image', 'inspect', '--format', '{{.Id}}', '--', ...new Set(pins as string[])], {
       check: false,
       env: d.dockerEnv(),
     });

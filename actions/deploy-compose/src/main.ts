@@ -344,6 +344,7 @@ export async function getInputs(reader = new InputReader(), env: NodeJS.ProcessE
         settleMs,
       }),
       services,
+      pinnedInFiles: pinnedInComposeFiles(compose),
       settleMs,
       env: dotEnv,
       images,
@@ -366,6 +367,18 @@ export async function getInputs(reader = new InputReader(), env: NodeJS.ProcessE
       },
     },
   };
+}
+
+/**
+ * The services whose compose file names their image by a literal digest (`repo@sha256:<64 hex>`,
+ * a tag before it allowed): what they run cannot change. An image with a variable (`${TAG}`) is
+ * not one, since compose fills it in on the server.
+ */
+export function pinnedInComposeFiles(compose: { services: ReadonlyMap<string, { image?: string }> }): Record<string, string> {
+  const pinned: Record<string, string> = {};
+  for (const [service, spec] of compose.services)
+    if (spec.image && /^[^\s$]+@sha256:[0-9a-f]{64}$/.test(spec.image)) pinned[service] = spec.image;
+  return pinned;
 }
 
 function serviceState(service: DeployResult['services'][number]): string {

@@ -41,6 +41,8 @@ export interface DeployRequest {
   images: Record<string, string>;
   /** The services the compose files define (when known): with every one pinned, `pull` can be skipped. */
   services?: string[];
+  /** service → image@sha256:… as a compose file itself names it (a literal digest, no variable): pinned too. */
+  pinnedInFiles?: Record<string, string>;
   registry?: RegistryLogin;
   health: HealthCheck;
   timeoutMs: number;

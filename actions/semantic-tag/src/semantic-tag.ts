@@ -16,7 +16,6 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { CommandError, type GitHubClient, InputError, type Git, type Repository, UserError } from '@toolkit/shared';
-import type { SemVer } from 'semver';
 import incrementVersion from 'semver/functions/inc.js';
 import parseVersion from 'semver/functions/parse.js';
 
@@ -104,7 +103,8 @@ export interface ReleaseTag {
   environment?: string;
   version: string;
   commit: string;
-  semver: SemVer;
+  /** major, minor, patch of a full release; undefined for a pre-release. */
+  release?: readonly [number, number, number];
 }
 
 export interface SemanticTagResult {
@@ -576,30 +576,59 @@ export async function listVersionTags(git: Git, prefix: string, environments: re
   for (const [tag, commit] of commits) {
     for (const candidate of prefixes) {
       if (!tag.startsWith(candidate.prefix)) continue;
-      const version = tag.slice(candidate.prefix.length);
-      const parsed = /^\d/.test(version) ? parseVersion(version) : null;
-      if (!parsed || parsed.raw !== version) continue;
-      tags.push({
-        tag,
-        ...(candidate.environment ? { environment: candidate.environment } : {}),
-        version: parsed.version,
-        commit,
-        semver: parsed,
-      });
+      const found = readVersion(tag.slice(candidate.prefix.length));
+      if (!found) continue;
+      tags.push({ tag, ...(candidate.environment ? { environment: candidate.environment } : {}), commit, ...found });
       break;
     }
   }
   return tags;
 }
 
+/** A plain X.Y.Z, as nearly every release tag is, with numbers semver accepts (safe integers). */
+const PLAIN_RELEASE = /^(0|[1-9]\d{0,14})\.(0|[1-9]\d{0,14})\.(0|[1-9]\d{0,14})$/;
+
 /**
- * Full releases, highest first; of one version, the version tag before its environment tags, so
- * that `v1.3.0` stays the previous tag where `UAT-1.3.0` was pushed with it.
+ * The version a tag's text is, exactly as semver writes it, or undefined. Plain releases are read
+ * by one regular expression (thousands of tags are listed on every run); anything else (a
+ * pre-release, build metadata) goes through semver.
  */
+export function readVersion(text: string): Pick<ReleaseTag, 'version' | 'release'> | undefined {
+  const plain = PLAIN_RELEASE.exec(text);
+  if (plain) return { version: text, release: [Number(plain[1]), Number(plain[2]), Number(plain[3])] };
+  const parsed = /^\d/.test(text) ? parseVersion(text) : null;
+  if (!parsed || parsed.raw !== text) return undefined;
+  return {
+    version: parsed.version,
+    ...(parsed.prerelease.length === 0 ? { release: [parsed.major, parsed.minor, parsed.patch] as const } : {}),
+  };
+}
+
+/**
+ * Of two full releases, the one that comes first as the previous release: the higher version; of
+ * one version, the version tag before its environment tags, so that `v1.3.0` stays the previous
+ * tag where `UAT-1.3.0` was pushed with it. Negative when `a` comes first.
+ */
+function releaseOrder(a: ReleaseTag, b: ReleaseTag): number {
+  const [x, y] = [a.release as readonly number[], b.release as readonly number[]];
+  return (
+    (y[0] as number) - (x[0] as number) ||
+    (y[1] as number) - (x[1] as number) ||
+    (y[2] as number) - (x[2] as number) ||
+    Number(a.environment !== undefined) - Number(b.environment !== undefined)
+  );
+}
+
+/** Full releases, in `releaseOrder`. */
 export function releasesHighestFirst(tags: readonly ReleaseTag[]): ReleaseTag[] {
-  return tags
-    .filter((tag) => tag.semver.prerelease.length === 0)
-    .sort((a, b) => b.semver.compare(a.semver) || Number(a.environment !== undefined) - Number(b.environment !== undefined));
+  return tags.filter((tag) => tag.release).sort(releaseOrder);
+}
+
+/** The first full release in `releaseOrder`, in one pass: no sort of every tag for the usual case. */
+export function highestRelease(tags: readonly ReleaseTag[]): ReleaseTag | undefined {
+  let highest: ReleaseTag | undefined;
+  for (const tag of tags) if (tag.release && (!highest || releaseOrder(tag, highest) < 0)) highest = tag;
+  return highest;
 }
 
 async function isAncestor(git: Git, commit: string, head: string): Promise<boolean> {
@@ -642,7 +671,7 @@ export async function lastReleaseAndCommits(
   head: string,
   paths: readonly string[],
 ): Promise<{ last?: ReleaseTag; commits: ParsedCommit[] }> {
-  const highest = releasesHighestFirst(tags)[0];
+  const highest = highestRelease(tags);
   if (highest?.commit === head) return { last: highest, commits: [] };
   if (highest) {
     const range = `${highest.commit}..${head}`;

@@ -6,7 +6,7 @@
  * again to whatever the branch has become: nothing is ever merged as text.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandError, UserError } from './errors.js';
 import { type FileHistory, apiFileHistory, gitFileHistory } from './file-history.js';
@@ -59,13 +59,31 @@ export interface GitOpsResult {
 }
 
 /**
- * Full jitter: a random wait up to 150 ms × 2^attempt, at most 5 s. Runs that collided spread out
- * over wider and wider windows, so that twenty at once all land within the default ten attempts.
+ * A jittered wait: a random time up to `windowMs`. Used between looks at a branch other runs are
+ * pushing to, so that the runs waiting on it do not look, and push, all at the same moment.
+ */
+export function jitter(windowMs: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * windowMs));
+}
+
+/**
+ * Full jitter: a random wait up to 150 ms × 2^attempt, at most 5 s (the api mode's retries, where
+ * each attempt is a few HTTP round trips).
  */
 export function backoff(attempt: number): Promise<void> {
-  const ceiling = Math.min(5000, 150 * 2 ** attempt);
-  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+  return jitter(Math.min(5000, 150 * 2 ** attempt));
 }
+
+/** How many times a run looks at a moving branch before it pushes again anyway. */
+const LOOKS_PER_ATTEMPT = 20;
+/**
+ * The window a waiting run's jittered waits are drawn from widens by half with each rejection and
+ * each landing of another run it sees, and narrows by 30% when the branch stood still over a wait:
+ * it settles where a wait sees another run land about half the time, wide when many runs wait and
+ * narrow again as they land, whatever their number.
+ */
+const MIN_WINDOW_MS = 20;
+const MAX_WINDOW_MS = 2000;
 
 const REJECTED_PUSH =
   /\[rejected\]|\[remote rejected\]|non-fast-forward|fetch first|cannot lock ref|failed to update ref|stale info|incorrect old value/i;
@@ -108,31 +126,39 @@ function workingTreeReader(dir: string): ReadFile {
   return (file) => readRepoFile(dir, file, { where: CLONE });
 }
 
-async function commitFiles(clone: Git, options: GitOpsOptions, edit: RepositoryEdit): Promise<string> {
+async function commitFiles(clone: Git, options: GitOpsOptions, edit: RepositoryEdit): Promise<void> {
   // Each file is checked (lstat of every component, realpath, O_NOFOLLOW) as it is written; a
   // refusal leaves nothing committed or pushed, and the clone is removed.
   for (const [file, content] of Object.entries(edit.files)) await writeRepoFile(clone.cwd, file, content, { where: CLONE });
   await clone.run(['add', '--', ...Object.keys(edit.files)]);
   const identity = ['-c', `user.name=${options.author.name}`, '-c', `user.email=${options.author.email}`];
   await clone.run([...identity, 'commit', '--quiet', '--no-verify', '--file=-'], { input: edit.message });
-  return clone.output(['rev-parse', 'HEAD']);
 }
 
 /**
- * git mode: shallow clone, edit, commit, push. A rejected push (another run got there first) waits,
- * fetches the new tip, resets to it, applies the edit again to the files as they are now and
- * pushes at once, up to `maxAttempts`.
+ * git mode: shallow clone, edit, commit, push. A rejected push (another run got there first)
+ * fetches the new tip, waits with short jittered waits until the branch stands still, resets to
+ * it, applies the edit again to the files as they are now and pushes at once, up to `maxAttempts`.
  */
 export async function writeWithGit(git: Git, url: string, workRoot: string, options: GitOpsOptions): Promise<GitOpsResult> {
   const dir = path.join(workRoot, `gitops-${randomUUID()}`);
   try {
     const { clone, branch } = await cloneBranch(git, url, dir, options.branch);
+    // Fetches the branch's tip into the clone (not checked out) and says which commit it is.
+    const fetchTip = async () => {
+      await clone.run(['fetch', '--quiet', '--depth=1', '--', 'origin', branch]);
+      return (await readFile(path.join(dir, '.git', 'FETCH_HEAD'), 'utf8')).slice(0, 40);
+    };
+    let cycleStarted = Date.now();
+    let windowMs = 0;
     for (let attempt = 1; ; attempt++) {
       const edit = await options.edit(workingTreeReader(dir), gitFileHistory(clone, branch));
       if (!edit) return { changed: false, attempts: attempt };
-      const commit = await commitFiles(clone, options, edit);
+      await commitFiles(clone, options, edit);
       const push = await clone.run(['push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`], { allowFailure: true });
       if (push.exitCode === 0) {
+        // Read after the push, not before it: one process less between the fetch and the push.
+        const commit = await clone.output(['rev-parse', 'HEAD']);
         options.log(`Pushed ${commit.slice(0, 12)} to ${branch} (attempt ${attempt}).`);
         return { changed: true, commit, attempts: attempt };
       }
@@ -151,10 +177,28 @@ export async function writeWithGit(git: Git, url: string, workRoot: string, opti
         );
       }
       options.log(`The push was rejected (the branch moved); applying the change again to the new files (attempt ${attempt + 1}).`);
-      // Wait first, then fetch: the change is applied again to the newest files and pushed at once,
-      // so the window in which another run can move the branch is as short as it can be.
-      await (options.sleep ?? backoff)(attempt);
-      await clone.run(['fetch', '--quiet', '--depth=1', '--', 'origin', branch]);
+      // Look before pushing again: short jittered waits, each followed by a fetch of the branch's
+      // tip, until the tip stood still over a wait (no other run landed in it). A tip that moved
+      // costs a fetch, not an attempt, and widens the next wait, so the busier the branch, the more
+      // the waiting runs spread out. Then the edit is applied again to what was just fetched and
+      // pushed at once: the window in which another run can move the branch is one reset, edit,
+      // commit and push long.
+      // The window starts at two of this run's own cycles (see MAX_WINDOW_MS for how it moves).
+      windowMs = Math.min(MAX_WINDOW_MS, Math.max(windowMs * 1.5, 2 * (Date.now() - cycleStarted)));
+      let seen = await fetchTip();
+      // Bounded: on a branch that never stands still, it pushes anyway after a while (and may lose).
+      for (let look = 0; look < LOOKS_PER_ATTEMPT; look++) {
+        await (options.sleep ? options.sleep(attempt) : jitter(windowMs));
+        const tip = await fetchTip();
+        if (tip === seen) {
+          // It stood still: the next wait, if this push loses too, can be shorter.
+          windowMs = Math.max(MIN_WINDOW_MS, windowMs * 0.7);
+          break;
+        }
+        seen = tip;
+        windowMs = Math.min(MAX_WINDOW_MS, windowMs * 1.5);
+      }
+      cycleStarted = Date.now();
       await clone.run(['reset', '--quiet', '--hard', 'FETCH_HEAD']);
     }
   } finally {
@@ -186,7 +230,8 @@ export async function writeWithPullRequest(
     const { clone, branch: base } = await cloneBranch(git, url, dir, options.branch);
     const edit = await options.edit(workingTreeReader(dir), gitFileHistory(clone, base));
     if (!edit) return { changed: false, attempts: 1 };
-    const commit = await commitFiles(clone, options, edit);
+    await commitFiles(clone, options, edit);
+    const commit = await clone.output(['rev-parse', 'HEAD']);
     const { github, repository } = target;
     const naming = target.naming();
     const open = naming.reusePrefix

@@ -14,10 +14,12 @@
  * runs on a workspace and inside the GitOps write path (where it is redone on every retry).
  */
 import { createHash } from 'node:crypto';
+import { CORE_SCHEMA, load } from 'js-yaml';
 import parseVersion from 'semver/functions/parse.js';
 import { parse, stringify } from 'yaml';
 import { InputError, UserError } from './errors.js';
 import type { ReadFile } from './gitops.js';
+import { simpleYaml } from './simple-yaml.js';
 import { type ServiceEntry, readVersionsData } from './versions-file.js';
 
 export interface UmbrellaConfig {
@@ -181,6 +183,26 @@ function body(text: string | undefined): string | undefined {
   return text?.replace(/^(#.*\n)+/, '');
 }
 
+/** The file's text as yaml.stringify writes it; without building a Document where simpleYaml can. */
+function yamlText(value: Record<string, unknown>): string {
+  return simpleYaml(value) ?? stringify(value, { lineWidth: 0 });
+}
+
+/**
+ * The previous Chart.yaml's version and dependencies. Read with the fast reader (js-yaml, core
+ * schema, as versions.yaml is); a file it refuses goes to the yaml library, whose error is the one
+ * the user sees, as before.
+ */
+function readPreviousChart(text: string): { version?: string; dependencies?: { alias?: string; name: string; version: string }[] } {
+  let data: unknown;
+  try {
+    data = load(text, { schema: CORE_SCHEMA });
+  } catch {
+    data = parse(text);
+  }
+  return (data ?? {}) as ReturnType<typeof readPreviousChart>;
+}
+
 function chartYaml(config: UmbrellaConfig, version: string, dependencies: readonly Dependency[]): string {
   const chart = {
     apiVersion: 'v2',
@@ -196,7 +218,7 @@ function chartYaml(config: UmbrellaConfig, version: string, dependencies: readon
       condition: `${chartKey(dependency.service)}.enabled`,
     })),
   };
-  return stringify(chart, { lineWidth: 0 });
+  return yamlText(chart);
 }
 
 function valuesYaml(services: Record<string, ServiceEntry>, dependencies: readonly Dependency[]): string {
@@ -208,29 +230,26 @@ function valuesYaml(services: Record<string, ServiceEntry>, dependencies: readon
       image: { ...(entry.image ? { repository: entry.image } : {}), tag: entry.version, ...(entry.digest ? { digest: entry.digest } : {}) },
     };
   }
-  return stringify(values, { lineWidth: 0 });
+  return yamlText(values);
 }
 
 function applicationYaml(config: UmbrellaConfig, argocd: ArgoCdConfig): string {
-  return stringify(
-    {
-      apiVersion: 'argoproj.io/v1alpha1',
-      kind: 'Application',
-      metadata: { name: applicationName(config), namespace: 'argocd' },
-      spec: {
-        project: argocd.project,
-        source: {
-          repoURL: argocd.repoUrl,
-          targetRevision: argocd.targetRevision,
-          path: config.outputDir,
-          helm: { valueFiles: ['values.yaml'] },
-        },
-        destination: { server: argocd.destination, namespace: argocd.namespace },
-        syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true'] },
+  return yamlText({
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: { name: applicationName(config), namespace: 'argocd' },
+    spec: {
+      project: argocd.project,
+      source: {
+        repoURL: argocd.repoUrl,
+        targetRevision: argocd.targetRevision,
+        path: config.outputDir,
+        helm: { valueFiles: ['values.yaml'] },
       },
+      destination: { server: argocd.destination, namespace: argocd.namespace },
+      syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true'] },
     },
-    { lineWidth: 0 },
-  );
+  });
 }
 
 function nextChartVersion(previous: string | undefined, mode: UmbrellaConfig['chartVersion'], content: string): string {
@@ -264,9 +283,7 @@ export async function generateUmbrella(read: ReadFile, config: UmbrellaConfig): 
   const previousChart = await read(paths.chart);
   const previousValues = await read(paths.values);
   const previousApplication = config.argocd ? await read(paths.application) : undefined;
-  const previous = previousChart
-    ? (parse(previousChart) as { version?: string; dependencies?: { alias?: string; name: string; version: string }[] })
-    : undefined;
+  const previous = previousChart ? readPreviousChart(previousChart) : undefined;
 
   const values = valuesYaml(services, dependencies);
   const application = config.argocd ? applicationYaml(config, config.argocd) : undefined;
