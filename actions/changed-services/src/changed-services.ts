@@ -77,25 +77,27 @@ const FILES_KEPT = 5;
  */
 export function serviceTags(showRef: string, services: readonly ServiceDefinition[]): Map<string, ReleaseTag[]> {
   const byService = new Map<string, ReleaseTag[]>(services.map((service) => [service.name, []]));
-  // The longest prefix first, so that service a-b's tags are not read as a's (prefix {service}-v).
-  const prefixes = [...services].sort((a, b) => b.tagPrefix.length - a.tagPrefix.length);
+  const byPrefix = new Map(services.map((service) => [service.tagPrefix, service.name]));
   const commits = new Map<string, string>();
   for (const line of showRef.split('\n')) {
     const space = line.indexOf(' ');
-    if (space < 0) continue;
-    const ref = line.slice(space + 1);
-    if (!ref.startsWith('refs/tags/')) continue;
-    const peeled = ref.endsWith('^{}');
-    const tag = ref.slice('refs/tags/'.length, peeled ? -3 : undefined);
+    if (space < 0 || !line.startsWith('refs/tags/', space + 1)) continue;
+    const peeled = line.endsWith('^{}');
+    const tag = line.slice(space + 1 + 'refs/tags/'.length, peeled ? -3 : undefined);
     if (peeled || !commits.has(tag)) commits.set(tag, line.slice(0, space));
   }
   for (const [tag, commit] of commits) {
-    const service = prefixes.find((candidate) => tag.startsWith(candidate.tagPrefix));
-    if (!service) continue;
-    const version = tag.slice(service.tagPrefix.length);
-    // As semantic-tag reads a version: a plain X.Y.Z without semver, anything else through it.
-    const read = readVersion(version);
-    if (read) byService.get(service.name)?.push({ tag, commit, ...read });
+    // A version starts with a digit, so a prefix ends just before one: a few lookups a tag, the
+    // longest prefix first (service a-b's tags are not a's, with prefix {service}-v).
+    for (let at = tag.length - 1; at > 0; at -= 1) {
+      const code = tag.charCodeAt(at);
+      if (code < 48 || code > 57) continue;
+      const service = byPrefix.get(tag.slice(0, at));
+      if (service === undefined) continue;
+      const read = readVersion(tag.slice(at));
+      if (read) byService.get(service)?.push({ tag, commit, ...read });
+      break;
+    }
   }
   return byService;
 }
