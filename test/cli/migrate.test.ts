@@ -248,6 +248,16 @@ describe('what several inputs decide together', () => {
     ).toMatchObject({
       'limit-severities-for-sarif': 'true',
     });
+    // Only format: sarif drops severity there; the sarif template keeps it, as scan's default does.
+    const template = await withOf(trivy({ format: 'template', template: '@/contrib/sarif.tpl', output: 'r.sarif', severity: 'HIGH' }));
+    expect(template).toMatchObject({ 'sarif-file': 'r.sarif', severity: 'HIGH' });
+    expect(template).not.toHaveProperty('limit-severities-for-sarif');
+    // With exit-code, Trivy failed there on any severity (severity was dropped): said, not hidden.
+    const gate = await trivy({ format: 'sarif', output: 'r.sarif', severity: 'CRITICAL,HIGH', 'exit-code': '1' });
+    expect(await withOf(Promise.resolve(gate))).toMatchObject({ 'fail-on': 'high', 'limit-severities-for-sarif': 'false' });
+    expect(gate.steps[0]?.notes.join('\n')).toContain('ignored severity for its exit code too and failed on a finding of any severity');
+    const templateGate = await trivy({ format: 'template', template: '@/contrib/sarif.tpl', severity: 'HIGH', 'exit-code': '1' });
+    expect(templateGate.steps[0]?.notes.join('\n')).not.toContain('ignored severity');
     expect(await withOf(trivy({ format: 'json', output: 'r.json' }))).toMatchObject({ 'report-file': 'r.json' });
     expect(await withOf(trivy({ format: 'github', 'github-pat': '${{ secrets.PAT }}' }))).toMatchObject({
       'dependency-snapshot': 'true',

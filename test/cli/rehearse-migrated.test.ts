@@ -74,8 +74,8 @@ afterAll(async () => {
       expect(trivy).toHaveLength(1);
       const args = trivy[0]?.args ?? [];
       expect(args.at(-1)).toBe(`docker.io/my-organization/my-app:${sha}`);
-      // limit-severities-for-sarif: false, as trivy-action wrote its SARIF: Trivy reports every severity.
-      expect(args).not.toContain('--severity');
+      // The starter's sarif template kept --severity there (only format: sarif drops it), and scan keeps it.
+      expect(args[args.indexOf('--severity') + 1]).toBe('CRITICAL,HIGH');
       // sbom-format: none: trivy-action made no SBOM, so Syft is not run.
       expect(await shimCalls(rehearsal.world.shimDir, 'syft')).toEqual([]);
       const scan = report.jobs.flatMap((job) => job.steps).find((step) => step.name === 'Run Trivy vulnerability scanner');

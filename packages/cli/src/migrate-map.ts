@@ -141,7 +141,7 @@ export const TRIVY_ACTION: AnchorMap = {
     'tf-vars': { none: 'Terraform scans are not scan’s.', default: '' },
     'limit-severities-for-sarif': {
       to: 'limit-severities-for-sarif',
-      note: 'its default is true here and false (unset) there; a SARIF step with severity and without it gets limit-severities-for-sarif: false.',
+      note: 'its default is true here and false (unset) there, where only format: sarif drops severity (the sarif template keeps it); a format: sarif step with severity and without it gets limit-severities-for-sarif: false; with exit-code, Trivy there failed on any severity, and scan fails on those of severity (reported).',
     },
     'docker-host': { none: 'set DOCKER_HOST in the step’s env instead; Trivy and Syft read it.', default: '' },
     version: {
@@ -163,9 +163,12 @@ export const TRIVY_ACTION: AnchorMap = {
     const output = given.output ?? '';
     const template = given.template ?? '';
     const sarif = format === 'sarif' || (format === 'template' && /(^|\/)sarif\.tpl$/.test(template));
+    // trivy-action drops severity (unset TRIVY_SEVERITY) only for format: sarif without
+    // limit-severities-for-sarif: true; the sarif template keeps it, as scan's default does.
+    const allSeverities = format === 'sarif' && !isTrue(given['limit-severities-for-sarif']);
     if (sarif) {
       if (output) out.with['sarif-file'] = output;
-      if (given.severity && !isTrue(given['limit-severities-for-sarif'])) {
+      if (given.severity && allSeverities) {
         out.with['limit-severities-for-sarif'] = 'false';
         out.notes.push(
           'limit-severities-for-sarif: false keeps every severity in the SARIF, as trivy-action wrote it; the counts and the verdict follow severity.',
@@ -195,7 +198,15 @@ export const TRIVY_ACTION: AnchorMap = {
       if (output) out.unmapped.push({ input: 'output', reason: `written in ${format} there; no counterpart here.` });
     }
     const exitCode = given['exit-code'] ?? '';
-    out.with['fail-on'] = exitCode === '' || exitCode === '0' ? 'none' : lowestSeverity(given.severity ?? '');
+    if (exitCode === '' || exitCode === '0') out.with['fail-on'] = 'none';
+    else {
+      out.with['fail-on'] = lowestSeverity(given.severity ?? '');
+      // Without TRIVY_SEVERITY, Trivy's exit code fired on a finding of any severity; scan judges severity's.
+      if (allSeverities && given.severity)
+        out.notes.push(
+          `trivy-action with format: sarif ignored severity for its exit code too and failed on a finding of any severity; scan fails on ${given.severity} (fail-on: ${out.with['fail-on']}) only. Remove severity to fail on any.`,
+        );
+    }
     if (given.version !== undefined) pinnedVersion('trivy', 'version', given.version, out);
     if (isTrue(given['skip-setup-trivy'])) out.with['trivy-version'] = 'system';
   },
