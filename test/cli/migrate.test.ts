@@ -278,6 +278,37 @@ describe('what several inputs decide together', () => {
     expect(junit.steps[0]?.unmapped.map((item) => item.input)).toEqual(['template', 'output']);
   });
 
+  it('an expression in an input the rewrite reads leaves the step as it is, reported; one only carried over is kept', async () => {
+    const tag = (inputs: Record<string, string>) =>
+      migrateWorkflow(workflow('mathieudutour/github-tag-action@v6.2', inputs), 'ci.yml', { root: ROOT });
+    const sbom = (inputs: Record<string, string>) =>
+      migrateWorkflow(workflow('anchore/sbom-action@v0', { image: 'ghcr.io/acme/api:1.0', ...inputs }), 'ci.yml', { root: ROOT });
+    const cases: [Promise<Awaited<ReturnType<typeof trivy>>>, string][] = [
+      [trivy({ 'exit-code': '${{ inputs.strict && 1 || 0 }}', severity: 'HIGH' }), 'exit-code: ${{ inputs.strict && 1 || 0 }}'],
+      [trivy({ 'exit-code': '1', severity: '${{ vars.SEVERITY }}' }), 'severity: ${{ vars.SEVERITY }}'],
+      [trivy({ format: '${{ inputs.format }}', output: 'out' }), 'format: ${{ inputs.format }}'],
+      [sbom({ format: '${{ inputs.format }}' }), 'format: ${{ inputs.format }}'],
+      [tag({ dry_run: "${{ github.event_name == 'pull_request' }}" }), "dry_run: ${{ github.event_name == 'pull_request' }}"],
+      [tag({ create_annotated_tag: '${{ inputs.annotate }}' }), 'create_annotated_tag: ${{ inputs.annotate }}'],
+      [tag({ default_bump: '${{ inputs.bump }}' }), 'default_bump: ${{ inputs.bump }}'],
+      [tag({ release_branches: '${{ vars.BRANCHES }}' }), 'release_branches: ${{ vars.BRANCHES }}'],
+    ];
+    for (const [promise, left] of cases) {
+      const result = await promise;
+      expect(result.changed).toBe(false);
+      expect(result.steps[0]?.to).toBeUndefined();
+      expect(result.steps[0]?.left).toBe(
+        `${left} is an expression, whose value is known only when the workflow runs, and it decides ${left.startsWith('severity') ? 'fail-on (the lowest severity listed, with exit-code)' : 'how the step is rewritten'}; the step is left as it is: rewrite it by hand (docs/migrating.md).`,
+      );
+    }
+    // Carried over as it is: an expression is fine there.
+    expect(await withOf(trivy({ severity: '${{ vars.SEVERITY }}', 'image-ref': '${{ env.IMAGE }}' }))).toMatchObject({
+      image: '${{ env.IMAGE }}',
+      severity: '${{ vars.SEVERITY }}',
+      'fail-on': 'none',
+    });
+  });
+
   it('a tool version not pinned here is dropped and reported, not carried into a step that would stop', async () => {
     const result = await trivy({ version: 'v0.50.0' });
     expect((await withOf(Promise.resolve(result)))['trivy-version']).toBeUndefined();
@@ -451,6 +482,18 @@ describe('cosign-installer and the cosign sign step after it', () => {
     expect(result.steps.map((step) => step.left)).toEqual([
       'no `cosign sign` step after it could be rewritten into sign; it is left as it is.',
       'the cosign sign flag --recursive has no counterpart in sign; left as it is.',
+    ]);
+  });
+
+  it('leaves the installer and the sign steps when cosign-release is an expression', async () => {
+    const source = publish('      - run: cosign sign --yes ghcr.io/acme/api@${{ steps.build.outputs.digest }}').replace(
+      `cosign-release: v${PINNED_TOOLS.cosign.version}`,
+      'cosign-release: ${{ vars.COSIGN }}',
+    );
+    const result = await migrateWorkflow(source, 'publish.yml', { root: ROOT });
+    expect(result.changed).toBe(false);
+    expect(result.steps.map((step) => step.left)).toEqual([
+      'cosign-release: ${{ vars.COSIGN }} is an expression, whose value is known only when the workflow runs, and it decides how the step is rewritten; the step is left as it is: rewrite it by hand (docs/migrating.md). The cosign sign steps after it stay too.',
     ]);
   });
 

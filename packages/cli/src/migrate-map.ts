@@ -40,6 +40,25 @@ export interface AnchorMap {
   special?: (given: Readonly<Record<string, string>>, out: Rewritten) => void;
   /** Inputs set on every rewritten step, so that it behaves as the anchor's did by default. */
   keep?: Record<string, { value: string; why: string }>;
+  /**
+   * Inputs whose value (not only whether it is given) decides what the rewritten step gets. An
+   * expression there (`${{ … }}`) has its value only when the workflow runs, so such a step is
+   * left as it is and reported, never rewritten from the expression's text.
+   */
+  reads?: readonly string[];
+}
+
+/** Leaves the step as it is when `name`'s value is an expression the rewrite would have to read. */
+function expressionBlocks(
+  given: Readonly<Record<string, string>>,
+  name: string,
+  out: Rewritten,
+  decides = 'how the step is rewritten',
+): boolean {
+  const value = given[name];
+  if (value === undefined || !value.includes('${{')) return false;
+  out.blocked ??= `${name}: ${value} is an expression, whose value is known only when the workflow runs, and it decides ${decides}; the step is left as it is: rewrite it by hand (docs/migrating.md).`;
+  return true;
 }
 
 /**
@@ -154,6 +173,7 @@ export const TRIVY_ACTION: AnchorMap = {
     'token-setup-trivy': { ignored: 'scan downloads Trivy from its release and checks its pinned SHA-256; no token is needed.' },
   },
   outputs: {},
+  reads: ['exit-code', 'format', 'template', 'limit-severities-for-sarif', 'version', 'skip-setup-trivy'],
   keep: {
     'sbom-format': { value: 'none', why: 'trivy-action makes no SBOM unless its format asks for one, so Syft is not run' },
   },
@@ -199,7 +219,7 @@ export const TRIVY_ACTION: AnchorMap = {
     }
     const exitCode = given['exit-code'] ?? '';
     if (exitCode === '' || exitCode === '0') out.with['fail-on'] = 'none';
-    else {
+    else if (!expressionBlocks(given, 'severity', out, 'fail-on (the lowest severity listed, with exit-code)')) {
       out.with['fail-on'] = lowestSeverity(given.severity ?? '');
       // Without TRIVY_SEVERITY, Trivy's exit code fired on a finding of any severity; scan judges severity's.
       if (allSeverities && given.severity)
@@ -251,6 +271,7 @@ export const SBOM_ACTION: AnchorMap = {
     config: { none: 'there is no Syft configuration file input.', default: '' },
   },
   outputs: {},
+  reads: ['format', 'upload-artifact', 'syft-version'],
   keep: {
     'fail-on': { value: 'none', why: 'sbom-action does not judge vulnerabilities' },
   },
@@ -259,7 +280,7 @@ export const SBOM_ACTION: AnchorMap = {
       out.blocked = 'no image: sbom-action then makes the SBOM of the directory (path, . by default), and scan makes the SBOM of an image.';
     const format = given.format ?? 'spdx-json';
     if (format !== 'spdx-json' && format !== 'cyclonedx-json') {
-      out.blocked = `format ${format} has no counterpart: scan writes spdx-json or cyclonedx-json.`;
+      out.blocked ??= `format ${format} has no counterpart: scan writes spdx-json or cyclonedx-json.`;
     }
     out.with['sbom-format'] = format;
     if (!/^false$/i.test(given['upload-artifact'] ?? 'true')) {
@@ -333,6 +354,7 @@ export const GITHUB_TAG_ACTION: AnchorMap = {
     release_type: { to: 'bump', note: 'major, minor, patch or none; a pre-release is the prerelease input’s, not a pre-prefixed type.' },
     changelog: { to: 'changelog', note: 'Markdown grouped into Breaking changes, Features, Fixes, the rules’ sections and Other changes.' },
   },
+  reads: ['default_bump', 'create_annotated_tag', 'release_branches', 'dry_run', 'custom_release_rules'],
   keep: {
     'default-bump': { value: 'patch', why: 'github-tag-action bumps patch by default when no commit says otherwise' },
     annotate: { value: 'false', why: 'github-tag-action makes lightweight tags by default' },
@@ -353,7 +375,7 @@ export const GITHUB_TAG_ACTION: AnchorMap = {
       .filter(Boolean);
     if (isTrue(given.dry_run)) out.with['dry-run'] = 'true';
     else if (branches.some((branch) => !/^[\w./-]+$/.test(branch) || branch.includes('..') || /\.[*+?]/.test(branch))) {
-      out.blocked = `release_branches ${given.release_branches ?? ''} has patterns, which a workflow condition cannot test, and semantic-tag tags wherever it runs: run the job only on those branches, then give release_branches the branch names (or remove it).`;
+      out.blocked ??= `release_branches ${given.release_branches ?? ''} has patterns, which a workflow condition cannot test, and semantic-tag tags wherever it runs: run the job only on those branches, then give release_branches the branch names (or remove it).`;
     } else {
       const refs = JSON.stringify(branches.map((branch) => `refs/heads/${branch}`));
       out.with['dry-run'] = `\${{ !contains(fromJSON('${refs}'), github.ref) }}`;
@@ -393,6 +415,7 @@ export const COSIGN_INSTALLER: AnchorMap = {
     'use-sudo': { ignored: 'sign installs cosign into the runner’s tool cache, which needs no sudo.' },
   },
   outputs: {},
+  reads: ['cosign-release'],
   special(given, out) {
     if (given['cosign-release'] !== undefined) pinnedVersion('cosign', 'cosign-release', given['cosign-release'], out);
   },
@@ -436,6 +459,7 @@ export function rewriteInputs(anchor: AnchorMap, given: Readonly<Record<string, 
       out.notes.push(`${name}: ${kept.value}, since ${kept.why}.`);
     }
   }
+  for (const name of anchor.reads ?? []) expressionBlocks(given, name, out);
   anchor.special?.(given, out);
   // A default kept above that the anchor's special then decided otherwise is not said twice.
   out.notes = out.notes.filter((note) => {
@@ -461,7 +485,9 @@ export function renderMigratingDoc(): string {
     '`toolkit migrate <workflow file>…` rewrites the steps that use these actions into this toolkit’s, in place, keeping the',
     'file’s comments and layout, and prints what it changed and what it could not map; `--check` only reports. The rewritten',
     'file passes `toolkit validate`. A step with something that has no counterpart and changes what the step does (a',
-    'directory scan, a custom tag, a `cosign sign` flag sign does not have) is left as it is and reported.',
+    'directory scan, a custom tag, a `cosign sign` flag sign does not have) is left as it is and reported, and so is one',
+    'where an input whose value decides the rewrite (`exit-code`, `format`, `dry_run`, `default_bump`, …) is an expression',
+    '(`${{ … }}`), whose value is known only when the workflow runs.',
     '',
     'The anchors’ own names are also accepted by hand where they mean the same: `image-ref` and `trivyignores` (scan),',
     '`cosign-release` (sign). Giving an alias and its own name both is refused. semantic-tag reads `custom_release_rules`',

@@ -239,6 +239,16 @@ function migrateCosign(
 ): MigratedStep[] {
   const given = inputsOf(steps[installer] as Plain);
   const installed = rewriteInputs(COSIGN_INSTALLER, given);
+  const installerReport = {
+    where: where(installer),
+    step: describe(installer),
+    from: COSIGN_INSTALLER.anchor,
+    mapped: [],
+    unmapped: [],
+    notes: [],
+  };
+  // cosign-release as an expression: which cosign the sign steps ran is known only at run time.
+  if (installed.blocked) return [{ ...installerReport, left: `${installed.blocked} The cosign sign steps after it stay too.` }];
   const reports: MigratedStep[] = [];
   let otherCosign = false;
   let rewrote = 0;
@@ -280,14 +290,6 @@ function migrateCosign(
       notes: [...installed.notes, ...call.notes],
     });
   }
-  const installerReport = {
-    where: where(installer),
-    step: describe(installer),
-    from: COSIGN_INSTALLER.anchor,
-    mapped: [],
-    unmapped: [],
-    notes: [],
-  };
   if (rewrote === 0) {
     reports.unshift({ ...installerReport, left: 'no `cosign sign` step after it could be rewritten into sign; it is left as it is.' });
   } else if (otherCosign) {
