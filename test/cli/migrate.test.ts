@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import { ANCHORS, type AnchorMap, COSIGN_INSTALLER, migrateWorkflow, readCosignSign, validateRepository } from '@toolkit/cli';
+import { classifyCommit, highestBump, parseCommit, parseReleaseRules } from '../../actions/semantic-tag/src/semantic-tag.js';
 import { PINNED_TOOLS } from '@toolkit/shared';
 import { parse } from 'yaml';
 import { ROOT } from '../support/harness.js';
@@ -140,7 +141,13 @@ const DERIVED: Record<string, Record<string, Record<string, string> | 'left'>> =
     custom_tag: 'left',
     release_branches: 'left',
     dry_run: { 'dry-run': 'true' },
-    default_bump: { 'default-bump': 'minor' },
+    default_bump: {
+      'default-bump': 'minor',
+      'release-rules': 'build:minor,chore:minor,ci:minor,docs:minor,refactor:minor,style:minor,test:minor',
+    },
+    custom_release_rules: {
+      'release-rules': 'hotfix:patch:Hotfixes,build:patch,chore:patch,ci:patch,docs:patch,refactor:patch,style:patch,test:patch',
+    },
     create_annotated_tag: { annotate: 'true' },
   },
   'sigstore/cosign-installer': {
@@ -332,6 +339,33 @@ describe('what several inputs decide together', () => {
     expect(stepsOf(named.text)[1]?.with).toMatchObject({ 'sbom-artifact': 'sbom.spdx.json', 'fail-on': 'none' });
   });
 
+  it('github-tag-action default_bump: a push of chore or docs commits only is released at that bump, as it was there', async () => {
+    const tag = (inputs: Record<string, string>) =>
+      migrateWorkflow(workflow('mathieudutour/github-tag-action@v6.2', inputs), 'ci.yml', { root: ROOT });
+    const bumpOf = (withInputs: Record<string, unknown> | undefined, messages: string[]) => {
+      const rules = parseReleaseRules(String(withInputs?.['release-rules'] ?? '').split(','));
+      const bump = String(withInputs?.['default-bump']) as Parameters<typeof classifyCommit>[2];
+      return highestBump(messages.map((message, index) => classifyCommit(parseCommit(String(index), message), rules, bump)));
+    };
+    // Its default (patch), and minor; the step's own rule for a type stays.
+    const patch = await tag({ custom_release_rules: 'docs:none' });
+    const given = stepsOf(patch.text)[1]?.with;
+    expect(given?.['release-rules']).toBe('docs:none,build:patch,chore:patch,ci:patch,refactor:patch,style:patch,test:patch');
+    expect(bumpOf(given, ['chore: tidy', 'ci: cache'])).toBe('patch');
+    expect(bumpOf(given, ['chore: tidy', 'feat: new'])).toBe('minor');
+    expect(patch.steps[0]?.notes.join('\n')).toContain(
+      'default_bump patch: github-tag-action released a patch when no commit gave a bump (e.g. chore or docs commits only)',
+    );
+    const minor = await tag({ default_bump: 'minor' });
+    expect(bumpOf(stepsOf(minor.text)[1]?.with, ['docs: readme'])).toBe('minor');
+    // What still differs is said, not hidden.
+    expect(minor.steps[0]?.notes.join('\n')).toContain(
+      'a push with a fix and a chore is a minor release here (the chore’s), where github-tag-action released a patch',
+    );
+    // default_bump false: no rules are added; no bump stays none.
+    expect(stepsOf((await tag({ default_bump: 'false' })).text)[1]?.with).not.toHaveProperty('release-rules');
+  });
+
   it('github-tag-action: default_bump false and major, pre-release rules, and the outputs read later renamed', async () => {
     const tag = (inputs: Record<string, string>, after = '') =>
       migrateWorkflow(
@@ -372,7 +406,9 @@ describe('what several inputs decide together', () => {
       { input: 'default_bump', reason: 'major has no counterpart: default-bump is none, patch or minor.' },
     ]);
     const rules = await tag({ custom_release_rules: 'hotfix:patch:Hotfixes,pre-feat:preminor' });
-    expect(stepsOf(rules.text)[1]?.with?.['release-rules']).toBe('hotfix:patch:Hotfixes');
+    expect(stepsOf(rules.text)[1]?.with?.['release-rules']).toBe(
+      'hotfix:patch:Hotfixes,build:patch,chore:patch,ci:patch,docs:patch,refactor:patch,style:patch,test:patch',
+    );
     expect(rules.steps[0]?.unmapped.map((item) => item.input)).toEqual(['custom_release_rules']);
 
     const later = [

@@ -147,6 +147,8 @@ function keptOutside(source: string, text: string, uses: [string, string], next:
         token: '${{ secrets.GITHUB_TOKEN }}',
         'default-bump': 'patch',
         annotate: 'false',
+        // default_bump's patch there covered pushes whose commits give no bump (chore, docs, …).
+        'release-rules': 'build:patch,chore:patch,ci:patch,docs:patch,refactor:patch,style:patch,test:patch',
         'dry-run': '${{ !contains(fromJSON(\'["refs/heads/master","refs/heads/main"]\'), github.ref) }}',
       },
     });

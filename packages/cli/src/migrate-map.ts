@@ -310,7 +310,7 @@ export const GITHUB_TAG_ACTION: AnchorMap = {
     github_token: { to: 'token' },
     default_bump: {
       to: 'default-bump',
-      note: 'patch and minor; there it is the bump when no commit gives one, here the bump of a commit that is not a Conventional Commit. false becomes none; major has no counterpart.',
+      note: 'patch and minor; there it is the bump when no commit gives one, here the bump of a commit that is not a Conventional Commit, so a rewritten step also gets release-rules giving build, chore, ci, docs, refactor, style and test that bump (other types still give none; with minor, a fix and a chore together are minor here, patch there). false becomes none; major has no counterpart.',
       derived: true,
     },
     default_prerelease_bump: {
@@ -396,8 +396,41 @@ export const GITHUB_TAG_ACTION: AnchorMap = {
       });
       if (!out.with['release-rules']) delete out.with['release-rules'];
     }
+    defaultBumpRules(out);
   },
 };
+
+/** The Conventional Commit types that give no bump of their own (semantic-release's default rules). */
+const NON_BUMPING_TYPES = ['build', 'chore', 'ci', 'docs', 'refactor', 'style', 'test'];
+
+/**
+ * github-tag-action's default_bump is the release's bump when no commit gives one (a push of chore
+ * and docs commits releases a patch); semantic-tag's default-bump is the bump of a commit that is
+ * not a Conventional Commit. The types that give no bump get release rules at that bump, unless the
+ * step's own rules name them, and what still differs is said.
+ */
+function defaultBumpRules(out: Rewritten): void {
+  const bump = out.with['default-bump'];
+  if (bump !== 'patch' && bump !== 'minor') return;
+  const rules = (out.with['release-rules'] ?? '')
+    .split(/[,\n]/)
+    .map((rule) => rule.trim())
+    .filter(Boolean);
+  const named = new Set(
+    rules.map((rule) =>
+      (rule.split(':')[0] ?? '')
+        .replace(/\(.*\)$/, '')
+        .trim()
+        .toLowerCase(),
+    ),
+  );
+  const added = NON_BUMPING_TYPES.filter((type) => !named.has(type));
+  if (added.length === 0) return;
+  out.with['release-rules'] = [...rules, ...added.map((type) => `${type}:${bump}`)].join(',');
+  out.notes.push(
+    `default_bump ${bump}: github-tag-action released a ${bump} when no commit gave a bump (e.g. chore or docs commits only); here default-bump is the bump of a commit that is not a Conventional Commit, so release-rules also give ${added.join(', ')} commits a ${bump}. Still different: a Conventional Commit of another type (e.g. wip:) gives no bump here${bump === 'minor' ? '; and a push with a fix and a chore is a minor release here (the chore’s), where github-tag-action released a patch (the fix’s)' : ''}.`,
+  );
+}
 
 export const COSIGN_INSTALLER: AnchorMap = {
   anchor: 'sigstore/cosign-installer',
