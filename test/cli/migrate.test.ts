@@ -316,6 +316,19 @@ describe('what several inputs decide together', () => {
     });
   });
 
+  it('vuln-type is read as a set: os and library in any order is the default; only one of them leaves the step', async () => {
+    for (const value of ['library,os', 'os, library', 'os,library']) {
+      const result = await trivy({ 'vuln-type': value });
+      expect([value, result.changed, result.steps[0]?.unmapped]).toEqual([value, true, []]);
+      expect(await withOf(Promise.resolve(result))).not.toHaveProperty('vuln-type');
+    }
+    for (const value of ['os', 'library']) {
+      const result = await trivy({ 'vuln-type': value });
+      expect(result.changed).toBe(false);
+      expect(result.steps[0]?.left).toContain(`vuln-type: ${value}: scan reports OS and library packages alike`);
+    }
+  });
+
   it('a tool version not pinned here is dropped and reported, not carried into a step that would stop', async () => {
     const result = await trivy({ version: 'v0.50.0' });
     expect((await withOf(Promise.resolve(result)))['trivy-version']).toBeUndefined();

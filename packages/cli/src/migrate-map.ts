@@ -99,6 +99,12 @@ function lowestSeverity(list: string): string {
 
 const isTrue = (value: string | undefined) => /^true$/i.test(value ?? '');
 
+/** Whether two values are the same list (`library,os` is `os,library`); a single value is a list of one. */
+function sameList(value: string, expected: string): boolean {
+  const items = (text: string) => [...new Set(text.split(/[\s,]+/).filter(Boolean))].sort().join(',');
+  return items(value) === items(expected);
+}
+
 export const TRIVY_ACTION: AnchorMap = {
   anchor: 'aquasecurity/trivy-action',
   fixture: 'trivy-action.action.yml',
@@ -125,8 +131,9 @@ export const TRIVY_ACTION: AnchorMap = {
     },
     'ignore-unfixed': { to: 'ignore-unfixed' },
     'vuln-type': {
-      none: 'scan reports OS and library packages alike (Trivy’s default); there is no pkg-types input.',
+      none: 'scan reports OS and library packages alike (Trivy’s default, os,library in any order); there is no pkg-types input, so a step that scans only one of them is left as it is.',
       default: 'os,library',
+      blocks: true,
     },
     severity: { to: 'severity', note: 'upper or lower case alike.' },
     format: {
@@ -472,7 +479,7 @@ export function rewriteInputs(anchor: AnchorMap, given: Readonly<Record<string, 
     } else if ('to' in counterpart) {
       if (!counterpart.derived) out.with[counterpart.to] = value;
     } else if ('none' in counterpart) {
-      if (counterpart.default !== undefined && value === counterpart.default) continue;
+      if (counterpart.default !== undefined && sameList(value, counterpart.default)) continue;
       if (counterpart.blocks) out.blocked = `${name}: ${value}: ${counterpart.none}`;
       out.unmapped.push({ input: name, reason: counterpart.none });
     } else {
