@@ -329,6 +329,20 @@ describe('what several inputs decide together', () => {
     }
   });
 
+  it('format: github submits the dependency graph only with github-pat, as trivy-action did; without it, it is reported', async () => {
+    const without = await trivy({ format: 'github' });
+    const given = await withOf(Promise.resolve(without));
+    expect(given).not.toHaveProperty('dependency-snapshot');
+    expect(given).toMatchObject({ 'sbom-format': 'none' });
+    expect(without.steps[0]?.unmapped).toEqual([
+      {
+        input: 'format',
+        reason:
+          'github without github-pat: trivy-action submitted nothing then (it printed a warning). To submit the dependency graph, give sbom-format: spdx-json, dependency-snapshot: true and a token with contents: write.',
+      },
+    ]);
+  });
+
   it('a tool version not pinned here is dropped and reported, not carried into a step that would stop', async () => {
     const result = await trivy({ version: 'v0.50.0' });
     expect((await withOf(Promise.resolve(result)))['trivy-version']).toBeUndefined();

@@ -138,7 +138,7 @@ export const TRIVY_ACTION: AnchorMap = {
     severity: { to: 'severity', note: 'upper or lower case alike.' },
     format: {
       to: 'sarif-file',
-      note: 'sarif (or template with @/contrib/sarif.tpl) writes output as sarif-file, json as report-file, cyclonedx or spdx-json as sbom-file (made by Syft), github submits to the dependency graph (dependency-snapshot); table is always in the log. Other formats and templates have no counterpart.',
+      note: 'sarif (or template with @/contrib/sarif.tpl) writes output as sarif-file, json as report-file, cyclonedx or spdx-json as sbom-file (made by Syft), github with github-pat submits to the dependency graph (dependency-snapshot; without github-pat trivy-action submitted nothing, and neither does scan); table is always in the log. Other formats and templates have no counterpart.',
       derived: true,
     },
     template: { to: 'sarif-file', note: 'only @/contrib/sarif.tpl, whose SARIF scan writes itself.', derived: true },
@@ -208,8 +208,17 @@ export const TRIVY_ACTION: AnchorMap = {
       if (output) out.with['sbom-file'] = output;
       out.notes.push(`the ${format} SBOM is made by Syft here, not by Trivy.`);
     } else if (format === 'github') {
-      out.with['sbom-format'] = 'spdx-json';
-      out.with['dependency-snapshot'] = 'true';
+      if (given['github-pat']) {
+        out.with['sbom-format'] = 'spdx-json';
+        out.with['dependency-snapshot'] = 'true';
+      } else
+        // trivy-action submitted only with github-pat; without, it printed a warning and the step passed.
+        // github.token would be refused (403) where the dependency graph needs contents: write.
+        out.unmapped.push({
+          input: 'format',
+          reason:
+            'github without github-pat: trivy-action submitted nothing then (it printed a warning). To submit the dependency graph, give sbom-format: spdx-json, dependency-snapshot: true and a token with contents: write.',
+        });
       if (output)
         out.unmapped.push({
           input: 'output',
