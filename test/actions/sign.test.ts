@@ -309,6 +309,21 @@ describe('sign built dist under Node 24', () => {
     expect(result.summary).toContain('<th align="left">Verified</th><td>yes</td>');
   });
 
+  it('with digest given, signs name@digest and ignores the tag of image (what toolkit migrate gives from docker/metadata-action)', async () => {
+    const pushed = await pushArtifact(registry, dir, 'acme/tagged', '3.0.0');
+    const bin = path.join(dir, 'bin-tagged');
+    const cosign = await fakeTool(bin, 'cosign', { stdout: PUBLIC_KEY });
+    const result = await runBuiltAction('sign', {
+      workspace: dir,
+      // The tag is not in the registry: it is not resolved, the digest is what is signed.
+      inputs: { image: `${registry.address}/acme/tagged:main`, digest: pushed, key: PRIVATE_KEY, 'cosign-version': 'system' },
+      env: { PATH: `${bin}${path.delimiter}${process.env.PATH}` },
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.outputs).toEqual({ digest: pushed, 'signed-ref': `${registry.address}/acme/tagged@${pushed}` });
+    expect((await cosign.calls())[1]?.at(-1)).toBe(`${registry.address}/acme/tagged@${pushed}`);
+  });
+
   it('refuses a bad attest-sbom before cosign is installed or run, or the tag resolved', async () => {
     const bin = path.join(dir, 'bin-bad-sbom');
     const cosign = await fakeTool(bin, 'cosign', { stdout: PUBLIC_KEY });

@@ -116,7 +116,9 @@ function keptOutside(source: string, text: string, uses: [string, string], next:
       name: 'Sign the published Docker image',
       if: "${{ github.event_name != 'pull_request' }}",
       uses: 'org/toolkit/actions/sign@v1',
-      with: { image: '${{ env.REGISTRY }}/${{ env.IMAGE_NAME }}', digest: '${{ steps.build-and-push.outputs.digest }}' },
+      // Not images: ${{ env.REGISTRY }}/${{ env.IMAGE_NAME }}, whose github.repository may have capitals;
+      // docker/metadata-action's own tags are lower-cased.
+      with: { image: '${{ fromJSON(steps.meta.outputs.json).tags[0] }}', digest: '${{ steps.build-and-push.outputs.digest }}' },
     });
     // cosign v2.2.4 is not pinned here: reported, and the pinned one used.
     const report = result.steps.find((step) => step.from === 'run: cosign sign');

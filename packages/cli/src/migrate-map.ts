@@ -574,7 +574,7 @@ const COSIGN_SIGN_DOC = [
   '| `cosign sign` | sign | Notes |',
   '| --- | --- | --- |',
   '| `<image>@<digest>` | `image`, `digest` | `$VAR` and `${VAR}` from the step’s env become its expression, others `${{ env.VAR }}`. |',
-  '| `echo "${TAGS}" \\| xargs -I {} cosign sign {}@${DIGEST}` | `image`, `digest` | TAGS from a docker/metadata-action step with one image: that image, signed once by digest (a signature belongs to the digest, whatever the tag). Otherwise the step is left as it is. |',
+  '| `echo "${TAGS}" \\| xargs -I {} cosign sign {}@${DIGEST}` | `image`, `digest` | TAGS from a docker/metadata-action step with one image: that image, signed once by digest (a signature belongs to the digest, whatever the tag); image is `${{ fromJSON(steps.<id>.outputs.json).tags[0] }}`, the name as the action lower-cased it (not its `images` input: `${{ github.repository }}` may have capitals, which registries refuse). Otherwise the step is left as it is. |',
   '| `--yes`, `-y` | — (not needed) | sign never prompts. |',
   '| `--key env://VAR` | `key` | VAR’s value from the step’s env (the PEM, e.g. a secret); COSIGN_PASSWORD becomes `key-password`. A key file or KMS URI has no counterpart. |',
   '| `--tlog-upload=false` | `tlog-upload: false` | |',

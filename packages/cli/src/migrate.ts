@@ -395,9 +395,10 @@ export function readCosignSign(run: string, env: Plain, steps: readonly Plain[])
   if (placeholder !== undefined) {
     if (!reference.startsWith(placeholder))
       throw new UserError('INVALID_INPUT', `the image does not start with xargs' ${placeholder}; left as it is.`);
-    reference = `${metadataImage(listed ?? '', env, steps, consumed)}${reference.slice(placeholder.length)}`;
+    const meta = metadataImage(listed ?? '', env, steps, consumed);
+    reference = `${meta.tagged}${reference.slice(placeholder.length)}`;
     notes.push(
-      `cosign signed each tag's image@digest; sign signs ${reference.replace(/@.*/, '')} once by that digest, which is what each of those signatures was of (a signature belongs to the digest, not the tag).`,
+      `cosign signed each tag's image@digest; sign signs ${meta.images} once by that digest, which is what each of those signatures was of (a signature belongs to the digest, not the tag). The image is read from the metadata step's json output (its first tag; the tag is not signed, the digest is), since docker/metadata-action writes the name lower-cased (github.repository may have capitals, which a registry refuses).`,
     );
   }
   const at = reference.lastIndexOf('@');
@@ -410,9 +411,12 @@ export function readCosignSign(run: string, env: Plain, steps: readonly Plain[])
 
 /**
  * The one image a docker/metadata-action step makes tags of, when `listed` is `${TAGS}` with TAGS
- * set to that step's tags output: the starter workflow's form. Anything else is refused.
+ * set to that step's tags output: the starter workflow's form. Anything else is refused. The
+ * reference is the step's first tag, from its json output, not its `images` input: the action
+ * lower-cases the name (`${{ github.repository }}` keeps the owner's capitals, which no registry
+ * and not sign take), and a workflow expression cannot.
  */
-function metadataImage(listed: string, env: Plain, steps: readonly Plain[], consumed: Set<string>): string {
+function metadataImage(listed: string, env: Plain, steps: readonly Plain[], consumed: Set<string>): { tagged: string; images: string } {
   const variable = new RegExp(`^${MARK}([A-Za-z_]\\w*)${MARK}$`).exec(listed)?.[1];
   const value = variable ? asText(env[variable]) : '';
   const id = /^\$\{\{\s*steps\.([\w-]+)\.outputs\.tags\s*\}\}$/.exec(value)?.[1];
@@ -425,7 +429,7 @@ function metadataImage(listed: string, env: Plain, steps: readonly Plain[], cons
     );
   }
   consumed.add(variable);
-  return images;
+  return { tagged: `\${{ fromJSON(steps.${id}.outputs.json).tags[0] }}`, images };
 }
 
 /** The report of one file, as the CLI prints it. */
