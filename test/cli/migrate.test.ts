@@ -4,7 +4,7 @@
  * rewritten file is checked with `toolkit validate`'s own checks.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
@@ -631,6 +631,28 @@ describe('toolkit migrate (the CLI)', () => {
     expect((both as { code: number }).code).toBe(1);
     expect((both as { stdout: string }).stdout).toContain(`${shared}: not migrated: `);
     expect((both as { stdout: string }).stdout).toContain(`${other}: rewritten.`);
+    // A workflow that is a symbolic link (here to a file outside the repository) is neither read nor
+    // written through; a missing file is said to be missing; the others still migrate.
+    const repo = path.join(dir, 'repo');
+    await mkdir(path.join(repo, '.github', 'workflows'), { recursive: true });
+    const outside = path.join(dir, 'outside.yml');
+    await writeFile(outside, source);
+    const linked = path.join(repo, '.github', 'workflows', 'linked.yml');
+    await symlink(outside, linked);
+    const plain = path.join(repo, '.github', 'workflows', 'plain.yml');
+    await writeFile(plain, source);
+    const missing = path.join(repo, '.github', 'workflows', 'missing.yml');
+    const links = await run(process.execPath, [bin, 'migrate', linked, missing, plain]).catch(
+      (error: { code: number; stdout: string }) => error,
+    );
+    expect((links as { code: number }).code).toBe(1);
+    expect((links as { stdout: string }).stdout).toMatch(
+      new RegExp(`${linked.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not migrated: .*symbolic link`),
+    );
+    expect((links as { stdout: string }).stdout).toContain(`${missing}: not migrated: ${missing} does not exist.`);
+    expect((links as { stdout: string }).stdout).toContain(`${plain}: rewritten.`);
+    expect(await readFile(outside, 'utf8')).toBe(source);
+    expect(await readFile(plain, 'utf8')).toContain('uses: org/toolkit/actions/scan@v1');
     // Again: nothing left to migrate.
     expect((await run(process.execPath, [bin, 'migrate', '--check', file])).stdout).toContain('nothing to migrate');
   });

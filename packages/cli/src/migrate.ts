@@ -7,9 +7,9 @@
  * does is left as it is. The result is checked as `toolkit validate` checks a workflow before it is
  * written.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { UserError, YamlEditor } from '@toolkit/shared';
+import { UserError, YamlEditor, readRepoFile, writeRepoFile } from '@toolkit/shared';
 import { parse as parseShell } from 'shell-quote';
 import { type AnchorMap, COSIGN_INSTALLER, type Rewritten, anchorOf, rewriteInputs } from './migrate-map.js';
 import { type Problem, formatProblem, validateWorkflow } from './validate.js';
@@ -115,7 +115,7 @@ export async function migrateWorkflow(source: string, file: string, options: Mig
 
   const text = editor.toString();
   const changed = text !== source;
-  const root = options.root ?? repositoryRoot(file);
+  const root = options.root ?? repositoryRoot(file) ?? process.cwd();
   // A problem the file had before (a starter workflow's $default-branch) is not migrate's to fix:
   // only what the rewrite would bring in stops it.
   const before = changed
@@ -127,11 +127,11 @@ export async function migrateWorkflow(source: string, file: string, options: Mig
   return { file, steps: reports, text, changed, problems };
 }
 
-/** The repository a workflow file is in (the directory holding its .github), for local reusable workflows. */
-function repositoryRoot(file: string): string {
+/** The repository a workflow file is in (the directory holding its .github), if it is in one. */
+function repositoryRoot(file: string): string | undefined {
   let dir = path.dirname(path.resolve(file));
   while (path.basename(dir) !== '.github' && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return path.basename(dir) === '.github' ? path.dirname(dir) : process.cwd();
+  return path.basename(dir) === '.github' ? path.dirname(dir) : undefined;
 }
 
 /** Rewrites one anchor step (trivy-action, sbom-action, github-tag-action) in place. */
@@ -459,24 +459,27 @@ export async function migrateFiles(
   let changed = false;
   let problems = 0;
   for (const file of files) {
-    const source = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new UserError('NOT_FOUND', `${file} cannot be read (${error.code ?? error.message}).`);
-    });
+    // Read and written as a regular file inside its repository (the directory holding its .github,
+    // else its own directory): never through a symbolic link to somewhere else.
+    const root = repositoryRoot(file) ?? path.dirname(path.resolve(file));
+    const relative = path.relative(root, path.resolve(file));
     let result: MigrationResult;
     try {
+      const source = existsSync(root) ? await readRepoFile(root, relative, { where: root }) : undefined;
+      if (source === undefined) throw new UserError('NOT_FOUND', `${file} does not exist.`);
       result = await migrateWorkflow(source, file, options);
+      for (const line of formatMigration(result, options.check ?? false)) options.log(line);
+      problems += result.problems.length;
+      if (result.changed && result.problems.length === 0) {
+        changed = true;
+        if (!options.check) await writeRepoFile(root, relative, result.text, { where: root });
+      }
     } catch (error) {
-      // One file the editor refuses (an edit through a YAML anchor, not a workflow) stops only itself.
+      // One file that cannot be read or written, or that the editor refuses (an edit through a
+      // YAML anchor, not a workflow), stops only itself.
       if (!(error instanceof UserError)) throw error;
       options.log(`${file}: not migrated: ${error.message}`);
       problems += 1;
-      continue;
-    }
-    for (const line of formatMigration(result, options.check ?? false)) options.log(line);
-    problems += result.problems.length;
-    if (result.changed && result.problems.length === 0) {
-      changed = true;
-      if (!options.check) await writeFile(file, result.text);
     }
   }
   return { changed, problems };
