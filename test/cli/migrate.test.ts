@@ -527,6 +527,11 @@ describe('cosign-installer and the cosign sign step after it', () => {
     );
     expect(() => readCosignSign('cosign sign -a env=prod ghcr.io/a/b:1', {}, [])).toThrow('the cosign sign flag -a has no counterpart');
     expect(() => readCosignSign('cosign sign ghcr.io/a/b:1 ghcr.io/a/c:1', {}, [])).toThrow('cosign sign is given 2 images');
+    // A trailing comment is the shell's: one image.
+    expect(readCosignSign('cosign sign --yes ghcr.io/a/b@${DIGEST} # by digest, never a tag', { DIGEST: 'sha256:00' }, []).with).toEqual({
+      image: 'ghcr.io/a/b',
+      digest: 'sha256:00',
+    });
     expect(() => readCosignSign('cosign sign ghcr.io/a/b:1 && echo done', {}, [])).toThrow('not one `cosign sign` command');
     expect(() => readCosignSign('set -e\ncosign sign ghcr.io/a/b:1', {}, [])).toThrow('more commands than `cosign sign`');
     expect(() => readCosignSign('cosign sign ghcr.io/a/b@$GITHUB_SHA', {}, [])).toThrow("$GITHUB_SHA is the runner's own variable");

@@ -339,7 +339,10 @@ export function readCosignSign(run: string, env: Plain, steps: readonly Plain[])
   const tokens = parseShell(hidden, (name) => `${MARK}${name}${MARK}`);
   const restore = (word: string) =>
     word.replace(new RegExp(`${EXPRESSION}(\\d+)${EXPRESSION}`, 'g'), (_match, index: string) => expressions[Number(index)] as string);
-  const words = tokens.map((token) => (typeof token === 'string' ? restore(token) : 'op' in token ? `${MARK}op:${token.op}` : MARK));
+  // A trailing `# comment` is the shell's, not an argument.
+  const words = tokens
+    .filter((token) => typeof token === 'string' || !('comment' in token))
+    .map((token) => (typeof token === 'string' ? restore(token) : 'op' in token ? `${MARK}op:${token.op}` : MARK));
   const consumed = new Set<string>();
   const notes: string[] = [];
   let command = words;
