@@ -658,6 +658,14 @@ describe('toolkit migrate (the CLI)', () => {
     expect((links as { stdout: string }).stdout).toContain(`${plain}: rewritten.`);
     expect(await readFile(outside, 'utf8')).toBe(source);
     expect(await readFile(plain, 'utf8')).toContain('uses: org/toolkit/actions/scan@v1');
+    // --check fails while a step is left as it is, though nothing would change: it needs a person.
+    const left = path.join(dir, 'left.yml');
+    await writeFile(left, workflow('aquasecurity/trivy-action@0.30.0', { 'scan-type': 'fs', 'scan-ref': '.' }));
+    const leftChecked = await run(process.execPath, [bin, 'migrate', '--check', left]).catch(
+      (error: { code: number; stdout: string }) => error,
+    );
+    expect((leftChecked as { code: number }).code).toBe(1);
+    expect((leftChecked as { stdout: string }).stdout).toContain('aquasecurity/trivy-action left as it is: scan-type: fs:');
     // Again: nothing left to migrate.
     expect((await run(process.execPath, [bin, 'migrate', '--check', file])).stdout).toContain('nothing to migrate');
   });

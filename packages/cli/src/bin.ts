@@ -26,7 +26,7 @@ const USAGE = `toolkit <command>
       Rewrites steps that use trivy-action, sbom-action, github-tag-action and cosign-installer (with
       its cosign sign step) into scan, semantic-tag and sign, keeping comments and layout; prints what
       changed and what could not be mapped (docs/migrating.md). --check: only report, and exit 1 when
-      something would change.
+      something would change or could not be mapped (a step left as it is, an input not mapped).
   validate            Checks every action.yml, workflow and template.
   demo [--keep] [--verbose] [--stand-ins-only] [--host h --known-hosts file --key file [--port n] [--user u]]
       Rehearses UAT-1.0.0, PROD-1.0.0 and a refused PROD tag from the real templates, in a sandbox,
@@ -144,13 +144,14 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'migrate': {
-      const { changed, problems } = await migrateFiles(rest, {
+      const { changed, problems, unmapped } = await migrateFiles(rest, {
         check: values.check ?? false,
         ...(values.org ? { org: values.org } : {}),
         ...(values.ref ? { ref: values.ref } : {}),
         log: (line) => console.log(line),
       });
-      return problems > 0 || (values.check && changed) ? 1 : 0;
+      // --check is the gate: 1 while an anchor step would be rewritten or needs a person.
+      return problems > 0 || (values.check && (changed || unmapped > 0)) ? 1 : 0;
     }
     case 'validate': {
       // A repository toolkit init set up calls this toolkit by its name there: its reusable

@@ -452,15 +452,20 @@ export function formatMigration(result: MigrationResult, check: boolean): string
   return lines;
 }
 
-/** Migrates files in place (or with `check`, only reports). Returns whether anything was (or would be) changed or left unmapped. */
+/**
+ * Migrates files in place (or with `check`, only reports). Returns whether anything was (or would
+ * be) changed, how many files could not be migrated or would not pass validate (problems), and
+ * how many anchor steps were left as they are or had inputs that could not be mapped (unmapped).
+ */
 export async function migrateFiles(
   files: readonly string[],
   options: MigrateOptions & { log: (line: string) => void },
-): Promise<{ changed: boolean; problems: number }> {
+): Promise<{ changed: boolean; problems: number; unmapped: number }> {
   if (files.length === 0)
     throw new UserError('INVALID_INPUT', 'toolkit migrate needs workflow files, e.g. `toolkit migrate .github/workflows/*.yml`.');
   let changed = false;
   let problems = 0;
+  let unmapped = 0;
   for (const file of files) {
     // Read and written as a regular file inside its repository (the directory holding its .github,
     // else its own directory): never through a symbolic link to somewhere else.
@@ -473,6 +478,7 @@ export async function migrateFiles(
       result = await migrateWorkflow(source, file, options);
       for (const line of formatMigration(result, options.check ?? false)) options.log(line);
       problems += result.problems.length;
+      unmapped += result.steps.filter((step) => step.left !== undefined || step.unmapped.length > 0).length;
       if (result.changed && result.problems.length === 0) {
         changed = true;
         if (!options.check) await writeRepoFile(root, relative, result.text, { where: root });
@@ -485,5 +491,5 @@ export async function migrateFiles(
       problems += 1;
     }
   }
-  return { changed, problems };
+  return { changed, problems, unmapped };
 }
