@@ -151,6 +151,18 @@ describe('trivy-action’s names as aliases', () => {
     expect(() => inputs({ 'sbom-format': 'none', 'sbom-artifact': 'sbom' })).toThrow(
       'Invalid input "sbom-artifact": "sbom" needs an SBOM, but sbom-format is none',
     );
+    // dependency-snapshot is read as a boolean whatever the case, with or without an SBOM.
+    expect(inputs({ 'sbom-format': 'none', 'dependency-snapshot': 'False' }).dependencySnapshot).toBe(false);
+    expect(() => inputs({ 'sbom-format': 'none', 'dependency-snapshot': 'TRUE' })).toThrow(
+      'Invalid input "dependency-snapshot": "TRUE" needs an SBOM, but sbom-format is none',
+    );
+    expect(() => inputs({ 'sbom-format': 'none', 'dependency-snapshot': 'yes' })).toThrow(
+      'Invalid input "dependency-snapshot": "yes" is not a boolean; expected true or false.',
+    );
+    // An artifact named false is still an upload of an SBOM there is none of.
+    expect(() => inputs({ 'sbom-format': 'none', 'sbom-artifact': 'false' })).toThrow(
+      'Invalid input "sbom-artifact": "false" needs an SBOM',
+    );
     expect(() => inputs({ 'sbom-artifact': 'a/b' })).toThrow('Invalid input "sbom-artifact": "a/b" is not allowed');
   });
 

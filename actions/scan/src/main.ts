@@ -94,14 +94,17 @@ export function getInputs(plain = new InputReader(), env: NodeJS.ProcessEnv = pr
   const sbomFormat = reader.enum('sbom-format', ['spdx-json', 'cyclonedx-json', 'none'], 'spdx-json');
   const inWorkspace = (input: string, fallback: string) => path.resolve(workspace, reader.string(input) || fallback);
   if (sbomFormat === 'none') {
-    for (const input of ['sbom-artifact', 'dependency-snapshot']) {
-      const value = reader.string(input);
-      if (value !== '' && value !== 'false')
+    // dependency-snapshot read as the boolean it is (False is false); any sbom-artifact name is an upload.
+    const asked = [
+      ['sbom-artifact', reader.string('sbom-artifact') !== ''],
+      ['dependency-snapshot', reader.boolean('dependency-snapshot', false)],
+    ] as const;
+    for (const [input, given] of asked)
+      if (given)
         throw new InputError(
           input,
-          `${JSON.stringify(value)} needs an SBOM, but sbom-format is none; set sbom-format to spdx-json or cyclonedx-json.`,
+          `${JSON.stringify(reader.string(input))} needs an SBOM, but sbom-format is none; set sbom-format to spdx-json or cyclonedx-json.`,
         );
-    }
   }
   return {
     image: reader.string('image', {
