@@ -11,7 +11,7 @@ import nock from 'nock';
 import { InputReader, githubClient, runCommand } from '@toolkit/shared';
 import { getInputs } from '../../actions/scan/src/main.js';
 import { type ScanConfig, runScan, trivyArgs } from '../../actions/scan/src/scan.js';
-import { dependencySnapshot, packageUrls, submitDependencySnapshot } from '../../actions/scan/src/sbom-publish.js';
+import { dependencySnapshot, packageUrls, snapshotCommit, submitDependencySnapshot } from '../../actions/scan/src/sbom-publish.js';
 import { type ArtifactService, startArtifactService } from '../support/artifact-service.js';
 import { fakeTool } from '../support/fake-tools.js';
 import { runBuiltAction } from '../support/harness.js';
@@ -342,7 +342,7 @@ describe('the SBOM in the dependency graph (dependency submission API, through n
       version: 0,
       sha: 'a'.repeat(40),
       ref: 'refs/heads/main',
-      job: { correlator: 'build_scan_registry.example/acme/web:2.0.0', id: '77', html_url: 'https://github.com/acme/web/actions/runs/77' },
+      job: { correlator: 'build_scan_registry.example/acme/web', id: '77', html_url: 'https://github.com/acme/web/actions/runs/77' },
       detector: { name: 'toolkit scan (syft)', version: 'syft-1.44.0', url: 'https://github.com/anchore/syft' },
       scanned: '2026-12-02T06:00:00.000Z',
       manifests: {
@@ -374,13 +374,30 @@ describe('the SBOM in the dependency graph (dependency submission API, through n
     );
   });
 
-  it('names a snapshot by the image without its digest', () => {
+  it('names a snapshot by the image without its digest, and correlates it by the repository alone', () => {
     const snapshot = dependencySnapshot(JSON.parse(SBOM), {
       ...context,
       image: `ghcr.io/acme/web@sha256:${'b'.repeat(64)}`,
       scanned: new Date(0),
     });
     expect(Object.keys(snapshot.manifests)).toEqual(['ghcr.io/acme/web']);
+    // The same image at the next commit (another tag, another digest) replaces this snapshot.
+    const correlator = (image: string) => dependencySnapshot({}, { ...context, image, scanned: new Date(0) }).job.correlator;
+    expect(correlator('localhost:5000/acme/web:1.2.3')).toBe('build_scan_localhost:5000/acme/web');
+    expect(correlator(`localhost:5000/acme/web:sha-1234@sha256:${'c'.repeat(64)}`)).toBe('build_scan_localhost:5000/acme/web');
+    expect(correlator('localhost:5000/acme/api')).toBe('build_scan_localhost:5000/acme/api');
+  });
+
+  it('on pull_request submits the pull request’s head commit, not GitHub’s merge commit', async () => {
+    const dir = await tempDir();
+    const eventPath = path.join(dir, 'event.json');
+    const head = 'd'.repeat(40);
+    await writeFile(eventPath, JSON.stringify({ pull_request: { number: 7, head: { sha: head, ref: 'feature' } } }));
+    const env = { GITHUB_SHA: 'e'.repeat(40), GITHUB_EVENT_PATH: eventPath };
+    expect(await snapshotCommit({ ...env, GITHUB_EVENT_NAME: 'pull_request' })).toBe(head);
+    expect(await snapshotCommit({ ...env, GITHUB_EVENT_NAME: 'push' })).toBe('e'.repeat(40));
+    await writeFile(eventPath, JSON.stringify({ pull_request: { number: 7 } }));
+    expect(await snapshotCommit({ ...env, GITHUB_EVENT_NAME: 'pull_request' })).toBe('e'.repeat(40));
   });
 });
 

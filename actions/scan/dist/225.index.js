@@ -8,7 +8,9 @@ export const modules = {
 __webpack_require__.r(__webpack_exports__);
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   dependencySnapshot: () => (/* binding */ dependencySnapshot),
+/* harmony export */   imageRepository: () => (/* binding */ imageRepository),
 /* harmony export */   packageUrls: () => (/* binding */ packageUrls),
+/* harmony export */   snapshotCommit: () => (/* binding */ snapshotCommit),
 /* harmony export */   submitDependencySnapshot: () => (/* binding */ submitDependencySnapshot),
 /* harmony export */   uploadSbomArtifact: () => (/* binding */ uploadSbomArtifact)
 /* harmony export */ });
@@ -77,10 +79,29 @@ function packageUrls(sbom) {
     }
     return { purls: [...purls].sort(), without };
 }
+/** An image reference's repository, without its tag and digest (`localhost:5000/acme/web`). */
+function imageRepository(image) {
+    const name = image.split('@')[0];
+    const colon = name.lastIndexOf(':');
+    return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name;
+}
+/**
+ * The commit a snapshot belongs to. On pull_request GITHUB_SHA is GitHub's merge commit, which no
+ * branch has; the pull request's head commit is the one the dependency review compares (as
+ * sbom-action submits it). Elsewhere, GITHUB_SHA.
+ */
+async function snapshotCommit(env) {
+    if (env.GITHUB_EVENT_NAME !== 'pull_request' || !env.GITHUB_EVENT_PATH)
+        return env.GITHUB_SHA ?? '';
+    const event = JSON.parse(await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(env.GITHUB_EVENT_PATH, 'utf8'));
+    const head = event.pull_request?.head?.sha;
+    return typeof head === 'string' && /^[0-9a-f]{40}$/.test(head) ? head : (env.GITHUB_SHA ?? '');
+}
 /**
  * The snapshot of one image: one manifest named after the image, every package in it as a runtime
  * dependency (an image has no dependency tree to tell direct from indirect; sbom-action's Syft says
- * direct too). The correlator names the image, so that two scans in one job do not replace each other.
+ * direct too). The correlator names the image's repository (not its tag or digest, which change
+ * every commit): the next scan of it replaces this one, and two images in one job do not.
  */
 function dependencySnapshot(sbom, context) {
     const { purls } = packageUrls(sbom);
@@ -93,7 +114,7 @@ function dependencySnapshot(sbom, context) {
         sha: context.sha,
         ref: context.ref,
         job: {
-            correlator: `${context.workflow}_${context.job}_${name}`,
+            correlator: `${context.workflow}_${context.job}_${imageRepository(context.image)}`,
             id: context.runId,
             ...(context.repository && context.runId
                 ? { html_url: `${context.serverUrl}/${context.repository}/actions/runs/${context.runId}` }

@@ -262,7 +262,7 @@ async function publishSbom(inputs: Inputs, sbom: SbomSummary, env: NodeJS.Proces
       inputs.sbomFile,
       {
         image: inputs.image,
-        sha: env.GITHUB_SHA ?? '',
+        sha: await publish.snapshotCommit(env),
         ref: env.GITHUB_REF ?? '',
         workflow: env.GITHUB_WORKFLOW ?? '',
         job: env.GITHUB_JOB ?? '',

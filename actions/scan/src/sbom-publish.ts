@@ -99,10 +99,30 @@ export interface SnapshotContext {
   syftVersion: string;
 }
 
+/** An image reference's repository, without its tag and digest (`localhost:5000/acme/web`). */
+export function imageRepository(image: string): string {
+  const name = image.split('@')[0] as string;
+  const colon = name.lastIndexOf(':');
+  return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name;
+}
+
+/**
+ * The commit a snapshot belongs to. On pull_request GITHUB_SHA is GitHub's merge commit, which no
+ * branch has; the pull request's head commit is the one the dependency review compares (as
+ * sbom-action submits it). Elsewhere, GITHUB_SHA.
+ */
+export async function snapshotCommit(env: NodeJS.ProcessEnv): Promise<string> {
+  if (env.GITHUB_EVENT_NAME !== 'pull_request' || !env.GITHUB_EVENT_PATH) return env.GITHUB_SHA ?? '';
+  const event = JSON.parse(await readFile(env.GITHUB_EVENT_PATH, 'utf8')) as { pull_request?: { head?: { sha?: unknown } } };
+  const head = event.pull_request?.head?.sha;
+  return typeof head === 'string' && /^[0-9a-f]{40}$/.test(head) ? head : (env.GITHUB_SHA ?? '');
+}
+
 /**
  * The snapshot of one image: one manifest named after the image, every package in it as a runtime
  * dependency (an image has no dependency tree to tell direct from indirect; sbom-action's Syft says
- * direct too). The correlator names the image, so that two scans in one job do not replace each other.
+ * direct too). The correlator names the image's repository (not its tag or digest, which change
+ * every commit): the next scan of it replaces this one, and two images in one job do not.
  */
 export function dependencySnapshot(sbom: unknown, context: SnapshotContext): DependencySnapshot {
   const { purls } = packageUrls(sbom);
@@ -114,7 +134,7 @@ export function dependencySnapshot(sbom: unknown, context: SnapshotContext): Dep
     sha: context.sha,
     ref: context.ref,
     job: {
-      correlator: `${context.workflow}_${context.job}_${name}`,
+      correlator: `${context.workflow}_${context.job}_${imageRepository(context.image)}`,
       id: context.runId,
       ...(context.repository && context.runId
         ? { html_url: `${context.serverUrl}/${context.repository}/actions/runs/${context.runId}` }
