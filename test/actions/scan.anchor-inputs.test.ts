@@ -443,6 +443,18 @@ describe('the built action: aliases, the table, and the SBOM uploaded as a workf
     expect(result.summary).toContain('web.spdx.json');
   });
 
+  it('uploads sbom-file under its own name: with sbom-file the artifact name (as migrate gives it), a download finds that file', async () => {
+    const { dir, result } = await run(
+      { image: 'registry.example/acme/web:2.0.0', 'sbom-artifact': 'image.spdx.json', 'sbom-file': 'image.spdx.json', 'fail-on': 'none' },
+      service.env,
+    );
+    expect(result.exitCode).toBe(0);
+    const zip = path.join(dir, 'uploaded.zip');
+    await writeFile(zip, service.blobs.get('image.spdx.json') as Buffer);
+    expect(execFileSync('unzip', ['-Z1', zip], { encoding: 'utf8' }).trim()).toBe('image.spdx.json');
+    expect(execFileSync('unzip', ['-p', zip, 'image.spdx.json'], { encoding: 'utf8' })).toBe(SBOM);
+  });
+
   it('fails the step, saying which artifact, when the upload is refused', async () => {
     const refusing = await startArtifactService({ failCreate: true });
     try {

@@ -133,7 +133,7 @@ const DERIVED: Record<string, Record<string, Record<string, string> | 'left'>> =
   'anchore/sbom-action': {
     file: 'left',
     format: { 'sbom-format': 'cyclonedx-json', 'sbom-artifact': 'sbom.cdx.json' },
-    'artifact-name': { 'sbom-artifact': 'api.spdx.json' },
+    'artifact-name': { 'sbom-artifact': 'api.spdx.json', 'sbom-file': 'api.spdx.json' },
     'upload-artifact': { 'sbom-format': 'spdx-json' },
     'syft-version': { 'syft-version': PINNED_TOOLS.syft.version },
   },
@@ -363,7 +363,14 @@ describe('what several inputs decide together', () => {
     const none = await sbom({ 'upload-artifact': 'false' });
     expect(stepsOf(none.text)[1]?.with).not.toHaveProperty('sbom-artifact');
     const named = await sbom({});
-    expect(stepsOf(named.text)[1]?.with).toMatchObject({ 'sbom-artifact': 'sbom.spdx.json', 'fail-on': 'none' });
+    expect(stepsOf(named.text)[1]?.with).toMatchObject({
+      'sbom-artifact': 'sbom.spdx.json',
+      'sbom-file': 'sbom.spdx.json',
+      'fail-on': 'none',
+    });
+    // output-file named the uploaded file there, and sbom-file does here.
+    const output = await sbom({ 'artifact-name': 'api.spdx.json', 'output-file': 'out/api.json' });
+    expect(stepsOf(output.text)[1]?.with).toMatchObject({ 'sbom-artifact': 'api.spdx.json', 'sbom-file': 'out/api.json' });
   });
 
   it('github-tag-action default_bump: a push of chore or docs commits only is released at that bump, as it was there', async () => {

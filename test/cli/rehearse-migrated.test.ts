@@ -135,7 +135,7 @@ afterAll(async () => {
       const step = report.jobs
         .flatMap((job) => job.steps)
         .find((candidate) => candidate.name === 'Scan the image and upload dependency results');
-      expect(step?.outputs).toMatchObject({ passed: 'true', 'sbom-file': expect.stringMatching(/sbom\.spdx\.json$/) });
+      expect(step?.outputs).toMatchObject({ passed: 'true', 'sbom-file': expect.stringMatching(/image\.spdx\.json$/) });
       const [syft] = await shimCalls(rehearsal.world.shimDir, 'syft');
       expect(syft?.args.slice(0, 2)).toEqual(['scan', 'localbuild/testimage:latest']);
 

@@ -88,6 +88,8 @@ function keptOutside(source: string, text: string, uses: [string, string], next:
     expect(strings(step.with)).toEqual({
       image: 'localbuild/testimage:latest',
       'sbom-artifact': 'image.spdx.json',
+      // The file in the artifact is image.spdx.json, as sbom-action's was: a later download finds it.
+      'sbom-file': 'image.spdx.json',
       'dependency-snapshot': 'true',
       'fail-on': 'none',
       'sbom-format': 'spdx-json',

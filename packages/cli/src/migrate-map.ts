@@ -269,7 +269,11 @@ export const SBOM_ACTION: AnchorMap = {
       derived: true,
     },
     'github-token': { to: 'token' },
-    'artifact-name': { to: 'sbom-artifact', derived: true },
+    'artifact-name': {
+      to: 'sbom-artifact',
+      note: 'without output-file, also sbom-file: the file in the artifact is named after it, as sbom-action’s was.',
+      derived: true,
+    },
     'output-file': { to: 'sbom-file' },
     'syft-version': {
       to: 'syft-version',
@@ -301,6 +305,9 @@ export const SBOM_ACTION: AnchorMap = {
     out.with['sbom-format'] = format;
     if (!/^false$/i.test(given['upload-artifact'] ?? 'true')) {
       out.with['sbom-artifact'] = given['artifact-name'] || (format === 'cyclonedx-json' ? 'sbom.cdx.json' : 'sbom.spdx.json');
+      // sbom-action wrote the SBOM as a file named after the artifact (unless output-file named it), so
+      // a later download-artifact finds image.spdx.json in it; scan uploads sbom-file under its own name.
+      if (!given['output-file']) out.with['sbom-file'] = out.with['sbom-artifact'];
       if (!given['artifact-name'])
         out.notes.push(
           `sbom-action named its artifact after the repository and job; it is ${out.with['sbom-artifact']} here. Set sbom-artifact if a later job downloads it by name.`,
