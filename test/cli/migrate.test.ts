@@ -238,6 +238,17 @@ describe('what several inputs decide together', () => {
     });
     expect(await withOf(trivy({ 'exit-code': '1', severity: 'critical' }))).toMatchObject({ 'fail-on': 'critical' });
     expect(await withOf(trivy({ 'exit-code': '0', severity: 'CRITICAL' }))).toMatchObject({ 'fail-on': 'none' });
+    // Trivy's exit code also fired on secrets (a default scanner) and misconfigurations: the difference is said.
+    const secrets = (scanners?: string) =>
+      trivy({ 'exit-code': '1', severity: 'CRITICAL', ...(scanners ? { scanners } : {}) }).then((result) =>
+        result.steps[0]?.notes.join('\n'),
+      );
+    expect(await secrets()).toContain(
+      'exit-code also failed trivy-action on secrets found (Trivy’s scanners default to vuln,secret); scan’s fail-on judges vulnerabilities only',
+    );
+    expect(await secrets('vuln,misconfig,secret')).toContain('exit-code also failed trivy-action on secrets and misconfigurations found');
+    expect(await secrets('vuln')).not.toContain('exit-code also failed');
+    expect((await trivy({ severity: 'CRITICAL' })).steps[0]?.notes.join('\n')).not.toContain('exit-code also failed');
     expect(await withOf(trivy({}))).toMatchObject({ 'fail-on': 'none', 'sbom-format': 'none' });
   });
 

@@ -126,7 +126,7 @@ export const TRIVY_ACTION: AnchorMap = {
     'scan-ref': { ignored: 'the target of fs/repo scans, which scan does not do; unused by image scans.' },
     'exit-code': {
       to: 'fail-on',
-      note: 'a non-zero exit-code becomes fail-on: the lowest severity of severity (unknown when severity is empty); none or 0 becomes fail-on: none.',
+      note: 'a non-zero exit-code becomes fail-on: the lowest severity of severity (unknown when severity is empty); none or 0 becomes fail-on: none. Trivy’s exit code also fired on secrets and misconfigurations; fail-on judges vulnerabilities only (reported).',
       derived: true,
     },
     'ignore-unfixed': { to: 'ignore-unfixed' },
@@ -237,6 +237,13 @@ export const TRIVY_ACTION: AnchorMap = {
     if (exitCode === '' || exitCode === '0') out.with['fail-on'] = 'none';
     else if (!expressionBlocks(given, 'severity', out, 'fail-on (the lowest severity listed, with exit-code)')) {
       out.with['fail-on'] = lowestSeverity(given.severity ?? '');
+      // Trivy's exit code fires on secrets and misconfigurations too; scan's verdict is of vulnerabilities.
+      const scanners = (given.scanners || 'vuln,secret').toLowerCase().split(/[\s,]+/);
+      const others = ['secret', 'misconfig'].filter((scanner) => scanners.includes(scanner));
+      if (!out.blocked && others.length > 0)
+        out.notes.push(
+          `exit-code also failed trivy-action on ${others.map((scanner) => (scanner === 'secret' ? 'secrets' : 'misconfigurations')).join(' and ')} found (Trivy’s scanners ${given.scanners ? given.scanners : 'default to vuln,secret'}); scan’s fail-on judges vulnerabilities only: they are in the report, the SARIF and the summary, but do not fail the step.`,
+        );
       // Without TRIVY_SEVERITY, Trivy's exit code fired on a finding of any severity; scan judges severity's.
       if (allSeverities && given.severity)
         out.notes.push(
