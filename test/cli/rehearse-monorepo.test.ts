@@ -210,6 +210,17 @@ describe('a repository of several services, rehearsed', () => {
       expect(lines.join('\n')).toMatch(/UAT-0\.3\.1 is at [0-9a-f]{40}, but this run checked out [0-9a-f]{40}/);
       expect(builtServices(byHand)).toEqual([]);
       expect(await envCommits()).toBe(before);
+      // 9. A set whose one build fails records nothing, not even the services that built.
+      await git.run(['checkout', '--quiet', 'main']);
+      await write(dir, 'services/api/main.txt', 'api 3\n');
+      await git.run(['rm', '--quiet', 'services/worker/Dockerfile']);
+      await git.run(['commit', '--quiet', '--all', '-m', 'fix: api and worker, worker without its Dockerfile']);
+      const failing = await cut(rehearsal);
+      expect(failing.runs.map((run) => run.conclusion)).toEqual(['success', 'failure']);
+      const builds = failing.jobs.filter((job) => /\/build\/build$/.test(job.id)).map((job) => job.result);
+      expect(builds).toEqual(['success', 'failure']);
+      expect(failing.jobs.find((job) => job.id.endsWith('release/release'))?.result).toBe('skipped');
+      expect(await envCommits()).toBe(before);
       expect(first.denials.concat(second.denials, third.denials, prod.denials, dev.denials)).toEqual([]);
     } finally {
       // What the runs printed, for the one who reads a failure of this test.
