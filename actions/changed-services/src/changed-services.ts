@@ -27,6 +27,7 @@ import {
   readCommits,
   readVersion,
   highestRelease,
+  isAncestor,
   renderChangelog,
 } from '@toolkit/semantic-tag/core';
 import { type Git, type ServiceDefinition, UserError } from '@toolkit/shared';
@@ -397,10 +398,6 @@ async function mergeBase(git: Git, head: string, base: string): Promise<string> 
     );
   }
   return sha;
-}
-
-async function isAncestor(git: Git, commit: string, of: string): Promise<boolean> {
-  return (await git.run(['merge-base', '--is-ancestor', commit, of], { allowFailure: true })).exitCode === 0;
 }
 
 /** The service's bump and next version from its own commits, as semantic-tag computes them. */

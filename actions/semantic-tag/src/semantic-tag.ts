@@ -631,7 +631,7 @@ export function highestRelease(tags: readonly ReleaseTag[]): ReleaseTag | undefi
   return highest;
 }
 
-async function isAncestor(git: Git, commit: string, head: string): Promise<boolean> {
+export async function isAncestor(git: Git, commit: string, head: string): Promise<boolean> {
   return (await git.run(['merge-base', '--is-ancestor', commit, head], { allowFailure: true })).exitCode === 0;
 }
 
