@@ -11,7 +11,7 @@ import {
   type ServiceEntry,
   UserError,
   type VersionsData,
-  isRollbackCommit,
+  isRollbackVersion,
   releaseOf,
   sameRelease,
 } from '@toolkit/shared';
@@ -45,7 +45,7 @@ export interface Deployment {
   service: string;
   version: string;
   digest?: string;
-  /** rollback: made by promote's rollback (the commit's subject is `rollback(<environment>): …`). */
+  /** rollback: made by promote's rollback (the commit's subject is `rollback(<environment>): …`, or a merge brought such a commit in). */
   kind: 'deploy' | 'rollback';
   /** deployed_at, or the commit's time where the entry has none (or kept the one before). */
   at: string;
@@ -254,7 +254,7 @@ export class DeploymentsReader {
   private compare(data: VersionsData, version: FileVersion, before: VersionsData | undefined): void {
     const changes: Deployment[] = [];
     for (const [environment, entry] of Object.entries(data.environments ?? {})) {
-      const rollback = isRollbackCommit(version.message, environment);
+      const rollback = isRollbackVersion(version, environment);
       for (const [service, current] of Object.entries(entry?.services ?? {})) {
         const previous: ServiceEntry | undefined = before?.environments?.[environment]?.services?.[service];
         // The versions reader hands back the same object for an entry that did not change.

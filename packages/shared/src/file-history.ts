@@ -16,11 +16,18 @@ export interface FileVersion {
   time?: string;
   /** undefined when the commit deleted the file, or it is not a regular file there. */
   text: string | undefined;
+  /**
+   * For a merge: the messages of the commits it brought in that changed the file, newest first (a
+   * rollback made in pull-request mode and merged with a merge commit is one of them).
+   */
+  merged?: string[];
 }
 
 /**
  * The versions of `file` in the history of the branch as it was read, newest first (the commit
- * that last changed it first), at most `limit` of them (Infinity: no limit).
+ * that last changed it first), at most `limit` of them (Infinity: no limit). Only the states the
+ * branch itself went through: its first-parent line, so that a merge counts as one change (what it
+ * brought in) and the commits of the merged branch, which the branch never was at, are not read.
  */
 export type FileHistory = (file: string, limit: number) => AsyncIterable<FileVersion>;
 
@@ -50,14 +57,14 @@ export function gitFileHistory(clone: Git, branch: string, options: GitFileHisto
       else await clone.run(['fetch', '--quiet', `--deepen=${limit}`, '--', 'origin', branch]);
     }
     const count = Number.isFinite(limit) ? [`--max-count=${limit}`] : [];
-    const log = await clone.run(['log', '-z', ...count, '--format=%H %cI%n%B', 'HEAD', '--', file]);
+    const log = await clone.run(['log', '--first-parent', '-z', ...count, '--format=%H %cI %P%n%B', 'HEAD', '--', file]);
     let commits = log.stdout
       .split('\0')
       .filter((record) => record.length > 0)
       .map((record) => {
         const newline = record.indexOf('\n');
-        const [commit = '', time = ''] = record.slice(0, newline).split(' ');
-        return { commit, time, message: record.slice(newline + 1).replace(/\n+$/, '') };
+        const [commit = '', time = '', ...parents] = record.slice(0, newline).split(' ');
+        return { commit, time, parents, message: record.slice(newline + 1).replace(/\n+$/, '') };
       });
     if (since) {
       // Newest first: the first one committed before `since` is the last one needed.
@@ -70,9 +77,21 @@ export function gitFileHistory(clone: Git, branch: string, options: GitFileHisto
         clone,
         batch.map(({ commit }) => `${commit}:${file}`),
       );
-      for (const [index, entry] of batch.entries()) yield { ...entry, text: texts[index] };
+      for (const [index, { parents, ...entry }] of batch.entries()) {
+        const merged = parents.length > 1 ? await mergedMessages(clone, entry.commit, parents[0] as string, file) : undefined;
+        yield { ...entry, text: texts[index], ...(merged?.length ? { merged } : {}) };
+      }
     }
   };
+}
+
+/** The messages of the commits a merge brought in (not on its first parent) that changed `file`, newest first. */
+async function mergedMessages(clone: Git, merge: string, firstParent: string, file: string): Promise<string[]> {
+  const log = await clone.run(['log', '--no-merges', '-z', '--format=%B', `^${firstParent}`, merge, '--', file]);
+  return log.stdout
+    .split('\0')
+    .filter((message) => message.length > 0)
+    .map((message) => message.replace(/\n+$/, ''));
 }
 
 /**

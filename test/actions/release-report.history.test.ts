@@ -1,0 +1,164 @@
+/**
+ * release-report and promote's rollback reading histories that are not a straight line of promote
+ * commits: merges, a branch other than the checked-out one, hand reverts, odd file names.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { type FileVersion, Git, gitFileHistory } from '@toolkit/shared';
+import { rollbackTargets } from '../../actions/promote/src/rollback.js';
+import { buildReport } from '../../actions/release-report/src/report.js';
+import { tempDir } from '../support/temp.js';
+
+const NOW = new Date('2026-11-30T00:00:00Z');
+const DAY = 86_400_000;
+
+const at = (time: string) => ({
+  GIT_AUTHOR_NAME: 'Hand',
+  GIT_AUTHOR_EMAIL: 'hand@example.test',
+  GIT_COMMITTER_NAME: 'Hand',
+  GIT_COMMITTER_EMAIL: 'hand@example.test',
+  GIT_AUTHOR_DATE: time,
+  GIT_COMMITTER_DATE: time,
+});
+
+/** One service's entry as promote writes it. */
+function entry(version: string, deployedAt: string, extra: { commit?: string; committedAt?: string; previous?: string } = {}): string {
+  return [
+    `        version: ${version}`,
+    ...(extra.commit ? [`        commit: ${extra.commit}`] : []),
+    ...(extra.committedAt ? [`        committed_at: '${extra.committedAt}'`] : []),
+    `        deployed_at: '${deployedAt}'`,
+    ...(extra.previous ? ['        previous:', `          version: ${extra.previous}`] : []),
+  ].join('\n');
+}
+
+function file(environments: Record<string, Record<string, string>>, promotion = ['dev', 'prod']): string {
+  const lines = [`promotion: [${promotion.join(', ')}]`, 'environments:'];
+  for (const [environment, services] of Object.entries(environments)) {
+    lines.push(`  ${environment}:`, '    services:');
+    for (const [service, text] of Object.entries(services)) lines.push(`      ${service}:`, text);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function repo(): Promise<{ dir: string; git: (time: string) => Git }> {
+  const dir = await tempDir('release-report-history-');
+  await new Git({ cwd: dir }).run(['init', '--quiet', '--initial-branch=main']);
+  return { dir, git: (time) => new Git({ cwd: dir, env: at(time) }) };
+}
+
+async function commitFile(
+  r: { dir: string; git: (time: string) => Git },
+  time: string,
+  message: string,
+  text: string,
+  name = 'versions.yaml',
+) {
+  await writeFile(path.join(r.dir, name), text);
+  await r.git(time).run(['add', '--', name]);
+  await r.git(time).run(['commit', '--quiet', '-m', message]);
+}
+
+async function historyOf(dir: string, branch = 'main', name = 'versions.yaml'): Promise<FileVersion[]> {
+  const all: FileVersion[] = [];
+  for await (const version of gitFileHistory(new Git({ cwd: dir }), branch, { since: new Date(NOW.getTime() - 90 * DAY) })(
+    name,
+    Number.POSITIVE_INFINITY,
+  ))
+    all.push(version);
+  return all;
+}
+
+const report = (history: FileVersion[]) => buildReport(history, { now: NOW, windowMs: 90 * DAY, fixWindowMs: DAY });
+
+describe('a merge in the environment repository', () => {
+  it('counts each change once, as the branch saw it (no phantom deployments)', async () => {
+    const r = await repo();
+    const api = (v: string, t: string) => entry(v, t);
+    await commitFile(
+      r,
+      '2026-11-01T10:00:00Z',
+      'base',
+      file({ prod: { api: api('1.0.0', '2026-11-01T10:00:00Z'), web: api('1.0.0', '2026-11-01T10:00:00Z') } }),
+    );
+    await r.git('2026-11-02T10:00:00Z').run(['checkout', '--quiet', '-b', 'x']);
+    await commitFile(
+      r,
+      '2026-11-02T10:00:00Z',
+      'bump(prod): api 1.1.0',
+      file({ prod: { api: api('1.1.0', '2026-11-02T10:00:00Z'), web: api('1.0.0', '2026-11-01T10:00:00Z') } }),
+    );
+    await r.git('2026-11-03T10:00:00Z').run(['checkout', '--quiet', 'main']);
+    await commitFile(
+      r,
+      '2026-11-03T10:00:00Z',
+      'bump(prod): web 1.1.0',
+      file({ prod: { api: api('1.0.0', '2026-11-01T10:00:00Z'), web: api('1.1.0', '2026-11-03T10:00:00Z') } }),
+    );
+    const merge = await r.git('2026-11-04T10:00:00Z').run(['merge', '--quiet', '--no-edit', 'x'], { allowFailure: true });
+    if (merge.exitCode !== 0) {
+      // Both changed the file: resolved by hand, as a person would, taking both bumps.
+      await writeFile(
+        path.join(r.dir, 'versions.yaml'),
+        file({ prod: { api: api('1.1.0', '2026-11-02T10:00:00Z'), web: api('1.1.0', '2026-11-03T10:00:00Z') } }),
+      );
+      await r.git('2026-11-04T10:00:00Z').run(['commit', '--quiet', '--all', '--no-edit']);
+    }
+    const deployments = report(await historyOf(r.dir)).deployments;
+    expect(deployments.map((change) => `${change.service} ${change.version} ${change.kind}`)).toEqual([
+      'api 1.0.0 deploy',
+      'web 1.0.0 deploy',
+      'web 1.1.0 deploy',
+      'api 1.1.0 deploy',
+    ]);
+  });
+
+  it('keeps a rollback merged from a pull request a rollback, for the report and for the next rollback', async () => {
+    const r = await repo();
+    await commitFile(r, '2026-11-01T10:00:00Z', 'bump(prod): api 1.0.0', file({ prod: { api: entry('1.0.0', '2026-11-01T10:00:00Z') } }));
+    await commitFile(
+      r,
+      '2026-11-02T10:00:00Z',
+      'bump(prod): api 1.1.0',
+      file({ prod: { api: entry('1.1.0', '2026-11-02T10:00:00Z', { previous: '1.0.0' }) } }),
+    );
+    await commitFile(
+      r,
+      '2026-11-03T10:00:00Z',
+      'bump(prod): api 1.2.0',
+      file({ prod: { api: entry('1.2.0', '2026-11-03T10:00:00Z', { previous: '1.1.0' }) } }),
+    );
+    // pull-request mode: the rollback is a commit on its own branch, merged with a merge commit.
+    await r.git('2026-11-04T10:00:00Z').run(['checkout', '--quiet', '-b', 'promote/rollback']);
+    await commitFile(
+      r,
+      '2026-11-04T10:00:00Z',
+      'rollback(prod): api 1.1.0\n\n- prod/api: 1.2.0 -> 1.1.0',
+      file({ prod: { api: entry('1.1.0', '2026-11-04T10:00:00Z', { previous: '1.2.0' }) } }),
+    );
+    await r.git('2026-11-04T11:00:00Z').run(['checkout', '--quiet', 'main']);
+    await commitFile(r, '2026-11-04T11:00:00Z', 'notes', 'other\n', 'NOTES.md');
+    await r
+      .git('2026-11-04T12:00:00Z')
+      .run(['merge', '--quiet', '--no-ff', '-m', 'Merge pull request #7 from acme/promote/rollback', 'promote/rollback']);
+    const history = await historyOf(r.dir);
+    expect(report(history).deployments.map((change) => `${change.version} ${change.kind} ${change.failure ?? ''}`)).toEqual([
+      '1.0.0 deploy ',
+      '1.1.0 deploy ',
+      '1.2.0 deploy rolled-back',
+      '1.1.0 rollback ',
+    ]);
+    // The next rollback passes over 1.2.0 (rolled back from) and 1.1.0 (running): 1.0.0.
+    const now = file({ prod: { api: entry('1.1.0', '2026-11-04T10:00:00Z', { previous: '1.2.0' }) } });
+    const { readVersionsData } = await import('@toolkit/shared');
+    const targets = await rollbackTargets(
+      readVersionsData(now, 'versions.yaml'),
+      'prod',
+      [{ name: 'api' }],
+      'versions.yaml',
+      gitFileHistory(new Git({ cwd: r.dir }), 'main'),
+    );
+    expect(targets.get('api')?.release?.version).toBe('1.0.0');
+  });
+});
