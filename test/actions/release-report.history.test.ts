@@ -7,6 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { type FileVersion, Git, gitFileHistory } from '@toolkit/shared';
 import { rollbackTargets } from '../../actions/promote/src/rollback.js';
+import { readHistory } from '../../actions/release-report/src/history.js';
 import { buildReport } from '../../actions/release-report/src/report.js';
 import { tempDir } from '../support/temp.js';
 
@@ -160,5 +161,22 @@ describe('a merge in the environment repository', () => {
       gitFileHistory(new Git({ cwd: r.dir }), 'main'),
     );
     expect(targets.get('api')?.release?.version).toBe('1.0.0');
+  });
+});
+
+describe('the branch and the file read', () => {
+  it('reads the branch asked for from a clone on disk, not whatever is checked out', async () => {
+    const r = await repo();
+    await commitFile(r, '2026-11-01T10:00:00Z', 'bump(prod): api 1.0.0', file({ prod: { api: entry('1.0.0', '2026-11-01T10:00:00Z') } }));
+    await commitFile(r, '2026-11-02T10:00:00Z', 'bump(prod): api 1.1.0', file({ prod: { api: entry('1.1.0', '2026-11-02T10:00:00Z') } }));
+    await r.git('2026-11-03T10:00:00Z').run(['checkout', '--quiet', '-b', 'experiment', 'HEAD~1']);
+    await commitFile(r, '2026-11-03T10:00:00Z', 'bump(prod): api 9.9.9', file({ prod: { api: entry('9.9.9', '2026-11-03T10:00:00Z') } }));
+    const versions: string[] = [];
+    await readHistory(
+      new Git({ cwd: r.dir }),
+      { clonePath: r.dir, branch: 'main', file: 'versions.yaml', since: new Date(NOW.getTime() - 90 * DAY), workRoot: r.dir },
+      (version) => versions.push(version.message),
+    );
+    expect(versions).toEqual(['bump(prod): api 1.1.0', 'bump(prod): api 1.0.0']);
   });
 });

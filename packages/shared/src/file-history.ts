@@ -5,6 +5,7 @@
  * pull-request modes from the clone (deepened on first use, since it is shallow), api mode from
  * GitHub's commits API. Versions are read lazily, so a reader that stops early reads no further.
  */
+import { UserError } from './errors.js';
 import type { Git } from './git.js';
 import type { GitHubClient, Repository } from './github.js';
 
@@ -52,12 +53,13 @@ export interface GitFileHistoryOptions {
 export function gitFileHistory(clone: Git, branch: string, options: GitFileHistoryOptions = {}): FileHistory {
   const { since } = options;
   return async function* (file, limit) {
+    const ref = await branchRef(clone, branch);
     if ((await clone.output(['rev-parse', '--is-shallow-repository'])) === 'true') {
-      if (since) await deepenSince(clone, branch, since);
+      if (since) await deepenSince(clone, branch, ref, since);
       else await clone.run(['fetch', '--quiet', `--deepen=${limit}`, '--', 'origin', branch]);
     }
     const count = Number.isFinite(limit) ? [`--max-count=${limit}`] : [];
-    const log = await clone.run(['log', '--first-parent', '-z', ...count, '--format=%H %cI %P%n%B', 'HEAD', '--', file]);
+    const log = await clone.run(['log', '--first-parent', '-z', ...count, '--format=%H %cI %P%n%B', ref, '--', file]);
     let commits = log.stdout
       .split('\0')
       .filter((record) => record.length > 0)
@@ -95,13 +97,29 @@ async function mergedMessages(clone: Git, merge: string, firstParent: string, fi
 }
 
 /**
+ * The ref of `branch` in the clone: the local branch, else the remote's (a clone on disk may have
+ * another branch checked out, or only the remote's ref of this one); `HEAD` is HEAD.
+ */
+async function branchRef(clone: Git, branch: string): Promise<string> {
+  if (branch === 'HEAD') return 'HEAD';
+  for (const ref of [`refs/heads/${branch}`, `refs/remotes/origin/${branch}`]) {
+    const found = await clone.run(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { allowFailure: true });
+    if (found.exitCode === 0) return ref;
+  }
+  throw new UserError(
+    'INVALID_INPUT',
+    `The branch ${JSON.stringify(branch)} is not in the clone at ${clone.cwd} (neither refs/heads/${branch} nor refs/remotes/origin/${branch}); fetch it or name another.`,
+  );
+}
+
+/**
  * Deepens a shallow clone to the commits made since `since`, and one more: the parent of the
  * oldest, whose tree is the file as the window found it (a shallow boundary lists every file as
  * added, so `git log -- <file>` shows it). A tip older than `since` is all the window needs (git
  * would refuse the fetch: "no commits selected for shallow requests").
  */
-async function deepenSince(clone: Git, branch: string, since: Date): Promise<void> {
-  const tip = Date.parse(await clone.output(['log', '-1', '--format=%cI', 'HEAD']));
+async function deepenSince(clone: Git, branch: string, ref: string, since: Date): Promise<void> {
+  const tip = Date.parse(await clone.output(['log', '-1', '--format=%cI', ref]));
   if (!(tip >= since.getTime())) return;
   await clone.run(['fetch', '--quiet', `--shallow-since=${since.toISOString()}`, '--', 'origin', branch]);
   if ((await clone.output(['rev-parse', '--is-shallow-repository'])) === 'true')
