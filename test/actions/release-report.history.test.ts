@@ -179,4 +179,23 @@ describe('the branch and the file read', () => {
     );
     expect(versions).toEqual(['bump(prod): api 1.1.0', 'bump(prod): api 1.0.0']);
   });
+
+  it('takes the file name literally, not as a pathspec pattern', async () => {
+    const r = await repo();
+    await commitFile(
+      r,
+      '2026-11-01T10:00:00Z',
+      'the file',
+      file({ prod: { api: entry('1.0.0', '2026-11-01T10:00:00Z') } }),
+      'versions[1].yaml',
+    );
+    await commitFile(
+      r,
+      '2026-11-02T10:00:00Z',
+      'another file',
+      file({ prod: { api: entry('2.0.0', '2026-11-02T10:00:00Z') } }),
+      'versions1.yaml',
+    );
+    expect((await historyOf(r.dir, 'main', 'versions[1].yaml')).map((version) => version.message)).toEqual(['the file']);
+  });
 });

@@ -59,7 +59,18 @@ export function gitFileHistory(clone: Git, branch: string, options: GitFileHisto
       else await clone.run(['fetch', '--quiet', `--deepen=${limit}`, '--', 'origin', branch]);
     }
     const count = Number.isFinite(limit) ? [`--max-count=${limit}`] : [];
-    const log = await clone.run(['log', '--first-parent', '-z', ...count, '--format=%H %cI %P%n%B', ref, '--', file]);
+    // --literal-pathspecs: the file is a name, not a pattern (`versions[1].yaml`, `:(glob)…`).
+    const log = await clone.run([
+      '--literal-pathspecs',
+      'log',
+      '--first-parent',
+      '-z',
+      ...count,
+      '--format=%H %cI %P%n%B',
+      ref,
+      '--',
+      file,
+    ]);
     let commits = log.stdout
       .split('\0')
       .filter((record) => record.length > 0)
@@ -89,7 +100,7 @@ export function gitFileHistory(clone: Git, branch: string, options: GitFileHisto
 
 /** The messages of the commits a merge brought in (not on its first parent) that changed `file`, newest first. */
 async function mergedMessages(clone: Git, merge: string, firstParent: string, file: string): Promise<string[]> {
-  const log = await clone.run(['log', '--no-merges', '-z', '--format=%B', `^${firstParent}`, merge, '--', file]);
+  const log = await clone.run(['--literal-pathspecs', 'log', '--no-merges', '-z', '--format=%B', `^${firstParent}`, merge, '--', file]);
   return log.stdout
     .split('\0')
     .filter((message) => message.length > 0)
