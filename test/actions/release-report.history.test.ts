@@ -199,3 +199,84 @@ describe('the branch and the file read', () => {
     expect((await historyOf(r.dir, 'main', 'versions[1].yaml')).map((version) => version.message)).toEqual(['the file']);
   });
 });
+
+describe('going back to an earlier release by hand', () => {
+  it('counts a git revert of a bump as a rollback at the revert, after the release it reverts', async () => {
+    const r = await repo();
+    await commitFile(r, '2026-11-01T10:00:00Z', 'bump(prod): api 1.0.0', file({ prod: { api: entry('1.0.0', '2026-11-01T10:00:00Z') } }));
+    await commitFile(
+      r,
+      '2026-11-05T10:00:00Z',
+      'bump(prod): api 1.1.0',
+      file({
+        prod: {
+          api: entry('1.1.0', '2026-11-05T10:00:00Z', { previous: '1.0.0', commit: 'b'.repeat(40), committedAt: '2026-11-05T09:00:00Z' }),
+        },
+      }),
+    );
+    await r.git('2026-11-05T13:00:00Z').run(['revert', '--no-edit', 'HEAD']);
+    const result = report(await historyOf(r.dir));
+    expect(
+      result.deployments.map((change) => [change.version, change.kind, change.at, change.failure ?? null, change.restoreSeconds ?? null]),
+    ).toEqual([
+      ['1.0.0', 'deploy', '2026-11-01T10:00:00Z', null, null],
+      ['1.1.0', 'deploy', '2026-11-05T10:00:00Z', 'rolled-back', 3 * 3600],
+      ['1.0.0', 'rollback', '2026-11-05T13:00:00Z', null, null],
+    ]);
+    expect(result.environments.find((environment) => environment.name === 'prod')?.metrics).toMatchObject({
+      deployments: 2,
+      rollbacks: 1,
+      changeFailureRate: { failed: 1, rolledBack: 1 },
+    });
+  });
+
+  it('counts a hand edit back to the release before (its previous) as a rollback', async () => {
+    const r = await repo();
+    await commitFile(r, '2026-11-01T10:00:00Z', 'bump(prod): api 1.0.0', file({ prod: { api: entry('1.0.0', '2026-11-01T10:00:00Z') } }));
+    await commitFile(
+      r,
+      '2026-11-05T10:00:00Z',
+      'bump(prod): api 1.1.0',
+      file({ prod: { api: entry('1.1.0', '2026-11-05T10:00:00Z', { previous: '1.0.0' }) } }),
+    );
+    await commitFile(r, '2026-11-05T12:00:00Z', 'api back to 1.0.0', file({ prod: { api: entry('1.0.0', '2026-11-01T10:00:00Z') } }));
+    expect(
+      report(await historyOf(r.dir)).deployments.map((change) => [change.version, change.kind, change.at, change.failure ?? null]),
+    ).toEqual([
+      ['1.0.0', 'deploy', '2026-11-01T10:00:00Z', null],
+      ['1.1.0', 'deploy', '2026-11-05T10:00:00Z', 'rolled-back'],
+      ['1.0.0', 'rollback', '2026-11-05T12:00:00Z', null],
+    ]);
+  });
+});
+
+describe('going forward again', () => {
+  it('counts a bump back to the release a rollback left (its previous) as a deploy, not a rollback', async () => {
+    const r = await repo();
+    await commitFile(r, '2026-11-01T10:00:00Z', 'bump(prod): api 1.0.0', file({ prod: { api: entry('1.0.0', '2026-11-01T10:00:00Z') } }));
+    await commitFile(
+      r,
+      '2026-11-05T10:00:00Z',
+      'bump(prod): api 1.1.0',
+      file({ prod: { api: entry('1.1.0', '2026-11-05T10:00:00Z', { previous: '1.0.0' }) } }),
+    );
+    await commitFile(
+      r,
+      '2026-11-05T12:00:00Z',
+      'rollback(prod): api 1.0.0',
+      file({ prod: { api: entry('1.0.0', '2026-11-05T12:00:00Z', { previous: '1.1.0' }) } }),
+    );
+    await commitFile(
+      r,
+      '2026-11-06T12:00:00Z',
+      'bump(prod): api 1.1.0',
+      file({ prod: { api: entry('1.1.0', '2026-11-06T12:00:00Z', { previous: '1.0.0' }) } }),
+    );
+    expect(report(await historyOf(r.dir)).deployments.map((change) => `${change.version} ${change.kind}`)).toEqual([
+      '1.0.0 deploy',
+      '1.1.0 deploy',
+      '1.0.0 rollback',
+      '1.1.0 deploy',
+    ]);
+  });
+});

@@ -12,6 +12,7 @@ import {
   UserError,
   type VersionsData,
   isRollbackVersion,
+  messagesOf,
   releaseOf,
   sameRelease,
 } from '@toolkit/shared';
@@ -45,7 +46,11 @@ export interface Deployment {
   service: string;
   version: string;
   digest?: string;
-  /** rollback: made by promote's rollback (the commit's subject is `rollback(<environment>): …`, or a merge brought such a commit in). */
+  /**
+   * rollback: made by promote's rollback (the commit's subject is `rollback(<environment>): …`, or
+   * a merge brought such a commit in), by a `Revert "…"` commit, or back to the release the entry
+   * before recorded as its previous.
+   */
   kind: 'deploy' | 'rollback';
   /** deployed_at, or the commit's time where the entry has none (or kept the one before). */
   at: string;
@@ -219,6 +224,8 @@ export interface HistoryRead {
 export class DeploymentsReader {
   private readonly found: Deployment[] = [];
   private readonly skipped: SkippedVersion[] = [];
+  /** Changes back to the release before (or `Revert "…"` commits): rollbacks when what they undo was a deploy. */
+  private readonly undos = new Set<Deployment>();
   private readonly read = versionsReader();
   private newer?: { data: VersionsData; version: FileVersion };
   private latest?: VersionsData;
@@ -242,8 +249,19 @@ export class DeploymentsReader {
   finish(): HistoryRead {
     if (this.newer) this.compare(this.newer.data, this.newer.version, undefined);
     this.newer = undefined;
+    const deployments = [...this.found].reverse();
+    const last = new Map<string, Deployment['kind']>();
+    for (const change of deployments) {
+      const stream = `${change.environment}\0${change.service}`;
+      if (this.undos.has(change) && last.get(stream) === 'deploy') {
+        change.kind = 'rollback';
+        delete change.leadTimeSeconds;
+      }
+      last.set(stream, change.kind);
+    }
+    this.undos.clear();
     return {
-      deployments: [...this.found].reverse(),
+      deployments,
       skipped: this.skipped,
       read: this.count,
       ...(this.latest ? { latest: this.latest } : {}),
@@ -253,13 +271,23 @@ export class DeploymentsReader {
   /** The changes `version` (whose file is `data`) made to `before`, the version before it. */
   private compare(data: VersionsData, version: FileVersion, before: VersionsData | undefined): void {
     const changes: Deployment[] = [];
+    const reverted = messagesOf(version).some((message) => message.startsWith('Revert "'));
     for (const [environment, entry] of Object.entries(data.environments ?? {})) {
-      const rollback = isRollbackVersion(version, environment);
+      const byPromote = isRollbackVersion(version, environment);
       for (const [service, current] of Object.entries(entry?.services ?? {})) {
         const previous: ServiceEntry | undefined = before?.environments?.[environment]?.services?.[service];
         // The versions reader hands back the same object for an entry that did not change.
         if (previous === current || (previous && sameRelease(releaseOf(previous), releaseOf(current)))) continue;
-        const deployedAt = current.deployed_at !== previous?.deployed_at ? timeOf(current.deployed_at) : undefined;
+        // Back to the release before the one running (a `git revert` of a bump, a hand edit) is a
+        // rollback as much as promote's is, when what it undoes was a deploy (finish() decides:
+        // going forward again after a rollback, or reverting one, is a deploy).
+        const undo = !byPromote && (reverted || (!!previous?.previous && sameRelease(releaseOf(current), previous.previous)));
+        const rollback = byPromote;
+        // A deployed_at no later than the one it replaces was brought back with its old entry (a
+        // revert): the change happened when it was committed.
+        const recorded = current.deployed_at !== previous?.deployed_at ? timeOf(current.deployed_at) : undefined;
+        const replaced = timeOf(previous?.deployed_at);
+        const deployedAt = recorded !== undefined && replaced !== undefined && recorded <= replaced ? undefined : recorded;
         const at = deployedAt ?? timeOf(version.time) ?? 0;
         const committedAt = timeOf(current.committed_at);
         changes.push({
@@ -274,6 +302,7 @@ export class DeploymentsReader {
           ...(committedAt === undefined ? {} : { committedAt: iso(committedAt) }),
           ...(!rollback && committedAt !== undefined ? { leadTimeSeconds: Math.max(0, (at - committedAt) / 1000) } : {}),
         });
+        if (undo) this.undos.add(changes.at(-1) as Deployment);
       }
     }
     // Newest first overall, the file's order within a version once reversed.
@@ -292,7 +321,7 @@ export function deploymentsOf(history: Iterable<FileVersion>, file = 'versions.y
  * Marks failed deployments and their restoration, per service and environment: a change is
  * failed when the change after it is a rollback, or (a deploy) when the deploy after it is a fix
  * release of it within `fixWindowMs`. A failed deploy is restored by the first change after it
- * that did not fail.
+ * that did not fail. `deployments` are oldest first in commit order (as DeploymentsReader gives them).
  */
 export function markFailures(deployments: Deployment[], fixWindowMs: number): void {
   const streams = new Map<string, Deployment[]>();
@@ -302,8 +331,9 @@ export function markFailures(deployments: Deployment[], fixWindowMs: number): vo
     if (stream) stream.push(deployment);
     else streams.set(key, [deployment]);
   }
+  // Each stream is in commit order (as the history gives it), not sorted by `at`: a change whose
+  // time is off (an entry brought back by hand) still comes after the change it follows.
   for (const stream of streams.values()) {
-    stream.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
     for (const [index, change] of stream.entries()) {
       const next = stream[index + 1];
       if (!next) continue;
@@ -323,7 +353,7 @@ export function markFailures(deployments: Deployment[], fixWindowMs: number): vo
       const restored = stream[later];
       if (restored) {
         change.restoredAt = restored.at;
-        change.restoreSeconds = (Date.parse(restored.at) - Date.parse(change.at)) / 1000;
+        change.restoreSeconds = Math.max(0, (Date.parse(restored.at) - Date.parse(change.at)) / 1000);
       }
     }
   }
