@@ -280,3 +280,26 @@ describe('going forward again', () => {
     ]);
   });
 });
+
+describe('lead time', () => {
+  it('takes no second sample from a rebuild of the same source commit', async () => {
+    const r = await repo();
+    const source = { commit: 'c'.repeat(40), committedAt: '2026-11-01T08:00:00Z' };
+    await commitFile(
+      r,
+      '2026-11-01T10:00:00Z',
+      'bump(prod): api 1.0.0',
+      file({ prod: { api: entry('1.0.0', '2026-11-01T10:00:00Z', source) } }),
+    );
+    // Rebuilt five days later (new digest, same version and commit).
+    await commitFile(
+      r,
+      '2026-11-06T10:00:00Z',
+      'bump(prod): api 1.0.0',
+      file({ prod: { api: `${entry('1.0.0', '2026-11-06T10:00:00Z', source)}\n        digest: sha256:${'d'.repeat(64)}` } }),
+    );
+    const prod = report(await historyOf(r.dir)).environments.find((environment) => environment.name === 'prod');
+    expect(prod?.metrics.deployments).toBe(2);
+    expect(prod?.metrics.leadTime).toEqual({ count: 1, median: 7200, p90: 7200, withoutCommitTime: 0, rebuilds: 1, level: 'elite' });
+  });
+});

@@ -58,8 +58,10 @@ export interface Deployment {
   commit: string;
   sourceCommit?: string;
   committedAt?: string;
-  /** From committed_at to `at`, for a deploy whose entry records committed_at. */
+  /** From committed_at to `at`, for a deploy whose entry records committed_at (and not a rebuild). */
   leadTimeSeconds?: number;
+  /** A deploy of the same source commit as the release it replaced (a rebuild): no lead-time sample, its change was counted when first deployed. */
+  rebuild?: true;
   /** Why it failed: the change after it was a rollback, or a patch release within the fix window. */
   failure?: 'rolled-back' | 'fixed';
   /** For a failed deploy: when the next change that did not fail came, and how long after. */
@@ -78,8 +80,11 @@ export interface Metrics {
   deployments: number;
   rollbacks: number;
   deploymentFrequency: { perDay: number; perWeek: number; level: Level };
-  /** In seconds; `withoutCommitTime` deploys recorded no committed_at and are not in it. */
-  leadTime: Distribution & { withoutCommitTime: number; level?: Level };
+  /**
+   * In seconds; `withoutCommitTime` deploys recorded no committed_at and are not in it, nor are
+   * `rebuilds` (deploys of the source commit already running there).
+   */
+  leadTime: Distribution & { withoutCommitTime: number; rebuilds: number; level?: Level };
   changeFailureRate: { failed: number; rate?: number; rolledBack: number; fixed: number; level?: Level };
   /** In seconds, over the failed deploys that were restored; `open` are not restored yet. */
   timeToRestore: Distribution & { open: number; level?: Level };
@@ -256,6 +261,7 @@ export class DeploymentsReader {
       if (this.undos.has(change) && last.get(stream) === 'deploy') {
         change.kind = 'rollback';
         delete change.leadTimeSeconds;
+        delete change.rebuild;
       }
       last.set(stream, change.kind);
     }
@@ -290,6 +296,9 @@ export class DeploymentsReader {
         const deployedAt = recorded !== undefined && replaced !== undefined && recorded <= replaced ? undefined : recorded;
         const at = deployedAt ?? timeOf(version.time) ?? 0;
         const committedAt = timeOf(current.committed_at);
+        // The same source commit again (a rebuild, a new digest of the same version): the change
+        // reached the environment when it was first deployed, so it gives no second lead time.
+        const rebuild = !!current.commit && current.commit === previous?.commit;
         changes.push({
           environment,
           service,
@@ -300,7 +309,8 @@ export class DeploymentsReader {
           commit: version.commit,
           ...(current.commit ? { sourceCommit: own(current.commit) } : {}),
           ...(committedAt === undefined ? {} : { committedAt: iso(committedAt) }),
-          ...(!rollback && committedAt !== undefined ? { leadTimeSeconds: Math.max(0, (at - committedAt) / 1000) } : {}),
+          ...(!rollback && !rebuild && committedAt !== undefined ? { leadTimeSeconds: Math.max(0, (at - committedAt) / 1000) } : {}),
+          ...(rebuild ? { rebuild: true as const } : {}),
         });
         if (undo) this.undos.add(changes.at(-1) as Deployment);
       }
@@ -365,6 +375,7 @@ export function metricsOf(changes: readonly Deployment[], now: Date, windowMs: n
   const days = windowMs / DAY_MS;
   const perDay = deploys.length / days;
   const lead = deploys.flatMap((change) => (change.leadTimeSeconds === undefined ? [] : [change.leadTimeSeconds]));
+  const rebuilds = deploys.filter((change) => change.rebuild).length;
   const failed = deploys.filter((change) => change.failure);
   const restore = failed.flatMap((change) => (change.restoreSeconds === undefined ? [] : [change.restoreSeconds]));
   const leadTime = distribution(lead);
@@ -385,7 +396,8 @@ export function metricsOf(changes: readonly Deployment[], now: Date, windowMs: n
     deploymentFrequency: { perDay, perWeek: perDay * 7, level: deploymentFrequencyLevel(perDay) },
     leadTime: {
       ...leadTime,
-      withoutCommitTime: deploys.length - lead.length,
+      withoutCommitTime: deploys.length - lead.length - rebuilds,
+      rebuilds,
       ...(leadTime.median === undefined ? {} : { level: leadTimeLevel(leadTime.median) }),
     },
     changeFailureRate: {
