@@ -8,6 +8,7 @@ import { describe, expect, it } from '@jest/globals';
 import { type FileVersion, Git, gitFileHistory } from '@toolkit/shared';
 import { rollbackTargets } from '../../actions/promote/src/rollback.js';
 import { readHistory } from '../../actions/release-report/src/history.js';
+import { headline } from '../../actions/release-report/src/main.js';
 import { buildReport } from '../../actions/release-report/src/report.js';
 import { tempDir } from '../support/temp.js';
 
@@ -301,5 +302,26 @@ describe('lead time', () => {
     const prod = report(await historyOf(r.dir)).environments.find((environment) => environment.name === 'prod');
     expect(prod?.metrics.deployments).toBe(2);
     expect(prod?.metrics.leadTime).toEqual({ count: 1, median: 7200, p90: 7200, withoutCommitTime: 0, rebuilds: 1, level: 'elite' });
+  });
+});
+
+describe('the headline environment', () => {
+  it('is the last of the promotion order in the report, not an environment outside it sorted after', async () => {
+    const r = await repo();
+    await commitFile(
+      r,
+      '2026-11-01T10:00:00Z',
+      'bump',
+      file({
+        dev: { api: entry('1.0.0', '2026-11-01T10:00:00Z') },
+        prod: { api: entry('1.0.0', '2026-11-01T10:00:00Z') },
+        preview: { api: entry('2.0.0', '2026-11-01T10:00:00Z') },
+      }),
+    );
+    const result = report(await historyOf(r.dir));
+    expect(result.environments.map((environment) => environment.name)).toEqual(['dev', 'prod', 'preview']);
+    expect(result.promotion).toEqual(['dev', 'prod']);
+    expect(headline(result, '')?.name).toBe('prod');
+    expect(headline(result, 'preview')?.name).toBe('preview');
   });
 });

@@ -63,9 +63,22 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
   };
 }
 
-/** The environment the outputs speak of: the one named, else the last one of the report (the promotion order's last comes last). */
+/**
+ * The environment the outputs speak of: the one named, else the last one of the promotion order
+ * that the report has (production), not an environment outside the order (a preview sorted after
+ * it); the report's last where it has none of the order.
+ */
 export function headline(report: Report, name: string): EnvironmentReport | undefined {
-  if (!name) return report.environments.at(-1);
+  if (!name) {
+    const ordered = report.environments.filter((environment) => report.promotion.includes(environment.name));
+    return (
+      ordered.reduce<EnvironmentReport | undefined>(
+        (last, environment) =>
+          !last || report.promotion.indexOf(environment.name) > report.promotion.indexOf(last.name) ? environment : last,
+        undefined,
+      ) ?? report.environments.at(-1)
+    );
+  }
   const found = report.environments.find((environment) => environment.name === name);
   if (!found)
     throw new InputError(

@@ -115,6 +115,8 @@ export interface Report {
   /** Versions of the file that did not parse or broke the schema: skipped, and the comparison goes on from the one before. */
   skipped: SkippedVersion[];
   thresholds: string;
+  /** The promotion order the environments are sorted by (the file's `promotion`, else dev, uat, prod). */
+  promotion: string[];
   environments: EnvironmentReport[];
   deployments: Deployment[];
 }
@@ -460,6 +462,7 @@ export function buildReport(history: Iterable<FileVersion> | HistoryRead, option
     versionsRead: read,
     skipped,
     thresholds: THRESHOLDS_SOURCE,
+    promotion: order.map(own),
     environments,
     deployments: inWindow,
   };
