@@ -3,12 +3,14 @@
  * commits: merges, a branch other than the checked-out one, hand reverts, odd file names.
  */
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { type FileVersion, Git, gitFileHistory } from '@toolkit/shared';
+import { type FileVersion, Git, InputReader, gitFileHistory } from '@toolkit/shared';
 import { rollbackTargets } from '../../actions/promote/src/rollback.js';
 import { readHistory } from '../../actions/release-report/src/history.js';
-import { headline } from '../../actions/release-report/src/main.js';
+import { getInputs, headline, runReport } from '../../actions/release-report/src/main.js';
 import { buildReport } from '../../actions/release-report/src/report.js';
 import { tempDir } from '../support/temp.js';
 
@@ -323,5 +325,48 @@ describe('the headline environment', () => {
     expect(result.promotion).toEqual(['dev', 'prod']);
     expect(headline(result, '')?.name).toBe('prod');
     expect(headline(result, 'preview')?.name).toBe('preview');
+  });
+});
+
+describe('the token', () => {
+  /** A git server that answers nothing but records the Authorization headers it was sent. */
+  async function recordingServer(): Promise<{ url: string; headers: string[]; close: () => Promise<void> }> {
+    const headers: string[] = [];
+    const server = createServer((request, response) => {
+      headers.push(request.headers.authorization ?? '');
+      response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, headers, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+
+  async function reportFrom(repository: string, serverUrl: string): Promise<void> {
+    const dir = await tempDir('release-report-token-');
+    const saved = process.env.GITHUB_SERVER_URL;
+    process.env.GITHUB_SERVER_URL = serverUrl;
+    try {
+      const inputs = getInputs(new InputReader({ source: (name) => ({ repository })[name] ?? '', mask: () => undefined }), {
+        RUNNER_TEMP: dir,
+      });
+      await expect(runReport({ ...inputs, token: 'ghs_thejobstoken' }, NOW)).rejects.toThrow();
+    } finally {
+      if (saved === undefined) delete process.env.GITHUB_SERVER_URL;
+      else process.env.GITHUB_SERVER_URL = saved;
+    }
+  }
+
+  it('is sent to the GitHub server only, never to another host named by repository', async () => {
+    const other = await recordingServer();
+    try {
+      await reportFrom(`${other.url}/acme/environments.git`, 'https://github.example');
+      expect(other.headers.length).toBeGreaterThan(0);
+      expect(other.headers.filter((header) => header !== '')).toEqual([]);
+      // The same server as GITHUB_SERVER_URL gets it (the check above can fail).
+      await reportFrom(`${other.url}/acme/environments.git`, other.url);
+      expect(other.headers.filter((header) => header !== '').length).toBeGreaterThan(0);
+    } finally {
+      await other.close();
+    }
   });
 });

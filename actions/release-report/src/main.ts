@@ -93,8 +93,10 @@ export async function runReport(inputs: Inputs, now = new Date()): Promise<Repor
   const serverUrl = process.env.GITHUB_SERVER_URL || 'https://github.com';
   const target = inputs.repository ? repositoryUrl(inputs.repository, serverUrl) : undefined;
   // A clone on disk fetches with its own credentials (actions/checkout's): the job's token, which
-  // cannot read another repository, would replace them.
-  const authUrl = target?.authUrl;
+  // cannot read another repository, would replace them. A URL on another host than the GitHub
+  // server gets no token: the token (the job's by default, GITHUB_TOKEN for toolkit report) is
+  // GitHub's, and a repository input must not be able to send it elsewhere.
+  const authUrl = target?.authUrl && sameHost(target.authUrl, serverUrl) ? target.authUrl : undefined;
   const git = new Git({ cwd: os.tmpdir(), ...(inputs.token && authUrl ? { auth: { token: inputs.token, url: authUrl } } : {}) });
   const reader = new DeploymentsReader(inputs.file);
   await readHistory(
@@ -160,6 +162,15 @@ export async function main(): Promise<void> {
   );
   // Markdown, not the HTML helpers: the chart is a Mermaid block, which only Markdown renders.
   await writeJobSummary(markdown);
+}
+
+function sameHost(a: string, b: string): boolean {
+  try {
+    const [x, y] = [new URL(a), new URL(b)];
+    return x.protocol === y.protocol && x.host === y.host;
+  } catch {
+    return false;
+  }
 }
 
 /** A number as an output: up to three decimals; empty where there is none. */
