@@ -39,7 +39,13 @@ async function promote(time: string, request: Omit<PromoteRequest, 'allowSkip' |
   const full: PromoteRequest = {
     allowSkip: false,
     ...request,
-    meta: { actor: 'octocat', now: time, commit: 'abc1234def', ...(commitTime ? { commitTime } : {}) },
+    // Each source commit its own (a commit's time names it here): the same commit again is a rebuild.
+    meta: {
+      actor: 'octocat',
+      now: time,
+      commit: commitTime ? `abc${commitTime.replace(/\D/g, '')}` : 'abc1234def',
+      ...(commitTime ? { commitTime } : {}),
+    },
   };
   const options: GitOpsOptions = {
     maxAttempts: 1,
@@ -119,7 +125,7 @@ function expectKnownFigures(report: Report): void {
     rollbacks: 1,
     deploymentFrequency: { perDay: 5 / 28, perWeek: 1.25, level: 'high' },
     // 1 h, 2 h, 24 h, 48 h; web has no committed_at.
-    leadTime: { count: 4, median: 46_800, p90: 146_880, withoutCommitTime: 1, level: 'elite' },
+    leadTime: { count: 4, median: 46_800, p90: 146_880, withoutCommitTime: 1, rebuilds: 0, level: 'elite' },
     changeFailureRate: { failed: 2, rate: 0.4, rolledBack: 1, fixed: 1, level: 'low' },
     // 2 h (the rollback), 6 h (the fix release).
     timeToRestore: { count: 2, median: 14_400, p90: 20_160, open: 0, level: 'high' },
@@ -135,7 +141,7 @@ function expectKnownFigures(report: Report): void {
     ['web', 1, 1],
   ]);
   const uat = report.environments.find((environment) => environment.name === 'uat');
-  expect(uat?.metrics.leadTime).toEqual({ count: 1, median: 93_600, p90: 93_600, withoutCommitTime: 0, level: 'high' });
+  expect(uat?.metrics.leadTime).toEqual({ count: 1, median: 93_600, p90: 93_600, withoutCommitTime: 0, rebuilds: 0, level: 'high' });
   // dev deployed before the window only: reported, with nothing in it.
   expect(report.environments.find((environment) => environment.name === 'dev')?.metrics).toMatchObject({
     deployments: 0,

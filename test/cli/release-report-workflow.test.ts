@@ -69,6 +69,8 @@ describe('the release report workflow, rehearsed', () => {
         result: 'success',
         outputs: { deployments: '2', 'change-failure-rate': '0.5', 'lead-time-median-seconds': '5400' },
       });
+      // Reports of one environment repository wait for each other: their commits would race.
+      expect(job?.concurrency).toBe('release-report-acme/environments');
       expect(JSON.parse(job?.outputs.levels ?? '{}')).toEqual({
         'deployment-frequency': 'medium', // two in 30 days: more than once a month
         'lead-time': 'elite',
@@ -81,12 +83,39 @@ describe('the release report workflow, rehearsed', () => {
       expect([before, new Date().toISOString().slice(0, 10)]).toContain(day);
       expect(job?.summary).toContain(`Committed reports/${day}.md to main.`);
       expect(await environments.output(['log', '-1', '--format=%s|%an', 'main'])).toBe(
-        `report: delivery metrics of ${day}|github-actions[bot]`,
+        `report: delivery metrics of ${day} [skip ci]|github-actions[bot]`,
       );
       const committed = await environments.output(['show', `main:reports/${day}.md`]);
       expect(committed).toMatch(/^## Release report\n/);
       expect(committed).toContain('| Change failure rate | 50% | low | 1 of 2 (1 rolled back, 0 replaced by a fix release) |');
       expect(job?.summary).toContain(committed.split('\n')[0] ?? '');
+    } finally {
+      await rehearsal.close();
+    }
+  }, 240_000);
+
+  it('without an App or a token, fails first, naming the variable and the secrets to set', async () => {
+    const sandbox = await tempDir('release-report-workflow-');
+    const appDir = path.join(sandbox, 'shop');
+    const app = await makeRepo(appDir);
+    await initRepository({ root: ROOT, dir: appDir, org: 'acme/toolkit', ref: 'v1', envRepo: 'acme/environments' });
+    await app.run(['add', '--all']);
+    await app.run(['commit', '--quiet', '-m', 'ci: release with the toolkit']);
+    const envDir = path.join(sandbox, 'environments');
+    await environmentRepository(envDir);
+    const rehearsal = await prepareRehearsal({ root: ROOT, appDir, envDir, node: node24(), vars: { TOOLKIT_APP_ID: '' } });
+    try {
+      const lines: string[] = [];
+      const report = await rehearsal.run(
+        { name: 'workflow_dispatch', ref: 'main', inputs: {} },
+        { workflows: ['.github/workflows/release-report.yml'], log: (line) => lines.push(line) },
+      );
+      const job = report.jobs.find((candidate) => candidate.id === 'report/report');
+      expect(job?.result).toBe('failure');
+      // The first step failed, and nothing after it ran (no checkout with an empty token).
+      expect(job?.steps.map((step) => [step.name, step.outcome])[0]).toEqual(['Credentials for the environment repository', 'failure']);
+      expect(job?.steps.slice(1).every((step) => step.outcome === 'skipped')).toBe(true);
+      expect(lines.join('\n')).toMatch(/^.*error: .*TOOLKIT_APP_ID.*TOOLKIT_APP_PRIVATE_KEY.*TOOLKIT_ENV_REPO_TOKEN/m);
     } finally {
       await rehearsal.close();
     }

@@ -26,6 +26,7 @@ import {
   UserError,
   type VersionsData,
   isRollbackCommit,
+  messagesOf,
   readVersionsData,
   releaseOf,
   sameRelease,
@@ -70,7 +71,7 @@ class ServiceWalk {
   done = false;
   readonly result: RollbackTarget = { rolledBack: [], capped: false };
   /** The newest run of versions with the same release: its entry and the commit that introduced it (so far). */
-  private run?: { entry: ServiceEntry; message: string | undefined };
+  private run?: { entry: ServiceEntry; messages: readonly string[] };
   private readonly seen: Release[] = [];
 
   constructor(
@@ -78,38 +79,41 @@ class ServiceWalk {
     private readonly wanted: RollbackWanted,
   ) {}
 
-  feed(entry: ServiceEntry | undefined, message: string | undefined): void {
+  /** `messages`: how this version came to be (its commit's message; a merge's, and those it brought in). */
+  feed(entry: ServiceEntry | undefined, messages: readonly string[]): void {
     if (this.done) return;
     const run = this.run;
     if (!run) {
       // The file as it is now: the current release (planChanges refuses a service that is not there).
       if (!entry) return this.finish();
-      this.run = { entry, message };
+      this.run = { entry, messages };
       this.seen.push(releaseOf(entry));
       if (this.wanted.version && matches(releaseOf(entry), this.wanted)) this.found(releaseOf(entry));
       return;
     }
     if (entry && sameRelease(releaseOf(entry), releaseOf(run.entry))) {
-      this.run = { entry, message };
+      this.run = { entry, messages };
       return;
     }
     // The run's release was introduced by the commit after this version: a rollback, or a deploy.
-    const replacedByRollback = isRollbackCommit(run.message, this.environment);
+    const replacedByRollback = run.messages.some((message) => isRollbackCommit(message, this.environment));
     if (!entry) {
       // The service was added there: what it was added with as previous is the release before.
       this.consider(run.entry.previous, replacedByRollback);
       return this.finish();
     }
     this.consider(releaseOf(entry), replacedByRollback);
-    this.run = { entry, message };
+    this.run = { entry, messages };
   }
 
   /** The history read ends (its beginning, or ROLLBACK_HISTORY versions): the oldest entry's previous is the release before it. */
   end(capped: boolean): void {
     if (this.done || !this.run) return this.finish();
-    const { entry, message } = this.run;
+    const { entry, messages } = this.run;
     // Whether this entry came from a rollback is known only if the oldest commit read changed it.
-    const byRollback = isRollbackCommit(message, this.environment) && namesService(message ?? '', this.environment, this.wanted.name);
+    const byRollback = messages.some(
+      (message) => isRollbackCommit(message, this.environment) && namesService(message, this.environment, this.wanted.name),
+    );
     this.consider(entry.previous, byRollback);
     if (!this.done) this.result.capped = capped;
     this.finish();
@@ -150,7 +154,7 @@ export function rollbackTargetsOfFile(
 ): Map<string, RollbackTarget> {
   const walks = services.map((spec) => [spec.name, new ServiceWalk(environment, spec)] as const);
   for (const [name, walk] of walks) {
-    walk.feed(entryIn(data, environment, name), undefined);
+    walk.feed(entryIn(data, environment, name), []);
     walk.end(false);
   }
   return new Map(walks.map(([name, walk]) => [name, walk.result]));
@@ -168,7 +172,7 @@ export async function rollbackTargets(
   history: FileHistory,
 ): Promise<Map<string, RollbackTarget>> {
   const walks = services.map((spec) => [spec.name, new ServiceWalk(environment, spec)] as const);
-  for (const [name, walk] of walks) walk.feed(entryIn(data, environment, name), undefined);
+  for (const [name, walk] of walks) walk.feed(entryIn(data, environment, name), []);
   let read = 0;
   const done = () => walks.every(([, walk]) => walk.done);
   if (!done()) {
@@ -176,7 +180,7 @@ export async function rollbackTargets(
       read += 1;
       const parsed = parseVersion(version.text, file);
       // A version that is not a versions.yaml (broken by hand, later fixed) says nothing: skipped.
-      if (parsed !== null) for (const [name, walk] of walks) walk.feed(entryIn(parsed, environment, name), version.message);
+      if (parsed !== null) for (const [name, walk] of walks) walk.feed(entryIn(parsed, environment, name), messagesOf(version));
       if (done()) break;
     }
   }

@@ -63,9 +63,22 @@ export function getInputs(reader = new InputReader(), env: NodeJS.ProcessEnv = p
   };
 }
 
-/** The environment the outputs speak of: the one named, else the last one of the report (the promotion order's last comes last). */
+/**
+ * The environment the outputs speak of: the one named, else the last one of the promotion order
+ * that the report has (production), not an environment outside the order (a preview sorted after
+ * it); the report's last where it has none of the order.
+ */
 export function headline(report: Report, name: string): EnvironmentReport | undefined {
-  if (!name) return report.environments.at(-1);
+  if (!name) {
+    const ordered = report.environments.filter((environment) => report.promotion.includes(environment.name));
+    return (
+      ordered.reduce<EnvironmentReport | undefined>(
+        (last, environment) =>
+          !last || report.promotion.indexOf(environment.name) > report.promotion.indexOf(last.name) ? environment : last,
+        undefined,
+      ) ?? report.environments.at(-1)
+    );
+  }
   const found = report.environments.find((environment) => environment.name === name);
   if (!found)
     throw new InputError(
@@ -80,8 +93,10 @@ export async function runReport(inputs: Inputs, now = new Date()): Promise<Repor
   const serverUrl = process.env.GITHUB_SERVER_URL || 'https://github.com';
   const target = inputs.repository ? repositoryUrl(inputs.repository, serverUrl) : undefined;
   // A clone on disk fetches with its own credentials (actions/checkout's): the job's token, which
-  // cannot read another repository, would replace them.
-  const authUrl = target?.authUrl;
+  // cannot read another repository, would replace them. A URL on another host than the GitHub
+  // server gets no token: the token (the job's by default, GITHUB_TOKEN for toolkit report) is
+  // GitHub's, and a repository input must not be able to send it elsewhere.
+  const authUrl = target?.authUrl && sameHost(target.authUrl, serverUrl) ? target.authUrl : undefined;
   const git = new Git({ cwd: os.tmpdir(), ...(inputs.token && authUrl ? { auth: { token: inputs.token, url: authUrl } } : {}) });
   const reader = new DeploymentsReader(inputs.file);
   await readHistory(
@@ -147,6 +162,15 @@ export async function main(): Promise<void> {
   );
   // Markdown, not the HTML helpers: the chart is a Mermaid block, which only Markdown renders.
   await writeJobSummary(markdown);
+}
+
+function sameHost(a: string, b: string): boolean {
+  try {
+    const [x, y] = [new URL(a), new URL(b)];
+    return x.protocol === y.protocol && x.host === y.host;
+  } catch {
+    return false;
+  }
 }
 
 /** A number as an output: up to three decimals; empty where there is none. */

@@ -44,7 +44,7 @@ export function metricRows(metrics: Metrics): [string, string, string, string][]
       'Lead time for changes',
       spread(leadTime),
       level(leadTime.level),
-      `${leadTime.count} with the commit's time${leadTime.withoutCommitTime ? `; ${leadTime.withoutCommitTime} recorded without committed_at, not counted` : ''}`,
+      `${leadTime.count} with the commit's time${leadTime.withoutCommitTime ? `; ${leadTime.withoutCommitTime} recorded without committed_at, not counted` : ''}${leadTime.rebuilds ? `; ${leadTime.rebuilds} ${leadTime.rebuilds > 1 ? 'rebuilds' : 'rebuild'} of the source commit already deployed, not counted` : ''}`,
     ],
     [
       'Change failure rate',

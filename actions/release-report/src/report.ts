@@ -11,7 +11,8 @@ import {
   type ServiceEntry,
   UserError,
   type VersionsData,
-  isRollbackCommit,
+  isRollbackVersion,
+  messagesOf,
   releaseOf,
   sameRelease,
 } from '@toolkit/shared';
@@ -45,7 +46,11 @@ export interface Deployment {
   service: string;
   version: string;
   digest?: string;
-  /** rollback: made by promote's rollback (the commit's subject is `rollback(<environment>): …`). */
+  /**
+   * rollback: made by promote's rollback (the commit's subject is `rollback(<environment>): …`, or
+   * a merge brought such a commit in), by a `Revert "…"` commit, or back to the release the entry
+   * before recorded as its previous.
+   */
   kind: 'deploy' | 'rollback';
   /** deployed_at, or the commit's time where the entry has none (or kept the one before). */
   at: string;
@@ -53,8 +58,10 @@ export interface Deployment {
   commit: string;
   sourceCommit?: string;
   committedAt?: string;
-  /** From committed_at to `at`, for a deploy whose entry records committed_at. */
+  /** From committed_at to `at`, for a deploy whose entry records committed_at (and not a rebuild). */
   leadTimeSeconds?: number;
+  /** A deploy of the same source commit as the release it replaced (a rebuild): no lead-time sample, its change was counted when first deployed. */
+  rebuild?: true;
   /** Why it failed: the change after it was a rollback, or a patch release within the fix window. */
   failure?: 'rolled-back' | 'fixed';
   /** For a failed deploy: when the next change that did not fail came, and how long after. */
@@ -73,8 +80,11 @@ export interface Metrics {
   deployments: number;
   rollbacks: number;
   deploymentFrequency: { perDay: number; perWeek: number; level: Level };
-  /** In seconds; `withoutCommitTime` deploys recorded no committed_at and are not in it. */
-  leadTime: Distribution & { withoutCommitTime: number; level?: Level };
+  /**
+   * In seconds; `withoutCommitTime` deploys recorded no committed_at and are not in it, nor are
+   * `rebuilds` (deploys of the source commit already running there).
+   */
+  leadTime: Distribution & { withoutCommitTime: number; rebuilds: number; level?: Level };
   changeFailureRate: { failed: number; rate?: number; rolledBack: number; fixed: number; level?: Level };
   /** In seconds, over the failed deploys that were restored; `open` are not restored yet. */
   timeToRestore: Distribution & { open: number; level?: Level };
@@ -105,6 +115,8 @@ export interface Report {
   /** Versions of the file that did not parse or broke the schema: skipped, and the comparison goes on from the one before. */
   skipped: SkippedVersion[];
   thresholds: string;
+  /** The promotion order the environments are sorted by (the file's `promotion`, else dev, uat, prod). */
+  promotion: string[];
   environments: EnvironmentReport[];
   deployments: Deployment[];
 }
@@ -219,6 +231,8 @@ export interface HistoryRead {
 export class DeploymentsReader {
   private readonly found: Deployment[] = [];
   private readonly skipped: SkippedVersion[] = [];
+  /** Changes back to the release before (or `Revert "…"` commits): rollbacks when what they undo was a deploy. */
+  private readonly undos = new Set<Deployment>();
   private readonly read = versionsReader();
   private newer?: { data: VersionsData; version: FileVersion };
   private latest?: VersionsData;
@@ -242,8 +256,20 @@ export class DeploymentsReader {
   finish(): HistoryRead {
     if (this.newer) this.compare(this.newer.data, this.newer.version, undefined);
     this.newer = undefined;
+    const deployments = [...this.found].reverse();
+    const last = new Map<string, Deployment['kind']>();
+    for (const change of deployments) {
+      const stream = `${change.environment}\0${change.service}`;
+      if (this.undos.has(change) && last.get(stream) === 'deploy') {
+        change.kind = 'rollback';
+        delete change.leadTimeSeconds;
+        delete change.rebuild;
+      }
+      last.set(stream, change.kind);
+    }
+    this.undos.clear();
     return {
-      deployments: [...this.found].reverse(),
+      deployments,
       skipped: this.skipped,
       read: this.count,
       ...(this.latest ? { latest: this.latest } : {}),
@@ -253,15 +279,28 @@ export class DeploymentsReader {
   /** The changes `version` (whose file is `data`) made to `before`, the version before it. */
   private compare(data: VersionsData, version: FileVersion, before: VersionsData | undefined): void {
     const changes: Deployment[] = [];
+    const reverted = messagesOf(version).some((message) => message.startsWith('Revert "'));
     for (const [environment, entry] of Object.entries(data.environments ?? {})) {
-      const rollback = isRollbackCommit(version.message, environment);
+      const byPromote = isRollbackVersion(version, environment);
       for (const [service, current] of Object.entries(entry?.services ?? {})) {
         const previous: ServiceEntry | undefined = before?.environments?.[environment]?.services?.[service];
         // The versions reader hands back the same object for an entry that did not change.
         if (previous === current || (previous && sameRelease(releaseOf(previous), releaseOf(current)))) continue;
-        const deployedAt = current.deployed_at !== previous?.deployed_at ? timeOf(current.deployed_at) : undefined;
+        // Back to the release before the one running (a `git revert` of a bump, a hand edit) is a
+        // rollback as much as promote's is, when what it undoes was a deploy (finish() decides:
+        // going forward again after a rollback, or reverting one, is a deploy).
+        const undo = !byPromote && (reverted || (!!previous?.previous && sameRelease(releaseOf(current), previous.previous)));
+        const rollback = byPromote;
+        // A deployed_at no later than the one it replaces was brought back with its old entry (a
+        // revert): the change happened when it was committed.
+        const recorded = current.deployed_at !== previous?.deployed_at ? timeOf(current.deployed_at) : undefined;
+        const replaced = timeOf(previous?.deployed_at);
+        const deployedAt = recorded !== undefined && replaced !== undefined && recorded <= replaced ? undefined : recorded;
         const at = deployedAt ?? timeOf(version.time) ?? 0;
         const committedAt = timeOf(current.committed_at);
+        // The same source commit again (a rebuild, a new digest of the same version): the change
+        // reached the environment when it was first deployed, so it gives no second lead time.
+        const rebuild = !!current.commit && current.commit === previous?.commit;
         changes.push({
           environment,
           service,
@@ -272,8 +311,10 @@ export class DeploymentsReader {
           commit: version.commit,
           ...(current.commit ? { sourceCommit: own(current.commit) } : {}),
           ...(committedAt === undefined ? {} : { committedAt: iso(committedAt) }),
-          ...(!rollback && committedAt !== undefined ? { leadTimeSeconds: Math.max(0, (at - committedAt) / 1000) } : {}),
+          ...(!rollback && !rebuild && committedAt !== undefined ? { leadTimeSeconds: Math.max(0, (at - committedAt) / 1000) } : {}),
+          ...(rebuild ? { rebuild: true as const } : {}),
         });
+        if (undo) this.undos.add(changes.at(-1) as Deployment);
       }
     }
     // Newest first overall, the file's order within a version once reversed.
@@ -292,7 +333,7 @@ export function deploymentsOf(history: Iterable<FileVersion>, file = 'versions.y
  * Marks failed deployments and their restoration, per service and environment: a change is
  * failed when the change after it is a rollback, or (a deploy) when the deploy after it is a fix
  * release of it within `fixWindowMs`. A failed deploy is restored by the first change after it
- * that did not fail.
+ * that did not fail. `deployments` are oldest first in commit order (as DeploymentsReader gives them).
  */
 export function markFailures(deployments: Deployment[], fixWindowMs: number): void {
   const streams = new Map<string, Deployment[]>();
@@ -302,8 +343,9 @@ export function markFailures(deployments: Deployment[], fixWindowMs: number): vo
     if (stream) stream.push(deployment);
     else streams.set(key, [deployment]);
   }
+  // Each stream is in commit order (as the history gives it), not sorted by `at`: a change whose
+  // time is off (an entry brought back by hand) still comes after the change it follows.
   for (const stream of streams.values()) {
-    stream.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
     for (const [index, change] of stream.entries()) {
       const next = stream[index + 1];
       if (!next) continue;
@@ -323,7 +365,7 @@ export function markFailures(deployments: Deployment[], fixWindowMs: number): vo
       const restored = stream[later];
       if (restored) {
         change.restoredAt = restored.at;
-        change.restoreSeconds = (Date.parse(restored.at) - Date.parse(change.at)) / 1000;
+        change.restoreSeconds = Math.max(0, (Date.parse(restored.at) - Date.parse(change.at)) / 1000);
       }
     }
   }
@@ -335,6 +377,7 @@ export function metricsOf(changes: readonly Deployment[], now: Date, windowMs: n
   const days = windowMs / DAY_MS;
   const perDay = deploys.length / days;
   const lead = deploys.flatMap((change) => (change.leadTimeSeconds === undefined ? [] : [change.leadTimeSeconds]));
+  const rebuilds = deploys.filter((change) => change.rebuild).length;
   const failed = deploys.filter((change) => change.failure);
   const restore = failed.flatMap((change) => (change.restoreSeconds === undefined ? [] : [change.restoreSeconds]));
   const leadTime = distribution(lead);
@@ -355,7 +398,8 @@ export function metricsOf(changes: readonly Deployment[], now: Date, windowMs: n
     deploymentFrequency: { perDay, perWeek: perDay * 7, level: deploymentFrequencyLevel(perDay) },
     leadTime: {
       ...leadTime,
-      withoutCommitTime: deploys.length - lead.length,
+      withoutCommitTime: deploys.length - lead.length - rebuilds,
+      rebuilds,
       ...(leadTime.median === undefined ? {} : { level: leadTimeLevel(leadTime.median) }),
     },
     changeFailureRate: {
@@ -418,6 +462,7 @@ export function buildReport(history: Iterable<FileVersion> | HistoryRead, option
     versionsRead: read,
     skipped,
     thresholds: THRESHOLDS_SOURCE,
+    promotion: order.map(own),
     environments,
     deployments: inWindow,
   };

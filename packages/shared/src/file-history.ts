@@ -5,6 +5,7 @@
  * pull-request modes from the clone (deepened on first use, since it is shallow), api mode from
  * GitHub's commits API. Versions are read lazily, so a reader that stops early reads no further.
  */
+import { UserError } from './errors.js';
 import type { Git } from './git.js';
 import type { GitHubClient, Repository } from './github.js';
 
@@ -16,11 +17,18 @@ export interface FileVersion {
   time?: string;
   /** undefined when the commit deleted the file, or it is not a regular file there. */
   text: string | undefined;
+  /**
+   * For a merge: the messages of the commits it brought in that changed the file, newest first (a
+   * rollback made in pull-request mode and merged with a merge commit is one of them).
+   */
+  merged?: string[];
 }
 
 /**
  * The versions of `file` in the history of the branch as it was read, newest first (the commit
- * that last changed it first), at most `limit` of them (Infinity: no limit).
+ * that last changed it first), at most `limit` of them (Infinity: no limit). Only the states the
+ * branch itself went through: its first-parent line, so that a merge counts as one change (what it
+ * brought in) and the commits of the merged branch, which the branch never was at, are not read.
  */
 export type FileHistory = (file: string, limit: number) => AsyncIterable<FileVersion>;
 
@@ -45,19 +53,31 @@ export interface GitFileHistoryOptions {
 export function gitFileHistory(clone: Git, branch: string, options: GitFileHistoryOptions = {}): FileHistory {
   const { since } = options;
   return async function* (file, limit) {
+    const ref = await branchRef(clone, branch);
     if ((await clone.output(['rev-parse', '--is-shallow-repository'])) === 'true') {
-      if (since) await deepenSince(clone, branch, since);
+      if (since) await deepenSince(clone, branch, ref, since);
       else await clone.run(['fetch', '--quiet', `--deepen=${limit}`, '--', 'origin', branch]);
     }
     const count = Number.isFinite(limit) ? [`--max-count=${limit}`] : [];
-    const log = await clone.run(['log', '-z', ...count, '--format=%H %cI%n%B', 'HEAD', '--', file]);
+    // --literal-pathspecs: the file is a name, not a pattern (`versions[1].yaml`, `:(glob)…`).
+    const log = await clone.run([
+      '--literal-pathspecs',
+      'log',
+      '--first-parent',
+      '-z',
+      ...count,
+      '--format=%H %cI %P%n%B',
+      ref,
+      '--',
+      file,
+    ]);
     let commits = log.stdout
       .split('\0')
       .filter((record) => record.length > 0)
       .map((record) => {
         const newline = record.indexOf('\n');
-        const [commit = '', time = ''] = record.slice(0, newline).split(' ');
-        return { commit, time, message: record.slice(newline + 1).replace(/\n+$/, '') };
+        const [commit = '', time = '', ...parents] = record.slice(0, newline).split(' ');
+        return { commit, time, parents, message: record.slice(newline + 1).replace(/\n+$/, '') };
       });
     if (since) {
       // Newest first: the first one committed before `since` is the last one needed.
@@ -70,9 +90,37 @@ export function gitFileHistory(clone: Git, branch: string, options: GitFileHisto
         clone,
         batch.map(({ commit }) => `${commit}:${file}`),
       );
-      for (const [index, entry] of batch.entries()) yield { ...entry, text: texts[index] };
+      for (const [index, { parents, ...entry }] of batch.entries()) {
+        const merged = parents.length > 1 ? await mergedMessages(clone, entry.commit, parents[0] as string, file) : undefined;
+        yield { ...entry, text: texts[index], ...(merged?.length ? { merged } : {}) };
+      }
     }
   };
+}
+
+/** The messages of the commits a merge brought in (not on its first parent) that changed `file`, newest first. */
+async function mergedMessages(clone: Git, merge: string, firstParent: string, file: string): Promise<string[]> {
+  const log = await clone.run(['--literal-pathspecs', 'log', '--no-merges', '-z', '--format=%B', `^${firstParent}`, merge, '--', file]);
+  return log.stdout
+    .split('\0')
+    .filter((message) => message.length > 0)
+    .map((message) => message.replace(/\n+$/, ''));
+}
+
+/**
+ * The ref of `branch` in the clone: the local branch, else the remote's (a clone on disk may have
+ * another branch checked out, or only the remote's ref of this one); `HEAD` is HEAD.
+ */
+async function branchRef(clone: Git, branch: string): Promise<string> {
+  if (branch === 'HEAD') return 'HEAD';
+  for (const ref of [`refs/heads/${branch}`, `refs/remotes/origin/${branch}`]) {
+    const found = await clone.run(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { allowFailure: true });
+    if (found.exitCode === 0) return ref;
+  }
+  throw new UserError(
+    'INVALID_INPUT',
+    `The branch ${JSON.stringify(branch)} is not in the clone at ${clone.cwd} (neither refs/heads/${branch} nor refs/remotes/origin/${branch}); fetch it or name another.`,
+  );
 }
 
 /**
@@ -81,8 +129,8 @@ export function gitFileHistory(clone: Git, branch: string, options: GitFileHisto
  * added, so `git log -- <file>` shows it). A tip older than `since` is all the window needs (git
  * would refuse the fetch: "no commits selected for shallow requests").
  */
-async function deepenSince(clone: Git, branch: string, since: Date): Promise<void> {
-  const tip = Date.parse(await clone.output(['log', '-1', '--format=%cI', 'HEAD']));
+async function deepenSince(clone: Git, branch: string, ref: string, since: Date): Promise<void> {
+  const tip = Date.parse(await clone.output(['log', '-1', '--format=%cI', ref]));
   if (!(tip >= since.getTime())) return;
   await clone.run(['fetch', '--quiet', `--shallow-since=${since.toISOString()}`, '--', 'origin', branch]);
   if ((await clone.output(['rev-parse', '--is-shallow-repository'])) === 'true')

@@ -22,3 +22,16 @@ export function sameRelease(a: Release, b: Release): boolean {
 export function isRollbackCommit(message: string | undefined, environment: string): boolean {
   return !!message && message.startsWith(`rollback(${environment}): `);
 }
+
+/**
+ * The commit messages that say how a version of the file came to be: its commit's, and for a merge
+ * those of the commits it brought in (packages/shared/src/file-history.ts).
+ */
+export function messagesOf(version: { message: string; merged?: readonly string[] }): string[] {
+  return [version.message, ...(version.merged ?? [])];
+}
+
+/** Whether a version of the file (a commit, or a merge that brought one in) is a rollback of `environment` made by promote. */
+export function isRollbackVersion(version: { message: string; merged?: readonly string[] }, environment: string): boolean {
+  return messagesOf(version).some((message) => isRollbackCommit(message, environment));
+}

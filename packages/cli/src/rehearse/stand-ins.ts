@@ -141,10 +141,22 @@ export function createAppTokenStandIn(app: RehearsalApp): StandIn {
       if ((inputs['private-key'] || '').trim() !== app.privateKey.trim())
         return fail(context, 'A JSON web token could not be decoded: the private key does not belong to the App');
       const owner = inputs.owner || context.repository.split('/')[0] || '';
-      const names = (inputs.repositories || '').split(/[\s,]+/).filter(Boolean);
+      const names = (inputs.repositories || '')
+        .split(/[\n,]+/)
+        .map((name) => name.trim())
+        .filter(Boolean);
+      // The real action takes names without the owner: it looks the installation up at
+      // /repos/{owner}/{repositories[0]}/installation, and `owner/name` there is Not Found.
+      const qualified = names.find((name) => name.includes('/'));
+      if (qualified)
+        return fail(
+          context,
+          `Failed to create token for "${names.join(',')}" (attempt 1): Not Found - GET /repos/${owner}/${encodeURIComponent(qualified)}/installation ` +
+            '(repositories takes names without the owner; the owner goes in owner)',
+        );
       const repositories =
         names.length > 0
-          ? names.map((name) => (name.includes('/') ? name : `${owner}/${name}`))
+          ? names.map((name) => `${owner}/${name}`)
           : [...context.world.repositories.keys()].filter((name) => name.startsWith(`${owner}/`));
       const permissions: Permissions = { ...app.permissions };
       for (const [key, value] of Object.entries(inputs)) {
