@@ -35,6 +35,19 @@ afterAll(async () => {
   await parts?.close();
 }, 60_000);
 
+/** An app repository with one migrated workflow and a Dockerfile to build, committed. */
+async function appWith(file: string, workflow: string): Promise<{ dir: string; sha: string }> {
+  const dir = path.join(await tempDir('migrated-app-'), 'my-app');
+  const git = await makeRepo(dir);
+  await mkdir(path.join(dir, '.github', 'workflows'), { recursive: true });
+  await writeFile(path.join(dir, '.github', 'workflows', file), workflow);
+  await writeFile(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
+  await writeFile(path.join(dir, 'hello.txt'), 'hello\n');
+  await git.run(['add', '--all']);
+  await commit(git, `ci: ${file}, migrated`);
+  return { dir, sha: await git.output(['rev-parse', 'HEAD']) };
+}
+
 (present ? describe : describe.skip)('a migrated starter workflow, rehearsed', () => {
   it('starter-trivy.yml: the image is built, scan runs Trivy once on it, and upload-sarif gets the SARIF', async () => {
     if (!parts?.daemon) throw new Error(`dockerd did not start: ${parts?.missing.join('; ') ?? 'not started'}`);
@@ -49,15 +62,7 @@ afterAll(async () => {
       .replaceAll('$default-branch', 'main')
       .replaceAll('$protected-branches', 'release')
       .replaceAll('$cron-weekly', "'17 3 * * 1'");
-    const dir = path.join(await tempDir('migrated-app-'), 'my-app');
-    const git = await makeRepo(dir);
-    await mkdir(path.join(dir, '.github', 'workflows'), { recursive: true });
-    await writeFile(path.join(dir, '.github', 'workflows', 'trivy.yml'), workflow);
-    await writeFile(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
-    await writeFile(path.join(dir, 'hello.txt'), 'hello\n');
-    await git.run(['add', '--all']);
-    await commit(git, 'ci: trivy, migrated');
-    const sha = await git.output(['rev-parse', 'HEAD']);
+    const { dir, sha } = await appWith('trivy.yml', workflow);
 
     const rehearsal = await prepareRehearsal({ root: ROOT, appDir: dir, node: node24(), dockerHost: parts.daemon.host });
     // A hosted runner has its docker on the machine: the run step's `docker build` finds this dockerd.
@@ -112,15 +117,7 @@ afterAll(async () => {
     expect(stepsOf(migrated.text)[2]?.with?.['sbom-artifact']).toBe('image.spdx.json');
     editor.delete(['jobs', 'Anchore-Build-Scan', 'steps', '2', 'with', 'sbom-artifact']);
     const workflow = editor.toString().replaceAll('$default-branch', 'main').replaceAll('$protected-branches', 'release');
-    const dir = path.join(await tempDir('migrated-syft-'), 'my-app');
-    const git = await makeRepo(dir);
-    await mkdir(path.join(dir, '.github', 'workflows'), { recursive: true });
-    await writeFile(path.join(dir, '.github', 'workflows', 'syft.yml'), workflow);
-    await writeFile(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
-    await writeFile(path.join(dir, 'hello.txt'), 'hello\n');
-    await git.run(['add', '--all']);
-    await commit(git, 'ci: syft, migrated');
-    const sha = await git.output(['rev-parse', 'HEAD']);
+    const { dir, sha } = await appWith('syft.yml', workflow);
 
     const rehearsal = await prepareRehearsal({ root: ROOT, appDir: dir, node: node24(), dockerHost: parts.daemon.host });
     const dockerHost = process.env.DOCKER_HOST;

@@ -225,7 +225,6 @@ describe('a repository of several services, rehearsed', () => {
     } finally {
       // What the runs printed, for the one who reads a failure of this test.
       await writeFile(path.join(path.dirname(dir), 'rehearsal.log'), lines.join('\n'));
-      if (process.env.TOOLKIT_TEST_LOG) await writeFile(process.env.TOOLKIT_TEST_LOG, lines.join('\n'));
       await rehearsal.close();
     }
   }, 600_000);

@@ -45,16 +45,22 @@ async function environmentRepository(dir: string): Promise<void> {
   }
 }
 
+/** An app repository set up by toolkit init, and the scripted environment repository beside it. */
+async function appAndEnvironment(): Promise<{ appDir: string; envDir: string }> {
+  const sandbox = await tempDir('release-report-workflow-');
+  const appDir = path.join(sandbox, 'shop');
+  const app = await makeRepo(appDir);
+  await initRepository({ root: ROOT, dir: appDir, org: 'acme/toolkit', ref: 'v1', envRepo: 'acme/environments' });
+  await app.run(['add', '--all']);
+  await app.run(['commit', '--quiet', '-m', 'ci: release with the toolkit']);
+  const envDir = path.join(sandbox, 'environments');
+  await environmentRepository(envDir);
+  return { appDir, envDir };
+}
+
 describe('the release report workflow, rehearsed', () => {
   it('reports the environment repository in the job summary and commits reports/<date>.md there when asked', async () => {
-    const sandbox = await tempDir('release-report-workflow-');
-    const appDir = path.join(sandbox, 'shop');
-    const app = await makeRepo(appDir);
-    await initRepository({ root: ROOT, dir: appDir, org: 'acme/toolkit', ref: 'v1', envRepo: 'acme/environments' });
-    await app.run(['add', '--all']);
-    await app.run(['commit', '--quiet', '-m', 'ci: release with the toolkit']);
-    const envDir = path.join(sandbox, 'environments');
-    await environmentRepository(envDir);
+    const { appDir, envDir } = await appAndEnvironment();
     const before = new Date().toISOString().slice(0, 10);
     const rehearsal = await prepareRehearsal({ root: ROOT, appDir, envDir, node: node24(), vars: { TOOLKIT_COMMIT_REPORTS: 'true' } });
     try {
@@ -95,14 +101,7 @@ describe('the release report workflow, rehearsed', () => {
   }, 240_000);
 
   it('without an App or a token, fails first, naming the variable and the secrets to set', async () => {
-    const sandbox = await tempDir('release-report-workflow-');
-    const appDir = path.join(sandbox, 'shop');
-    const app = await makeRepo(appDir);
-    await initRepository({ root: ROOT, dir: appDir, org: 'acme/toolkit', ref: 'v1', envRepo: 'acme/environments' });
-    await app.run(['add', '--all']);
-    await app.run(['commit', '--quiet', '-m', 'ci: release with the toolkit']);
-    const envDir = path.join(sandbox, 'environments');
-    await environmentRepository(envDir);
+    const { appDir, envDir } = await appAndEnvironment();
     const rehearsal = await prepareRehearsal({ root: ROOT, appDir, envDir, node: node24(), vars: { TOOLKIT_APP_ID: '' } });
     try {
       const lines: string[] = [];
