@@ -4,7 +4,7 @@
 //    built action (dist/index.js, Node 24) as a fresh process with its action.yml defaults
 //    (commit-mode git: clone, edit, commit, push), interleaved with `node -e 0` + a bare
 //    `git clone --depth=1` of the same repository. Beside it, labelled: the CPU time of the edit
-//    alone (applyRequest: parse, locate, splice, validate) in a warm process, next to a read of
+//    alone (applyRequest: parse, locate, splice, read back) in a warm Node 24 process, next to a read of
 //    the same file by the fast reader (readVersionsData: js-yaml and the generated validator). Goal: the edit at most 50 ms CPU.
 // 2. Promotions of different services into one bare repository, each its own promote process:
 //    20 one after another, 20 at once, 50 at once. Goals: all land; no run needs more than half its
@@ -15,8 +15,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parse } from 'yaml';
-import { readVersionsData } from '../packages/shared/lib/index.js';
-import { applyRequest } from '../actions/promote/lib/promote.js';
 import {
   builtAction,
   fmtMB,
@@ -26,7 +24,9 @@ import {
   measure,
   median,
   min,
+  node24,
   nodeStart,
+  root,
   sandbox,
   table,
   verdict,
@@ -73,13 +73,6 @@ function environmentRepo(name, text) {
   return { url: `file://${bare}`, bare };
 }
 
-const cpuMs = (work) => {
-  const start = process.cpuUsage();
-  work();
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1000;
-};
-
 // 1. One bump on the big file (ONLY=concurrency skips it).
 const runner = path.join(work, 'runner');
 mkdirSync(runner);
@@ -113,15 +106,17 @@ if (process.env.ONLY !== 'concurrency') {
     allowSkip: false,
     meta,
   };
-  const applyTimes = [];
-  const loadTimes = [];
-  for (let i = 0; i < RUNS + 3; i++) {
-    const applied = cpuMs(() => applyRequest(text, bump, 'versions.yaml'));
-    const loaded = cpuMs(() => readVersionsData(text));
-    if (i < 3) continue;
-    applyTimes.push(applied);
-    loadTimes.push(loaded);
-  }
+  // The edit alone, in a warm Node 24 process (the action's Node; bench/support/promote-edit-cpu.mjs).
+  const textFile = path.join(work, 'big-versions.yaml');
+  const requestFile = path.join(work, 'big-request.json');
+  writeFileSync(textFile, text);
+  writeFileSync(requestFile, JSON.stringify(bump));
+  const edit = JSON.parse(
+    execFileSync(node24, [path.join(root, 'bench', 'support', 'promote-edit-cpu.mjs'), textFile, requestFile, String(RUNS)]).toString(),
+  );
+  if (!edit.sameAsWholeFile) console.log('WARNING: the edit wrote other text than the whole-file editor does.');
+  const applyTimes = edit.apply;
+  const loadTimes = edit.read;
   console.log(
     table(
       ['one bump', 'min / median', 'ratio (medians)', 'peak RSS', 'goal'],
@@ -135,7 +130,7 @@ if (process.env.ONLY !== 'concurrency') {
           '',
         ],
         [
-          'the edit alone, in process (warm, CPU)',
+          'the edit alone, in a warm Node 24 process (CPU)',
           `${fmtMs(min(applyTimes))} / ${fmtMs(median(applyTimes))}`,
           `${(median(applyTimes) / median(loadTimes)).toFixed(2)}× the fast reader alone (${fmtMs(median(loadTimes))})`,
           '',

@@ -32,7 +32,8 @@ import {
   compareReleaseVersions,
   describeChartChanges,
   generateUmbrella,
-  parseVersionsFile,
+  type EditVersionsOptions,
+  editVersions,
   readVersionsData,
   readingEdited,
   umbrellaCommitMessage,
@@ -299,48 +300,44 @@ export function applyRequest(
   request: PromoteRequest,
   file: string,
   rollback?: ReadonlyMap<string, RollbackTarget>,
+  options?: EditVersionsOptions,
 ): EditResult {
   if (text === undefined && request.operation !== 'bump')
     throw new UserError('NOT_FOUND', `${file} does not exist yet; only a bump can create it.`);
-  const { data, editor } = parseVersionsFile(text ?? VERSIONS_HEADER, file);
-  const recorded = planChanges(data, request, file, rollback);
-  const changes = recorded.filter((change) => !sameRelease(change.before, change.after));
+  // The edit is a function of the data alone: editVersions may run it twice (each changed entry
+  // on its own first, the whole file where that cannot be done), and reads what it wrote back.
+  const edit = editVersions(
+    text ?? VERSIONS_HEADER,
+    file,
+    (data, editor) => {
+      const recorded = planChanges(data, request, file, rollback);
+      const changes = recorded.filter((change) => !sameRelease(change.before, change.after));
+      for (const { environment, service, before, after } of changes) {
+        const entryPath = ['environments', environment, 'services', service];
+        const previous = releaseOf(before);
+        const value: Record<string, YamlValue> = {};
+        for (const field of RELEASE_FIELDS) if (after[field] !== undefined) value[field] = after[field] as YamlValue;
+        if (previous)
+          value.previous = Object.fromEntries(
+            RELEASE_FIELDS.filter((field) => previous[field] !== undefined).map((field) => [field, previous[field] as YamlValue]),
+          );
+        editor.set(entryPath, value);
+        for (const field of RELEASE_FIELDS) {
+          if (before?.[field] !== undefined && after[field] === undefined) editor.delete([...entryPath, field]);
+          if (before?.previous?.[field] !== undefined && previous && previous[field] === undefined)
+            editor.delete([...entryPath, 'previous', field]);
+        }
+      }
+      return { recorded, changes };
+    },
+    options,
+  );
+  const { recorded, changes } = edit.value;
   const notices =
     request.operation === 'bump' ? [...changes.flatMap(rebuiltNotice), ...recorded.flatMap((change) => olderNotice(change, request))] : [];
-  for (const { environment, service, before, after } of changes) {
-    const entryPath = ['environments', environment, 'services', service];
-    const previous = releaseOf(before);
-    const value: Record<string, YamlValue> = {};
-    for (const field of RELEASE_FIELDS) if (after[field] !== undefined) value[field] = after[field] as YamlValue;
-    if (previous)
-      value.previous = Object.fromEntries(
-        RELEASE_FIELDS.filter((field) => previous[field] !== undefined).map((field) => [field, previous[field] as YamlValue]),
-      );
-    editor.set(entryPath, value);
-    for (const field of RELEASE_FIELDS) {
-      if (before?.[field] !== undefined && after[field] === undefined) editor.delete([...entryPath, field]);
-      if (before?.previous?.[field] !== undefined && previous && previous[field] === undefined)
-        editor.delete([...entryPath, 'previous', field]);
-    }
-  }
-  const edited = changes.length > 0 ? editor.toString() : (text ?? '');
-  // Never write a file that would not be read back: validate what was written (the fast reader;
-  // it falls back to the Document API, with file:line:column, only if there is a problem). The
-  // inputs are checked before this, so text that does not read back is promote's own failure: it
-  // is reported as one, not blamed on a line of the user's file that the file does not have.
-  if (changes.length > 0) {
-    try {
-      readVersionsData(edited, file);
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      throw new Error(
-        `promote's edit of ${file} does not read back, so nothing was written (a bug in promote, not in ${file}; the lines named are of the edited text): ${error.message}`,
-        { cause: error },
-      );
-    }
-  }
+  const edited = changes.length > 0 ? edit.text : (text ?? '');
   // An alias the edit had to write out in full (the anchor and its other uses untouched) is said, not hidden in the diff.
-  return { text: edited, changes, recorded, notices: [...notices, ...(changes.length > 0 ? editor.notes : [])] };
+  return { text: edited, changes, recorded, notices: [...notices, ...(changes.length > 0 ? edit.notes : [])] };
 }
 
 /** A bump skipped (skip-older) because the environment already records a higher version. */

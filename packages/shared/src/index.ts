@@ -20,6 +20,7 @@ export * from './tools.js';
 export * from './trivy-report.js';
 export * from './umbrella-chart.js';
 export * from './umbrella-inputs.js';
+export * from './versions-edit.js';
 export * from './versions-file.js';
 export * from './yaml-edit.js';
 export * from './yaml-schema.js';

@@ -123,7 +123,8 @@ export function imageRepositoryProblem(image: string): string | undefined {
 /** The largest versions.yaml read or edited (bytes of UTF-8): 20 MiB, documented in docs/versions-yaml.md. */
 export const VERSIONS_MAX_BYTES = 20 * 1024 * 1024;
 
-function checkSize(text: string, file: string): void {
+/** Refuses a file over VERSIONS_MAX_BYTES before it is parsed. */
+export function checkVersionsSize(text: string, file: string): void {
   // UTF-8 takes at most three bytes per UTF-16 unit: short texts are not counted.
   if (text.length * 3 <= VERSIONS_MAX_BYTES) return;
   const bytes = Buffer.byteLength(text, 'utf8');
@@ -151,7 +152,7 @@ export interface VersionsFile {
  * VERSIONS_MAX_BYTES is refused before it is parsed.
  */
 export function parseVersionsFile(text: string, file = 'versions.yaml'): VersionsFile {
-  checkSize(text, file);
+  checkVersionsSize(text, file);
   const editor = new YamlEditor(text, { file });
   const data = readYamlWithSchema(editor.document, editor.lineCounter, file, validate, {
     schema: 'the versions.yaml schema (docs/versions-yaml.md)',
@@ -165,7 +166,7 @@ export function parseVersionsFile(text: string, file = 'versions.yaml'): Version
  * problem is. Any problem is therefore reported by parseVersionsFile, with file:line:column.
  */
 export function readVersionsData(text: string, file = 'versions.yaml'): VersionsData {
-  checkSize(text, file);
+  checkVersionsSize(text, file);
   let data: unknown;
   try {
     data = load(text, { schema: CORE_SCHEMA, filename: file }) ?? {};

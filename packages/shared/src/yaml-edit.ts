@@ -24,6 +24,12 @@ export type YamlValue = string | number | boolean | { [key: string]: YamlValue |
 export interface YamlEditorOptions {
   /** The file's name, for `file:line:column` in refusals and notes. */
   file?: string;
+  /**
+   * For an editor of one part of a file (versions-edit.ts): the whole file's line ending and
+   * indentation step, which the part alone may not show.
+   */
+  eol?: string;
+  indentUnit?: number;
 }
 
 type Plain = Record<string, unknown>;
@@ -112,7 +118,8 @@ export class YamlEditor {
     // map (quadratic: a 10 MB file took 92 s); parseVersionsFile checks duplicates in linear time.
     this.document = parseDocument(source, { lineCounter: this.lineCounter, keepSourceTokens: true, uniqueKeys: false, merge: true });
     this.bom = source.startsWith('\uFEFF') ? 1 : 0;
-    this.eol = /\r?\n/.exec(source)?.[0] ?? '\n';
+    this.eol = options.eol ?? /\r?\n/.exec(source)?.[0] ?? '\n';
+    this.indentCache = options.indentUnit;
     this.finalNewline = source.length === this.bom || source.endsWith('\n');
   }
 
