@@ -76,14 +76,10 @@ export function backoff(attempt: number): Promise<void> {
 
 /** How many times a run looks at a moving branch before it pushes again anyway. */
 const LOOKS_PER_ATTEMPT = 20;
-/**
- * The window a waiting run's jittered waits are drawn from widens by half with each rejection and
- * each landing of another run it sees, and narrows by 30% when the branch stood still over a wait:
- * it settles where a wait sees another run land about half the time, wide when many runs wait and
- * narrow again as they land, whatever their number.
- */
-const MIN_WINDOW_MS = 20;
+/** The widest window a waiting run's jittered waits are drawn from. */
 const MAX_WINDOW_MS = 2000;
+/** The shortest cycle a window is reckoned from (a run faster than the clock ticks). */
+const MIN_CYCLE_MS = 10;
 
 const REJECTED_PUSH =
   /\[rejected\]|\[remote rejected\]|non-fast-forward|fetch first|cannot lock ref|failed to update ref|stale info|incorrect old value/i;
@@ -149,8 +145,10 @@ export async function writeWithGit(git: Git, url: string, workRoot: string, opti
       await clone.run(['fetch', '--quiet', '--depth=1', '--', 'origin', branch]);
       return (await readFile(path.join(dir, '.git', 'FETCH_HEAD'), 'utf8')).slice(0, 40);
     };
-    let cycleStarted = Date.now();
+    const cycleStarted = Date.now();
     let windowMs = 0;
+    /** This run's first edit, commit and push. */
+    let cycleMs = 0;
     for (let attempt = 1; ; attempt++) {
       const edit = await options.edit(workingTreeReader(dir), gitFileHistory(clone, branch));
       if (!edit) return { changed: false, attempts: attempt };
@@ -177,28 +175,22 @@ export async function writeWithGit(git: Git, url: string, workRoot: string, opti
         );
       }
       options.log(`The push was rejected (the branch moved); applying the change again to the new files (attempt ${attempt + 1}).`);
-      // Look before pushing again: short jittered waits, each followed by a fetch of the branch's
-      // tip, until the tip stood still over a wait (no other run landed in it). A tip that moved
-      // costs a fetch, not an attempt, and widens the next wait, so the busier the branch, the more
-      // the waiting runs spread out. Then the edit is applied again to what was just fetched and
-      // pushed at once: the window in which another run can move the branch is one reset, edit,
-      // commit and push long.
-      // The window starts at two of this run's own cycles (see MAX_WINDOW_MS for how it moves).
-      windowMs = Math.min(MAX_WINDOW_MS, Math.max(windowMs * 1.5, 2 * (Date.now() - cycleStarted)));
+      // Look before pushing again: jittered waits, each followed by a fetch of the branch's tip,
+      // until the tip stood still over a wait; then the edit is applied again to what was just
+      // fetched and pushed at once. The window is two of this run's own cycles, doubled by each of
+      // its own rejections (the evidence of contention) and narrowed by two cycles by each landing
+      // of another run it sees (one fewer waiting): a look costs a fetch, not an attempt.
+      if (attempt === 1) cycleMs = Math.max(MIN_CYCLE_MS, Date.now() - cycleStarted);
+      windowMs = Math.min(MAX_WINDOW_MS, 2 * cycleMs * 2 ** (attempt - 1));
       let seen = await fetchTip();
-      // Bounded: on a branch that never stands still, it pushes anyway after a while (and may lose).
       for (let look = 0; look < LOOKS_PER_ATTEMPT; look++) {
         await (options.sleep ? options.sleep(attempt) : jitter(windowMs));
         const tip = await fetchTip();
-        if (tip === seen) {
-          // It stood still: the next wait, if this push loses too, can be shorter.
-          windowMs = Math.max(MIN_WINDOW_MS, windowMs * 0.7);
-          break;
-        }
+        if (tip === seen) break;
         seen = tip;
-        windowMs = Math.min(MAX_WINDOW_MS, windowMs * 1.5);
+        // Another run landed: one fewer waiting, so one cycle's slot fewer in the window.
+        windowMs = Math.max(2 * cycleMs, windowMs - 2 * cycleMs);
       }
-      cycleStarted = Date.now();
       await clone.run(['reset', '--quiet', '--hard', 'FETCH_HEAD']);
     }
   } finally {
