@@ -300,4 +300,16 @@ describe('editVersions, as a property', () => {
         }
     expect(scoped).toBe(base.length * 15 * edits.length);
   });
+
+  it.each([
+    ['a byte order mark, 3 spaces', '\uFEFFenvironments:\n   uat:\n      services:\n         api:\n           version: 1.0.0\n'],
+    ['explicit keys elsewhere', 'x-0:\n  ? b\n  : c\nenvironments:\n  uat:\n    services:\n      api:\n        version: 1.0.0\n'],
+    [
+      'an empty block scalar, then a blank line',
+      'environments:\n  uat:\n    services:\n      api:\n        version: 1.0.0\n        deployed_by: |\n\n      web:\n        version: "1"\n',
+    ],
+    ['an explicit entry key', 'environments:\n  uat:\n    services:\n      ?\n        api\n      :\n        version: 1.0.0\n'],
+  ])('found by review — %s: the same text both ways, no failure', (_name, text) => {
+    expect(bump(text, true).text).toBe(bump(text, false).text);
+  });
 });

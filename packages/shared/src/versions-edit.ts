@@ -8,9 +8,10 @@
  * in the file is the original text, byte for byte.
  *
  * The short way is taken only where it is known to give what the whole-file editor gives: one
- * document, no anchors, aliases, tags or merge keys anywhere (an edit there may have to write an
- * alias out, or be refused for a node used elsewhere), and every entry edited an existing block
- * mapping. Anything else, or any refusal on the short way (whose lines would be those of the
+ * document without directives, no anchors, aliases, tags, merge keys, block scalars, explicit
+ * keys, lone CRs, or keys the two libraries may read apart (`null:`, `1e400:`) anywhere (an edit
+ * there may have to write an alias out, or be refused for a node used elsewhere), and every entry
+ * edited an existing block mapping. Anything else, or any refusal on the short way (whose lines would be those of the
  * part), goes the whole-file way, which says what it refuses with the file's own lines. Both ways
  * read the written text back in full, and the short way also checks that what it reads back is the
  * data before with only the edited entries changed.
@@ -79,9 +80,10 @@ export function editVersions<T>(
 function attempt<R>(run: () => R | undefined): R | undefined {
   try {
     return run();
-  } catch (error) {
-    if (error instanceof UserError || error instanceof ScopeMiss) return undefined;
-    throw error;
+  } catch {
+    // Whatever the short way cannot do (a refusal, a part that does not read alone), the whole-file
+    // way does or says, with the file's own lines.
+    return undefined;
   }
 }
 
@@ -153,6 +155,8 @@ class ScopedEditor implements VersionsEditor {
       return undefined;
     }
     if (!followsVersionsSchema(data)) return undefined;
+    // A lone CR is a line break to js-yaml and not to the yaml library.
+    if (/\r(?!\n)/.test(text)) return undefined;
     const layout = readLayout(text, events);
     if (!layout) return undefined;
     const eol = /\r?\n/.exec(text)?.[0] ?? '\n';
@@ -234,7 +238,9 @@ function readLayout(text: string, events: readonly Event[]): { entries: Map<stri
   let documents = 0;
   /** An entry whose map just closed: it ends at the line of whatever comes next. */
   let ending: EntrySpan | undefined;
-  const lineStart = (offset: number): number => text.lastIndexOf('\n', offset - 1) + 1;
+  // A byte order mark is not a column (YamlEditor counts columns after it).
+  const bom = text.startsWith('\uFEFF') ? 1 : 0;
+  const lineStart = (offset: number): number => Math.max(bom, text.lastIndexOf('\n', offset - 1) + 1);
   for (const event of events) {
     if (event.type === EVENT_ID.ALIAS) return undefined;
     if (event.type === EVENT_ID.POP) {
@@ -243,11 +249,14 @@ function readLayout(text: string, events: readonly Event[]): { entries: Map<stri
       continue;
     }
     if (event.type === EVENT_ID.DOCUMENT) {
-      if (++documents > 1) return undefined;
+      // Directives (`%YAML 1.1` reads `yes` as a boolean in the yaml library) are left to the whole file.
+      if (++documents > 1 || event.directives.length > 0) return undefined;
       stack.push({ map: false, expectKey: false, key: '', keyStart: 0, path: [], entry: undefined });
       continue;
     }
     if (event.anchorStart >= 0 || event.tagStart >= 0) return undefined;
+    // Block scalars (their lines and trailing blank lines are the yaml library's to measure) are left to the whole file.
+    if (event.type === EVENT_ID.SCALAR && (event.style === 4 || event.style === 5)) return undefined;
     const offset = event.type === EVENT_ID.SCALAR ? event.valueStart : event.start;
     if (ending) {
       ending.end = trimTrailing(text, ending, lineStart(offset));
@@ -258,7 +267,9 @@ function readLayout(text: string, events: readonly Event[]): { entries: Map<stri
     if (parent.map && parent.expectKey) {
       if (event.type !== EVENT_ID.SCALAR) return undefined;
       const key = getScalarValue(text, event);
-      if (key === '<<' && event.style === 1) return undefined;
+      // Keys the two libraries may read apart (`null:`, `1e400:`, `~:`, an empty or very long key), or `<<`.
+      if (event.style === 1 && (key === '' || /^[-+.~0-9<]|^(null|true|false)$/i.test(key))) return undefined;
+      if (key.length > 1000) return undefined;
       const quoted = event.style === 2 || event.style === 3;
       parent.key = key;
       parent.keyStart = event.valueStart - (quoted ? 1 : 0);
@@ -277,6 +288,8 @@ function readLayout(text: string, events: readonly Event[]): { entries: Map<stri
     if (event.type === EVENT_ID.SCALAR) continue;
     const block = event.style === 1;
     let entry: EntrySpan | undefined;
+    // Explicit keys (`? key`) are left to the whole file.
+    if (event.type === EVENT_ID.MAPPING && block && text[event.start] === '?') return undefined;
     if (event.type === EVENT_ID.MAPPING && block && parent.map) {
       const step = event.start - lineStart(event.start) - (parent.keyStart - lineStart(parent.keyStart));
       if (step > 0) steps.set(step, (steps.get(step) ?? 0) + 1);
