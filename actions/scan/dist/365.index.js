@@ -36,12 +36,12 @@ __webpack_require__.d(__webpack_exports__, {
   saveCache: () => (/* binding */ cache_saveCache)
 });
 
-// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+core@3.0.1_patch_hash=8706bc2081d679bf3745bad5a9da80dca5a7365adfdbbb7508811899863e9cc0/node_modules/@actions/core/lib/core.js + 6 modules
-var lib_core = __webpack_require__(28087);
+// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+core@3.0.1_patch_hash=c63d947f759296e00c556f56bf6abf6a7ca38a69c89c3dbcf5025df4fec40b95/node_modules/@actions/core/lib/core.js + 5 modules
+var lib_core = __webpack_require__(17834);
 // EXTERNAL MODULE: external "path"
 var external_path_ = __webpack_require__(16928);
-// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+exec@3.0.0/node_modules/@actions/exec/lib/exec.js + 2 modules
-var exec = __webpack_require__(56112);
+// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+exec@3.0.0/node_modules/@actions/exec/lib/exec.js + 1 modules
+var exec = __webpack_require__(69053);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __webpack_require__(79896);
 ;// CONCATENATED MODULE: ./node_modules/.pnpm/@actions+glob@0.7.0/node_modules/@actions/glob/lib/internal-glob-options-helper.js

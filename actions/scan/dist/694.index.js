@@ -26,8 +26,8 @@ __webpack_require__.d(__webpack_exports__, {
   isExplicitVersion: () => (/* binding */ isExplicitVersion)
 });
 
-// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+core@3.0.1_patch_hash=8706bc2081d679bf3745bad5a9da80dca5a7365adfdbbb7508811899863e9cc0/node_modules/@actions/core/lib/core.js + 6 modules
-var core = __webpack_require__(28087);
+// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+core@3.0.1_patch_hash=c63d947f759296e00c556f56bf6abf6a7ca38a69c89c3dbcf5025df4fec40b95/node_modules/@actions/core/lib/core.js + 5 modules
+var core = __webpack_require__(17834);
 // EXTERNAL MODULE: ./node_modules/.pnpm/@actions+io@3.0.2/node_modules/@actions/io/lib/io.js
 var io = __webpack_require__(50681);
 // EXTERNAL MODULE: external "crypto"
@@ -156,8 +156,8 @@ var external_stream_ = __webpack_require__(2203);
 var external_util_ = __webpack_require__(39023);
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __webpack_require__(42613);
-// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+exec@3.0.0/node_modules/@actions/exec/lib/exec.js + 2 modules
-var exec = __webpack_require__(56112);
+// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+exec@3.0.0/node_modules/@actions/exec/lib/exec.js + 1 modules
+var exec = __webpack_require__(69053);
 ;// CONCATENATED MODULE: ./node_modules/.pnpm/@actions+tool-cache@4.0.0/node_modules/@actions/tool-cache/lib/retry-helper.js
 var retry_helper_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }

@@ -7,8 +7,8 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as core from '@actions/core';
 import type { HttpClient } from '@actions/http-client';
-import * as io from '@actions/io';
 import { ToolkitError, UserError } from './errors.js';
+import { findOnPath } from './exec.js';
 
 export interface ToolSpec {
   /** The tool's name, used as the cache key and, unless `binary` says otherwise, the executable's name. */
@@ -62,7 +62,7 @@ export function currentPlatform(): string {
 export async function installTool(spec: ToolSpec, options: InstallOptions = {}): Promise<InstalledTool> {
   const binaryName = spec.binary ?? spec.name;
   if (spec.version === 'system') {
-    const found = await io.which(binaryName, false);
+    const found = findOnPath(binaryName);
     if (!found) throw new UserError('NOT_FOUND', `${spec.name}: version "system" was asked for, but ${binaryName} is not on PATH.`);
     return { path: found, dir: path.dirname(found), source: 'system' };
   }
