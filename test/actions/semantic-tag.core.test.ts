@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { InputError, InputReader } from '@toolkit/shared';
+import parseVersion from 'semver/functions/parse.js';
 import { getInputs } from '../../actions/semantic-tag/src/main.js';
 import {
   type ClassifiedCommit,
@@ -13,6 +14,7 @@ import {
   parsePrereleaseIdentifier,
   parseReleaseRules,
   parseTagPrefix,
+  readVersion,
   releaseEnvironments,
   renderChangelog,
 } from '../../actions/semantic-tag/src/semantic-tag.js';
@@ -261,6 +263,28 @@ describe('cancelReverts', () => {
     );
     await cancelReverts(noGit, cycle);
     expect(cycle.at(-1)).toMatchObject({ bump: 'minor' });
+  });
+});
+
+describe('readVersion', () => {
+  // What semver itself reads, strictly and as the whole text: the regular expressions that pass
+  // plain releases and pass over moving tags before semver must never decide otherwise.
+  const bySemver = (text: string) => {
+    const parsed = parseVersion(text);
+    if (!parsed || parsed.raw !== text) return undefined;
+    return { version: parsed.version, ...(parsed.prerelease.length === 0 ? { release: [parsed.major, parsed.minor, parsed.patch] } : {}) };
+  };
+  const texts = [
+    ...['1.2.3', '0.0.0', '10.20.30', '999999999999999.0.0', '9007199254740991.1.1', '9007199254740992.0.0', '1.2.3.4'],
+    ...['1.0.0-rc.1', '1.0.0-0', '1.0.0-alpha.beta-1', '1.0.0+build.5', '1.0.0-rc.1+sha.abc', '1.0.0-', '1.0.0+', '1.0.0-01'],
+    ...['1', '1.2', '1.2-latest', '1.2.x', '01.2.3', '1.02.3', '1.2.03', '-1.2.3', 'latest', ''],
+    ...['1.2.3-rc.1 ', '1.2.3_rc', '1.2.3.rc1', '١.٢.٣', '1.2.3-ünïcode'],
+  ];
+  it.each(texts)('reads %j exactly as semver does', (text) => {
+    expect(readVersion(text)).toEqual(bySemver(text));
+  });
+  it('reads no version where whitespace is around it, which semver would trim (no git ref name holds whitespace)', () => {
+    for (const text of [' 1.2.3', '1.2.3 ', '1.2.3\n', '1.2.3\t']) expect(readVersion(text)).toBeUndefined();
   });
 });
 

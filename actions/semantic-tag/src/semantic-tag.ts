@@ -561,16 +561,22 @@ export async function listVersionTags(git: Git, prefix: string, environments: re
     { prefix },
     ...environments.map((environment) => ({ prefix: `${environment}-`, environment })),
   ];
+  const refPrefixes = prefixes.map((candidate) => `refs/tags/${candidate.prefix}`);
   const { stdout } = await git.run(['show-ref', '--tags', '--dereference'], { allowFailure: true });
+  // Thousands of lines on every run, in a process that has just started: one pass with indexOf and
+  // no array of lines, and a string made only for the refs that can be versions.
   const commits = new Map<string, string>();
-  for (const line of stdout.split('\n')) {
-    const space = line.indexOf(' ');
-    const ref = line.slice(space + 1);
-    if (space < 0 || !prefixes.some((candidate) => ref.startsWith(`refs/tags/${candidate.prefix}`))) continue;
-    const peeled = ref.endsWith('^{}');
-    const tag = ref.slice('refs/tags/'.length, peeled ? -3 : undefined);
-    // An annotated tag's own line comes first; its ^{} line (the commit) replaces it.
-    if (peeled || !commits.has(tag)) commits.set(tag, line.slice(0, space));
+  for (let start = 0; start < stdout.length;) {
+    let end = stdout.indexOf('\n', start);
+    if (end < 0) end = stdout.length;
+    const space = stdout.indexOf(' ', start);
+    if (space > start && space < end && refPrefixes.some((candidate) => stdout.startsWith(candidate, space + 1))) {
+      const peeled = stdout.endsWith('^{}', end);
+      const tag = stdout.slice(space + 1 + 'refs/tags/'.length, peeled ? end - 3 : end);
+      // An annotated tag's own line comes first; its ^{} line (the commit) replaces it.
+      if (peeled || !commits.has(tag)) commits.set(tag, stdout.slice(start, space));
+    }
+    start = end + 1;
   }
   const tags: ReleaseTag[] = [];
   for (const [tag, commit] of commits) {
@@ -589,14 +595,21 @@ export async function listVersionTags(git: Git, prefix: string, environments: re
 const PLAIN_RELEASE = /^(0|[1-9]\d{0,14})\.(0|[1-9]\d{0,14})\.(0|[1-9]\d{0,14})$/;
 
 /**
+ * What every SemVer version starts with: three dot-separated numbers, then the end, a pre-release
+ * or build metadata. Text without it (moving tags such as `v4.1-latest`) is passed over before
+ * semver, which would throw and catch an error for each.
+ */
+const VERSION_SHAPE = /^\d+\.\d+\.\d+(?:[-+]|$)/;
+
+/**
  * The version a tag's text is, exactly as semver writes it, or undefined. Plain releases are read
- * by one regular expression (thousands of tags are listed on every run); anything else (a
- * pre-release, build metadata) goes through semver.
+ * by one regular expression (thousands of tags are listed on every run); anything else that has a
+ * version's shape (a pre-release, build metadata) goes through semver.
  */
 export function readVersion(text: string): Pick<ReleaseTag, 'version' | 'release'> | undefined {
   const plain = PLAIN_RELEASE.exec(text);
   if (plain) return { version: text, release: [Number(plain[1]), Number(plain[2]), Number(plain[3])] };
-  const parsed = /^\d/.test(text) ? parseVersion(text) : null;
+  const parsed = VERSION_SHAPE.test(text) ? parseVersion(text) : null;
   if (!parsed || parsed.raw !== text) return undefined;
   return {
     version: parsed.version,
