@@ -17,7 +17,6 @@ import {
   type SemanticTagConfig,
   type SemanticTagResult,
   changelogEntryText,
-  changelogSections,
   parseInitialVersion,
   parsePrereleaseIdentifier,
   parseReleaseRules,
@@ -119,8 +118,8 @@ function describe(result: SemanticTagResult, dryRun: boolean): string {
 
 const SUMMARY_ENTRIES = 50;
 
-function summary(result: SemanticTagResult, { dryRun, releaseRules }: Inputs): string[] {
-  const sections = changelogSections(result.commits, releaseRules);
+function summary(result: SemanticTagResult, { dryRun }: Inputs): string[] {
+  const { sections } = result;
   return [
     summaryHeading(result.bump === 'none' ? 'No new version' : `${result.tag}${dryRun ? ' (dry run)' : ''}`),
     summaryParagraph(describe(result, dryRun)),

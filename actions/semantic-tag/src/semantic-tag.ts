@@ -117,6 +117,8 @@ export interface SemanticTagResult {
   released: boolean;
   environmentTag?: string;
   changelog: string;
+  /** The changelog's sections, as `changelog` renders them (the job summary lists them too). */
+  sections: ChangelogSection[];
   commits: ClassifiedCommit[];
   head: string;
   githubReleaseUrl?: string;
@@ -791,10 +793,11 @@ export async function runSemanticTag(config: SemanticTagConfig, deps: SemanticTa
   const bump = highestBump(commits.map((commit) => commit.bump));
   const base = last?.version ?? config.initialVersion;
   const previous = last ? { previousVersion: last.version, previousTag: last.tag } : {};
-  const changelog = renderChangelog(changelogSections(commits, config.releaseRules));
+  const sections = changelogSections(commits, config.releaseRules);
+  const changelog = renderChangelog(sections);
 
   if (bump === 'none') {
-    return { version: base, tag: last?.tag ?? '', ...previous, bump, released: false, changelog, commits, head };
+    return { version: base, tag: last?.tag ?? '', ...previous, bump, released: false, changelog, sections, commits, head };
   }
 
   // Re-running a pre-release on the same commit gives the same tag, not the next number.
@@ -813,6 +816,7 @@ export async function runSemanticTag(config: SemanticTagConfig, deps: SemanticTa
     released: false,
     ...(environmentTag ? { environmentTag } : {}),
     changelog,
+    sections,
     commits,
     head,
   };
