@@ -78,6 +78,33 @@ describe('umbrella-chart: generation', () => {
     expect(unchanged).toMatchObject({ changed: false, chartVersion: '0.1.0', files: {}, differences: [] });
   });
 
+  it('knows its own unchanged chart at any version by its text, and one spelled otherwise by reading it as YAML', async () => {
+    const versions = await versionsText();
+    const first = await generateUmbrella(filesReader({ 'versions.yaml': versions }), config('uat'));
+    const chart = first.files['golden/uat/Chart.yaml'] as string;
+    expect(chart).toContain('\nversion: 0.1.0\n');
+    const over = (text: string) =>
+      generateUmbrella(filesReader({ 'versions.yaml': versions, ...first.files, 'golden/uat/Chart.yaml': text }), config('uat'));
+    // Written by an earlier run at another version: the same chart, that version kept.
+    expect(await over(chart.replace('\nversion: 0.1.0\n', '\nversion: 2.30.4-rc.1\n'))).toMatchObject({
+      changed: false,
+      chartVersion: '2.30.4-rc.1',
+    });
+    // Spelled otherwise (quoted, a comment after it): read as YAML for its version, and written again
+    // in the toolkit's own spelling at the next patch, as before.
+    expect(await over(chart.replace('\nversion: 0.1.0\n', "\nversion: '0.4.0'\n"))).toMatchObject({ changed: true, chartVersion: '0.4.1' });
+    expect(await over(chart.replace('\nversion: 0.1.0\n', '\nversion: 0.4.0 # hand-edited\n'))).toMatchObject({
+      changed: true,
+      chartVersion: '0.4.1',
+    });
+    // Text that only looks like the chart around the version is not taken for it.
+    expect(await over(chart.replace('\nversion: 0.1.0\n', '\nversion: 0.4.0\nextra: 1\n'))).toMatchObject({
+      changed: true,
+      chartVersion: '0.4.1',
+    });
+    expect(await over(chart.replace('\nversion: 0.1.0\n', '\nversion: \n'))).toMatchObject({ changed: true });
+  });
+
   it('bumps the patch when a pin changes, and says what changed', async () => {
     const versions = await versionsText();
     const first = await generateUmbrella(filesReader({ 'versions.yaml': versions }), config('uat'));

@@ -283,17 +283,18 @@ export async function generateUmbrella(read: ReadFile, config: UmbrellaConfig): 
   const previousChart = await read(paths.chart);
   const previousValues = await read(paths.values);
   const previousApplication = config.argocd ? await read(paths.application) : undefined;
-  const previous = previousChart ? readPreviousChart(previousChart) : undefined;
 
   const values = valuesYaml(services, dependencies);
   const application = config.argocd ? applicationYaml(config, config.argocd) : undefined;
   // The version is not part of what is compared: it moves because the rest did.
   const withVersion = (version: string) => chartYaml(config, version, dependencies);
-  const unchanged =
-    previous?.version !== undefined &&
-    body(previousChart) === withVersion(previous.version) &&
-    body(previousValues) === values &&
-    (!application || body(previousApplication) === application);
+  const sameValues = body(previousValues) === values && (!application || body(previousApplication) === application);
+  const sameChartAt =
+    sameValues && previousChart !== undefined ? versionOfSameChart(body(previousChart) as string, withVersion) : undefined;
+  if (sameChartAt !== undefined) return { changed: false, chartVersion: sameChartAt, dependencies, files: {}, differences: [] };
+
+  const previous = previousChart ? readPreviousChart(previousChart) : undefined;
+  const unchanged = sameValues && previous?.version !== undefined && body(previousChart) === withVersion(previous.version);
 
   const differences = diff(previous?.dependencies ?? [], dependencies);
   if (unchanged) return { changed: false, chartVersion: previous.version as string, dependencies, files: {}, differences: [] };
@@ -305,6 +306,23 @@ export async function generateUmbrella(read: ReadFile, config: UmbrellaConfig): 
     ...(application ? { [paths.application]: header(config) + application } : {}),
   };
   return { changed: true, chartVersion: version, dependencies, files, differences };
+}
+
+/**
+ * The version at which `previous` is exactly the Chart.yaml this run writes, or undefined: found by
+ * comparing with the text written at a marker version, so that an unchanged chart (every run after
+ * the first) is never read as YAML. Anything else (an edited file, another version's spelling) is
+ * left to the YAML read.
+ */
+function versionOfSameChart(previous: string, withVersion: (version: string) => string): string | undefined {
+  const marker = '0.0.0-toolkit.marker';
+  const template = withVersion(marker);
+  const at = template.indexOf(marker);
+  if (at < 0 || template.includes(marker, at + 1)) return undefined;
+  const [before, after] = [template.slice(0, at), template.slice(at + marker.length)];
+  if (previous.length <= before.length + after.length || !previous.startsWith(before) || !previous.endsWith(after)) return undefined;
+  const version = previous.slice(before.length, previous.length - after.length);
+  return withVersion(version) === previous ? version : undefined;
 }
 
 /**
