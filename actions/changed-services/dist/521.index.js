@@ -434,7 +434,7 @@ module.exports.parseMIMEType = parseMIMEType
 module.exports.serializeAMimeType = serializeAMimeType
 
 const { CloseEvent, ErrorEvent, MessageEvent } = __webpack_require__(659)
-module.exports.WebSocket = __webpack_require__(9708).WebSocket
+module.exports.WebSocket = __webpack_require__(2565).WebSocket
 module.exports.CloseEvent = CloseEvent
 module.exports.ErrorEvent = ErrorEvent
 module.exports.MessageEvent = MessageEvent
@@ -27767,7 +27767,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9708:
+/***/ 2565:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 

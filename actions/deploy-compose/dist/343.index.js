@@ -4782,7 +4782,7 @@ module.exports = BalancedPool
 
 /***/ }),
 
-/***/ 3010:
+/***/ 629:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -7163,7 +7163,7 @@ const {
   kMaxConcurrentStreams,
   kResume
 } = __webpack_require__(5424)
-const connectH1 = __webpack_require__(3010)
+const connectH1 = __webpack_require__(629)
 const connectH2 = __webpack_require__(1967)
 let deprecatedInterceptorWarned = false
 

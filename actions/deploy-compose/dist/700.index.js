@@ -3265,8 +3265,8 @@ __webpack_require__.d(__webpack_exports__, {
   isExplicitVersion: () => (/* binding */ isExplicitVersion)
 });
 
-// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+core@3.0.1_patch_hash=c63d947f759296e00c556f56bf6abf6a7ca38a69c89c3dbcf5025df4fec40b95/node_modules/@actions/core/lib/core.js + 5 modules
-var core = __webpack_require__(7834);
+// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+core@3.0.1_patch_hash=6109036c44d791f36a1ef5b00b4fabe4a9d1a0e51dbd86f885b11de7a2f4cfd8/node_modules/@actions/core/lib/core.js + 5 modules
+var core = __webpack_require__(7864);
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __webpack_require__(2613);
 // EXTERNAL MODULE: external "path"

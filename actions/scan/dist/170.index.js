@@ -50766,8 +50766,8 @@ __webpack_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: ArtifactNotFoundError, FilesNotFoundError, GHESNotSupportedError, InvalidResponseError, NetworkError, UsageError, default
 
-// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+core@3.0.1_patch_hash=c63d947f759296e00c556f56bf6abf6a7ca38a69c89c3dbcf5025df4fec40b95/node_modules/@actions/core/lib/core.js + 5 modules
-var core = __webpack_require__(17834);
+// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+core@3.0.1_patch_hash=6109036c44d791f36a1ef5b00b4fabe4a9d1a0e51dbd86f885b11de7a2f4cfd8/node_modules/@actions/core/lib/core.js + 5 modules
+var core = __webpack_require__(97864);
 // EXTERNAL MODULE: external "os"
 var external_os_ = __webpack_require__(70857);
 ;// CONCATENATED MODULE: ./node_modules/.pnpm/@actions+artifact@6.2.1_bare-buffer@3.7.3/node_modules/@actions/artifact/lib/internal/shared/config.js

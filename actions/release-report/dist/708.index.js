@@ -1,8 +1,8 @@
-export const id = 682;
-export const ids = [682];
+export const id = 708;
+export const ids = [708];
 export const modules = {
 
-/***/ 682:
+/***/ 9708:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -887,9 +887,9 @@ class PersonalAccessTokenCredentialHandler {
     }
 }
 //# sourceMappingURL=auth.js.map
-// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+core@3.0.1_patch_hash=c63d947f759296e00c556f56bf6abf6a7ca38a69c89c3dbcf5025df4fec40b95/node_modules/@actions/core/lib/core.js + 7 modules
-var core = __webpack_require__(5238);
-;// CONCATENATED MODULE: ./node_modules/.pnpm/@actions+core@3.0.1_patch_hash=c63d947f759296e00c556f56bf6abf6a7ca38a69c89c3dbcf5025df4fec40b95/node_modules/@actions/core/lib/oidc-utils.js
+// EXTERNAL MODULE: ./node_modules/.pnpm/@actions+core@3.0.1_patch_hash=6109036c44d791f36a1ef5b00b4fabe4a9d1a0e51dbd86f885b11de7a2f4cfd8/node_modules/@actions/core/lib/core.js + 6 modules
+var core = __webpack_require__(7994);
+;// CONCATENATED MODULE: ./node_modules/.pnpm/@actions+core@3.0.1_patch_hash=6109036c44d791f36a1ef5b00b4fabe4a9d1a0e51dbd86f885b11de7a2f4cfd8/node_modules/@actions/core/lib/oidc-utils.js
 var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -968,4 +968,4 @@ class OidcClient {
 
 };
 
-//# sourceMappingURL=682.index.js.map
+//# sourceMappingURL=708.index.js.map
