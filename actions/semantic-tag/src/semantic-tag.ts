@@ -565,32 +565,59 @@ export async function listVersionTags(git: Git, prefix: string, environments: re
   ];
   const refPrefixes = prefixes.map((candidate) => `refs/tags/${candidate.prefix}`);
   const { stdout } = await git.run(['show-ref', '--tags', '--dereference'], { allowFailure: true });
-  // Thousands of lines on every run, in a process that has just started: one pass with indexOf and
-  // no array of lines, and a string made only for the refs that can be versions.
-  const commits = new Map<string, string>();
+  // Thousands of lines on every run, in a process that has just started (its code not yet
+  // optimized): one pass with indexOf and no array of lines, strings made only for refs that can be
+  // versions, and each tag built once, with no second pass over a map.
+  const tags: ReleaseTag[] = [];
+  const byName = new Map<string, ReleaseTag>();
   for (let start = 0; start < stdout.length;) {
     let end = stdout.indexOf('\n', start);
     if (end < 0) end = stdout.length;
     const space = stdout.indexOf(' ', start);
-    if (space > start && space < end && refPrefixes.some((candidate) => stdout.startsWith(candidate, space + 1))) {
+    const at = space > start && space < end ? refPrefixes.findIndex((candidate) => stdout.startsWith(candidate, space + 1)) : -1;
+    if (at >= 0) {
       const peeled = stdout.endsWith('^{}', end);
-      const tag = stdout.slice(space + 1 + 'refs/tags/'.length, peeled ? end - 3 : end);
-      // An annotated tag's own line comes first; its ^{} line (the commit) replaces it.
-      if (peeled || !commits.has(tag)) commits.set(tag, stdout.slice(start, space));
+      const name = stdout.slice(space + 1 + 'refs/tags/'.length, peeled ? end - 3 : end);
+      const commit = stdout.slice(start, space);
+      // An annotated tag's own line comes first; its ^{} line gives the commit it points at.
+      const known = byName.get(name);
+      if (known) {
+        if (peeled) known.commit = commit;
+      } else {
+        const tag = versionTag(name, commit, prefixes, at);
+        if (tag) {
+          tags.push(tag);
+          byName.set(name, tag);
+        }
+      }
     }
     start = end + 1;
   }
-  const tags: ReleaseTag[] = [];
-  for (const [tag, commit] of commits) {
-    for (const candidate of prefixes) {
-      if (!tag.startsWith(candidate.prefix)) continue;
-      const found = readVersion(tag.slice(candidate.prefix.length));
-      if (!found) continue;
-      tags.push({ tag, ...(candidate.environment ? { environment: candidate.environment } : {}), commit, ...found });
-      break;
-    }
-  }
   return tags;
+}
+
+/**
+ * The tag `name` as a release tag, if the text after its prefix is a version. The version tag's
+ * prefix is tried first (`from`, the first prefix `name` starts with): a tag both could read
+ * (prefix UAT-, environment UAT) is a version tag.
+ */
+function versionTag(
+  name: string,
+  commit: string,
+  prefixes: readonly { prefix: string; environment?: string }[],
+  from: number,
+): ReleaseTag | undefined {
+  for (let index = from; index < prefixes.length; index++) {
+    const candidate = prefixes[index] as { prefix: string; environment?: string };
+    if (!name.startsWith(candidate.prefix)) continue;
+    const found = readVersion(name.slice(candidate.prefix.length));
+    if (!found) continue;
+    const tag: ReleaseTag = { tag: name, commit, version: found.version };
+    if (candidate.environment) tag.environment = candidate.environment;
+    if (found.release) tag.release = found.release;
+    return tag;
+  }
+  return undefined;
 }
 
 /** A plain X.Y.Z, as nearly every release tag is, with numbers semver accepts (safe integers). */
