@@ -105,6 +105,28 @@ describe('umbrella-chart: generation', () => {
     expect(await over(chart.replace('\nversion: 0.1.0\n', '\nversion: \n'))).toMatchObject({ changed: true });
   });
 
+  it('leaves to the yaml library, loaded then, what the fast ways are not sure of: its bytes, its reading, its refusal', async () => {
+    const versions = await versionsText();
+    // A tag that reads as a number is quoted: simpleYaml leaves the file to yaml.stringify.
+    const numeric = versions.replace('version: 1.4.0', 'version: "1.4"');
+    const written = await generateUmbrella(filesReader({ 'versions.yaml': numeric }), config('uat'));
+    const values = written.files['golden/uat/values.yaml'] as string;
+    expect(values).toContain('tag: "1.4"\n');
+    expect(values.replace(/^(#.*\n)+/, '')).toBe(stringify(parse(values), { lineWidth: 0 }));
+    // A previous Chart.yaml that js-yaml refuses (a tag outside the core schema) and the yaml library reads.
+    const first = await generateUmbrella(filesReader({ 'versions.yaml': versions }), config('uat'));
+    const tagged = `${first.files['golden/uat/Chart.yaml']}x-note: !!binary aGk=\n`;
+    const next = await generateUmbrella(
+      filesReader({ 'versions.yaml': versions, ...first.files, 'golden/uat/Chart.yaml': tagged }),
+      config('uat'),
+    );
+    expect(next).toMatchObject({ changed: true, chartVersion: '0.1.1' });
+    // A versions.yaml that breaks the schema is refused with file:line:column.
+    await expect(generateUmbrella(filesReader({ 'versions.yaml': 'environments:\n  uat: [1]\n' }), config('uat'))).rejects.toThrow(
+      'versions.yaml:2:8: environments.uat must be a mapping, not a list',
+    );
+  });
+
   it('bumps the patch when a pin changes, and says what changed', async () => {
     const versions = await versionsText();
     const first = await generateUmbrella(filesReader({ 'versions.yaml': versions }), config('uat'));
@@ -442,6 +464,30 @@ describe('umbrella-chart built dist under Node 24', () => {
     const second = await runBuiltAction('umbrella-chart', { workspace, inputs });
     expect(second.outputs).toMatchObject({ 'chart-version': '0.1.0', changed: 'false' });
     expect(second.log).toContain('umbrella/uat already says this: nothing written.');
+  });
+
+  it('loads the yaml library from its chunk where the fast ways leave a file to it, in a fresh process each time', async () => {
+    const inputs = { environment: 'uat', repository: 'https://charts.acme.example', 'source-commit': COMMIT };
+    const versions = await versionsText();
+    const numeric = await tempDir();
+    await writeFile(path.join(numeric, 'versions.yaml'), versions.replace('version: 1.4.0', 'version: "1.4"'));
+    const quoted = await runBuiltAction('umbrella-chart', { workspace: numeric, inputs });
+    expect(quoted.exitCode).toBe(0);
+    expect(await readFile(path.join(numeric, 'umbrella', 'uat', 'values.yaml'), 'utf8')).toContain('tag: "1.4"\n');
+
+    const tagged = await tempDir();
+    await writeFile(path.join(tagged, 'versions.yaml'), versions);
+    expect((await runBuiltAction('umbrella-chart', { workspace: tagged, inputs })).exitCode).toBe(0);
+    const chart = path.join(tagged, 'umbrella', 'uat', 'Chart.yaml');
+    await writeFile(chart, `${await readFile(chart, 'utf8')}x-note: !!binary aGk=\n`);
+    const reread = await runBuiltAction('umbrella-chart', { workspace: tagged, inputs });
+    expect(reread.outputs).toMatchObject({ changed: 'true', 'chart-version': '0.1.1' });
+
+    const broken = await tempDir();
+    await writeFile(path.join(broken, 'versions.yaml'), 'environments:\n  uat: [1]\n');
+    const refused = await runBuiltAction('umbrella-chart', { workspace: broken, inputs });
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.log.join('\n')).toContain('versions.yaml:2:8: ');
   });
 
   it('commits the chart to the environment repository through the shared write path, once', async () => {

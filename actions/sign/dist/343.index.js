@@ -392,7 +392,7 @@ function makeDispatcher (fn) {
 __webpack_unused_export__ = setGlobalDispatcher
 __webpack_unused_export__ = getGlobalDispatcher
 
-const fetchImpl = (__webpack_require__(8263).fetch)
+const fetchImpl = (__webpack_require__(644).fetch)
 __webpack_unused_export__ = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
@@ -12168,7 +12168,7 @@ const { webidl } = __webpack_require__(5162)
 const { Response, cloneResponse, fromInnerResponse } = __webpack_require__(1328)
 const { Request, fromInnerRequest } = __webpack_require__(6398)
 const { kState } = __webpack_require__(6602)
-const { fetching } = __webpack_require__(8263)
+const { fetching } = __webpack_require__(644)
 const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __webpack_require__(3095)
 const assert = __webpack_require__(4589)
 
@@ -14718,7 +14718,7 @@ module.exports = {
 
 
 const { pipeline } = __webpack_require__(7075)
-const { fetching } = __webpack_require__(8263)
+const { fetching } = __webpack_require__(644)
 const { makeRequest } = __webpack_require__(6398)
 const { webidl } = __webpack_require__(5162)
 const { EventSourceStream } = __webpack_require__(2900)
@@ -18331,7 +18331,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8263:
+/***/ 644:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -25791,7 +25791,7 @@ const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, 
 const { channels } = __webpack_require__(1509)
 const { CloseEvent } = __webpack_require__(659)
 const { makeRequest } = __webpack_require__(6398)
-const { fetching } = __webpack_require__(8263)
+const { fetching } = __webpack_require__(644)
 const { Headers, getHeadersList } = __webpack_require__(3257)
 const { getDecodeSplit } = __webpack_require__(3095)
 const { WebsocketFrameSend } = __webpack_require__(2129)

@@ -10,10 +10,9 @@
  * YAML or not shaped as Helm's index (pkg/repo/v1/index.go: apiVersion, entries of chart → list of
  * versions), and an HTML page (a login page served with 200) are each said as such.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type Dependency, type RegistryCredentials, UserError, listTags, parseOciReference } from '@toolkit/shared';
+import { type Dependency, type RegistryCredentials, UserError, listTags, nodeCrypto, parseOciReference } from '@toolkit/shared';
 import { CORE_SCHEMA, YAMLException, load } from 'js-yaml';
 import parseVersion from 'semver/functions/parse.js';
 
@@ -154,7 +153,7 @@ async function fetchIndex(
   report: VerifyReport,
 ): Promise<Record<string, string[]>> {
   const url = `${repository}/index.yaml`;
-  const cacheFile = path.join(cacheDir, `${createHash('sha256').update(url).digest('hex')}.json`);
+  const cacheFile = path.join(cacheDir, `${nodeCrypto().createHash('sha256').update(url).digest('hex')}.json`);
   const cached = await readFile(cacheFile, 'utf8').then(
     (text) => JSON.parse(text) as CachedIndex,
     () => undefined,

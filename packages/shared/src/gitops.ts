@@ -5,13 +5,13 @@
  * An edit is a function of the repository's files as they are now, so every mode can apply it
  * again to whatever the branch has become: nothing is ever merged as text.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandError, UserError } from './errors.js';
 import { type FileHistory, apiFileHistory, gitFileHistory } from './file-history.js';
 import { type Git, checkGitUrl } from './git.js';
 import { type GitHubClient, type Repository, parseRepository } from './github.js';
+import { nodeCrypto } from './node-crypto.js';
 import { readRepoFile, writeRepoFile } from './repo-files.js';
 
 /** What an edit writes: files (path in the repository → content), and the commit message. */
@@ -137,7 +137,7 @@ async function commitFiles(clone: Git, options: GitOpsOptions, edit: RepositoryE
  * it, applies the edit again to the files as they are now and pushes at once, up to `maxAttempts`.
  */
 export async function writeWithGit(git: Git, url: string, workRoot: string, options: GitOpsOptions): Promise<GitOpsResult> {
-  const dir = path.join(workRoot, `gitops-${randomUUID()}`);
+  const dir = path.join(workRoot, `gitops-${nodeCrypto().randomUUID()}`);
   try {
     const { clone, branch } = await cloneBranch(git, url, dir, options.branch);
     // Fetches the branch's tip into the clone (not checked out) and says which commit it is.
@@ -217,7 +217,7 @@ export async function writeWithPullRequest(
   target: PullRequestTarget,
   options: GitOpsOptions,
 ): Promise<GitOpsResult> {
-  const dir = path.join(workRoot, `gitops-${randomUUID()}`);
+  const dir = path.join(workRoot, `gitops-${nodeCrypto().randomUUID()}`);
   try {
     const { clone, branch: base } = await cloneBranch(git, url, dir, options.branch);
     const edit = await options.edit(workingTreeReader(dir), gitFileHistory(clone, base));

@@ -8,12 +8,7 @@ import * as core from '@actions/core';
 import type { HttpClient } from '@actions/http-client';
 import { ToolkitError, UserError } from './errors.js';
 import { findOnPath } from './exec.js';
-
-/**
- * Node's crypto, loaded when a tool is hashed or downloaded: it takes milliseconds to load, and an
- * action that uses a tool already on PATH (version: system) never needs it.
- */
-const crypto = () => import('node:crypto');
+import { nodeCrypto } from './node-crypto.js';
 
 export interface ToolSpec {
   /** The tool's name, used as the cache key and, unless `binary` says otherwise, the executable's name. */
@@ -100,7 +95,7 @@ export async function installTool(spec: ToolSpec, options: InstallOptions = {}):
     await discardCached(cached);
   }
 
-  const download = path.join(process.env.RUNNER_TEMP as string, `${spec.name}-${(await crypto()).randomUUID()}`);
+  const download = path.join(process.env.RUNNER_TEMP as string, `${spec.name}-${nodeCrypto().randomUUID()}`);
   try {
     const actual = await downloadWithRetries(spec.url, download, options);
     if (actual !== sha256) {
@@ -151,7 +146,7 @@ async function discardCached(dir: string): Promise<void> {
 }
 
 async function sha256File(file: string): Promise<string> {
-  const hash = (await crypto()).createHash('sha256');
+  const hash = nodeCrypto().createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
@@ -295,7 +290,7 @@ async function downloadOnce(client: HttpClient, url: string, file: string): Prom
     const retryAfter = Number(response.message.headers['retry-after']);
     throw new HttpStatusError(status, Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined);
   }
-  const hash = (await crypto()).createHash('sha256');
+  const hash = nodeCrypto().createHash('sha256');
   const hashing = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       hash.update(chunk);

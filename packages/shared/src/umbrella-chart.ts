@@ -13,14 +13,14 @@
  * version is derived from the content. Files are read through a `ReadFile`, so the same generation
  * runs on a workspace and inside the GitOps write path (where it is redone on every retry).
  */
-import { createHash } from 'node:crypto';
 import { CORE_SCHEMA, load } from 'js-yaml';
 import parseVersion from 'semver/functions/parse.js';
-import { parse, stringify } from 'yaml';
 import { InputError, UserError } from './errors.js';
 import type { ReadFile } from './gitops.js';
+import { nodeCrypto } from './node-crypto.js';
 import { simpleYaml } from './simple-yaml.js';
-import { type ServiceEntry, readVersionsData } from './versions-file.js';
+import { readVersionsFast } from './versions-data.js';
+import type { ServiceEntry } from './versions-file.js';
 
 export interface UmbrellaConfig {
   versionsFile: string;
@@ -104,7 +104,7 @@ export function kubernetesName(name: string): string {
     .replace(/[^a-z0-9-]/g, '-')
     .replace(/^-+|-+$/g, '');
   if (label !== '' && label.length <= DNS_LABEL.maxLength) return label;
-  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  const hash = nodeCrypto().createHash('sha256').update(name).digest('hex').slice(0, 8);
   const head = label.slice(0, DNS_LABEL.maxLength - hash.length - 1).replace(/-+$/, '');
   return head ? `${head}-${hash}` : `x${hash}`;
 }
@@ -183,9 +183,24 @@ function body(text: string | undefined): string | undefined {
   return text?.replace(/^(#.*\n)+/, '');
 }
 
+/**
+ * The yaml library, for what the fast ways leave to it: a file simpleYaml is not sure of, a previous
+ * chart js-yaml refuses. generateUmbrella loads it only then: it is most of what a short run would
+ * load and compile (docs/performance.md).
+ */
+let yamlLibrary: typeof import('yaml') | undefined;
+
+/** Thrown where the yaml library is needed before it is loaded; generateUmbrella loads it and starts again. */
+class NeedsYamlLibrary extends Error {}
+
+function yamlLibraryLoaded(): typeof import('yaml') {
+  if (!yamlLibrary) throw new NeedsYamlLibrary();
+  return yamlLibrary;
+}
+
 /** The file's text as yaml.stringify writes it; without building a Document where simpleYaml can. */
 function yamlText(value: Record<string, unknown>): string {
-  return simpleYaml(value) ?? stringify(value, { lineWidth: 0 });
+  return simpleYaml(value) ?? yamlLibraryLoaded().stringify(value, { lineWidth: 0 });
 }
 
 /**
@@ -198,7 +213,7 @@ function readPreviousChart(text: string): { version?: string; dependencies?: { a
   try {
     data = load(text, { schema: CORE_SCHEMA });
   } catch {
-    data = parse(text);
+    data = yamlLibraryLoaded().parse(text);
   }
   return (data ?? {}) as ReturnType<typeof readPreviousChart>;
 }
@@ -253,7 +268,7 @@ function applicationYaml(config: UmbrellaConfig, argocd: ArgoCdConfig): string {
 }
 
 function nextChartVersion(previous: string | undefined, mode: UmbrellaConfig['chartVersion'], content: string): string {
-  if (mode === 'content-hash') return `0.0.0-h${createHash('sha256').update(content).digest('hex').slice(0, 12)}`;
+  if (mode === 'content-hash') return `0.0.0-h${nodeCrypto().createHash('sha256').update(content).digest('hex').slice(0, 12)}`;
   const parsed = previous ? parseVersion(previous) : null;
   if (!parsed) return '0.1.0';
   return `${parsed.major}.${parsed.minor}.${parsed.patch + 1}`;
@@ -263,7 +278,11 @@ function nextChartVersion(previous: string | undefined, mode: UmbrellaConfig['ch
 export async function generateUmbrella(read: ReadFile, config: UmbrellaConfig): Promise<UmbrellaResult> {
   const source = await read(config.versionsFile);
   if (source === undefined) throw new UserError('NOT_FOUND', `${config.versionsFile} does not exist.`);
-  const data = readVersionsData(source, config.versionsFile);
+  // A file js-yaml cannot read, or that breaks the schema, is refused by the Document reader, with
+  // file:line:column: the only case here that loads it.
+  const data =
+    readVersionsFast(source, config.versionsFile) ??
+    (await import('./versions-file.js')).parseVersionsFile(source, config.versionsFile).data;
   const environment = data.environments[config.environment];
   if (!environment) {
     throw new InputError(
@@ -283,7 +302,28 @@ export async function generateUmbrella(read: ReadFile, config: UmbrellaConfig): 
   const previousChart = await read(paths.chart);
   const previousValues = await read(paths.values);
   const previousApplication = config.argocd ? await read(paths.application) : undefined;
+  const previous = { chart: previousChart, values: previousValues, application: previousApplication };
+  try {
+    return renderUmbrella(config, services, dependencies, paths, previous);
+  } catch (error) {
+    if (!(error instanceof NeedsYamlLibrary)) throw error;
+    yamlLibrary = await import('yaml');
+    return renderUmbrella(config, services, dependencies, paths, previous);
+  }
+}
 
+/** The files of the chart as the previous run left them (undefined: not there). */
+type PreviousFiles = Record<'chart' | 'values' | 'application', string | undefined>;
+
+/** The chart's files from the data and the previous files; nothing to write when nothing changed. */
+function renderUmbrella(
+  config: UmbrellaConfig,
+  services: Record<string, ServiceEntry>,
+  dependencies: Dependency[],
+  paths: Record<keyof PreviousFiles, string>,
+  previousFiles: PreviousFiles,
+): UmbrellaResult {
+  const { chart: previousChart, values: previousValues, application: previousApplication } = previousFiles;
   const values = valuesYaml(services, dependencies);
   const application = config.argocd ? applicationYaml(config, config.argocd) : undefined;
   // The version is not part of what is compared: it moves because the rest did.

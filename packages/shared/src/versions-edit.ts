@@ -19,7 +19,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { CORE_SCHEMA, EVENT_ID, type Event, constructFromEvents, getScalarValue, load, parseEvents } from 'js-yaml';
 import { UserError } from './errors.js';
-import { type VersionsData, checkVersionsSize, followsVersionsSchema, parseVersionsFile, readVersionsData } from './versions-file.js';
+import { checkVersionsSize, followsVersionsSchema } from './versions-data.js';
+import { type VersionsData, parseVersionsFile, readVersionsData } from './versions-file.js';
 import { YamlEditor, type YamlValue } from './yaml-edit.js';
 
 /** What an edit may do to a versions.yaml: YamlEditor's set and delete, by path from the root. */

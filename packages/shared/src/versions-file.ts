@@ -2,12 +2,10 @@
  * versions.yaml: the environment repository's single record of what runs where. Written by
  * actions/promote, read by actions/umbrella-chart; documented in docs/versions-yaml.md.
  */
-import { CORE_SCHEMA, load } from 'js-yaml';
 import parseVersion from 'semver/functions/parse.js';
-import { UserError } from './errors.js';
-import validateVersions from './generated/validate-versions.js';
+import { checkVersionsSize, readVersionsFast, validate } from './versions-data.js';
 import { YamlEditor } from './yaml-edit.js';
-import { type SchemaValidator, readYamlWithSchema } from './yaml-schema.js';
+import { readYamlWithSchema } from './yaml-schema.js';
 
 export interface ChartRef {
   /** Defaults to the service's name. */
@@ -120,25 +118,6 @@ export function imageRepositoryProblem(image: string): string | undefined {
   return 'it is not an image reference';
 }
 
-/** The largest versions.yaml read or edited (bytes of UTF-8): 20 MiB, documented in docs/versions-yaml.md. */
-export const VERSIONS_MAX_BYTES = 20 * 1024 * 1024;
-
-/** Refuses a file over VERSIONS_MAX_BYTES before it is parsed. */
-export function checkVersionsSize(text: string, file: string): void {
-  // UTF-8 takes at most three bytes per UTF-16 unit: short texts are not counted.
-  if (text.length * 3 <= VERSIONS_MAX_BYTES) return;
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes <= VERSIONS_MAX_BYTES) return;
-  throw new UserError(
-    'INVALID_CONFIGURATION',
-    `${file} is ${bytes} bytes; a versions.yaml is at most ${VERSIONS_MAX_BYTES} bytes (20 MiB), so it was not read and nothing was written. ` +
-      'Remove what it no longer needs (environments that are gone, x- keys), or split the environments over several files or repositories.',
-  );
-}
-
-/** The schema's validator, generated at build time (scripts/generate-validators.mjs): no compiling at start-up. */
-const validate = validateVersions as unknown as SchemaValidator;
-
 export interface VersionsFile {
   file: string;
   editor: YamlEditor;
@@ -166,22 +145,5 @@ export function parseVersionsFile(text: string, file = 'versions.yaml'): Version
  * problem is. Any problem is therefore reported by parseVersionsFile, with file:line:column.
  */
 export function readVersionsData(text: string, file = 'versions.yaml'): VersionsData {
-  checkVersionsSize(text, file);
-  let data: unknown;
-  try {
-    data = load(text, { schema: CORE_SCHEMA, filename: file }) ?? {};
-  } catch {
-    return parseVersionsFile(text, file).data;
-  }
-  if (!validate(data)) return parseVersionsFile(text, file).data;
-  return data as VersionsData;
-}
-
-/**
- * Whether data already parsed follows the versions.yaml schema: for a reader that assembles a
- * version from parts it parsed before (release-report's history reader). A problem is reported by
- * parseVersionsFile, with file:line:column.
- */
-export function followsVersionsSchema(data: unknown): data is VersionsData {
-  return validate(data);
+  return readVersionsFast(text, file) ?? parseVersionsFile(text, file).data;
 }
